@@ -1,0 +1,117 @@
+//! Committers turn a transaction's [`Commit`] into an applied version, and
+//! hand out the version new transactions read at.
+//!
+//! The SQL layer talks to [`KvStore`] and never knows which committer sits
+//! behind it. [`LocalCommitter`] serves a single node: it assigns the next
+//! version, applies, and syncs before acknowledging. The Raft layer provides
+//! another committer (propose the commit as a log entry, wait until it is
+//! applied) without the SQL layer changing.
+//!
+//! Local durability rule: a commit is acknowledged only after an engine sync
+//! that covers it, and new transactions read at the highest *synced* version,
+//! so nobody ever sees data that a crash could take back. Syncs are grouped:
+//! one sync covers every commit applied before it started.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::mvcc::{Commit, Mvcc, Version};
+use crate::txn::{Transaction, TxnOptions};
+
+/// Decides versions and makes commits durable. See the module docs.
+pub trait Committer: Send + Sync {
+    /// A version at which a new transaction may read: every commit
+    /// acknowledged before this call is visible at it, and it is applied
+    /// locally when this returns.
+    fn read_version(&self) -> Result<Version>;
+
+    /// Applies `commit` durably. `Ok(version)` once committed; a conflict
+    /// is [`crate::Error::Conflict`]; [`crate::Error::OutcomeUnknown`] when
+    /// the caller cannot know whether it applied.
+    fn commit(&self, commit: Commit) -> Result<Version>;
+}
+
+/// The committer of a single-node store.
+pub struct LocalCommitter {
+    mvcc: Mvcc,
+    apply_lock: Mutex<()>,
+    sync_lock: Mutex<()>,
+    durable: AtomicU64,
+}
+
+impl LocalCommitter {
+    pub fn new(mvcc: Mvcc) -> Self {
+        let durable = AtomicU64::new(mvcc.applied());
+        Self {
+            mvcc,
+            apply_lock: Mutex::new(()),
+            sync_lock: Mutex::new(()),
+            durable,
+        }
+    }
+
+    /// Group commit: returns once a sync covering `version` has finished.
+    fn sync_through(&self, version: Version) -> Result<()> {
+        if self.durable.load(Ordering::Acquire) >= version {
+            return Ok(());
+        }
+        let _guard = self.sync_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if self.durable.load(Ordering::Acquire) >= version {
+            return Ok(()); // someone else's sync covered us while we waited
+        }
+        let target = self.mvcc.applied();
+        self.mvcc.sync()?;
+        self.durable.fetch_max(target, Ordering::AcqRel);
+        Ok(())
+    }
+}
+
+impl Committer for LocalCommitter {
+    fn read_version(&self) -> Result<Version> {
+        Ok(self.durable.load(Ordering::Acquire))
+    }
+
+    fn commit(&self, commit: Commit) -> Result<Version> {
+        let (version, outcome) = {
+            let _guard = self.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let version = self.mvcc.applied() + 1;
+            (version, self.mvcc.apply(version, &commit)?)
+        };
+        let committed = outcome.into_result(version, commit.read_version)?;
+        self.sync_through(committed)?;
+        Ok(committed)
+    }
+}
+
+/// What the SQL layer holds: an MVCC store plus a committer.
+#[derive(Clone)]
+pub struct KvStore {
+    mvcc: Mvcc,
+    committer: Arc<dyn Committer>,
+}
+
+impl KvStore {
+    pub fn new(mvcc: Mvcc, committer: Arc<dyn Committer>) -> Self {
+        Self { mvcc, committer }
+    }
+
+    /// A single-node store over `engine` with a [`LocalCommitter`].
+    pub fn local(engine: Arc<dyn Engine>) -> Result<Self> {
+        let mvcc = Mvcc::open(engine)?;
+        let committer = Arc::new(LocalCommitter::new(mvcc.clone()));
+        Ok(Self { mvcc, committer })
+    }
+
+    pub fn mvcc(&self) -> &Mvcc {
+        &self.mvcc
+    }
+
+    /// Starts a transaction at the committer's current read version.
+    pub fn begin(&self, options: TxnOptions) -> Result<Transaction> {
+        let version = self.committer.read_version()?;
+        let snapshot = self.mvcc.snapshot(version)?;
+        Ok(Transaction::new(snapshot, self.committer.clone(), options))
+    }
+}

@@ -1,0 +1,548 @@
+//! The multi-version store: snapshots, deterministic commit validation, GC.
+//!
+//! # Model
+//!
+//! Every committed read-write transaction is one [`Commit`] applied at a
+//! *version*: a `u64` that increases by at least one per apply. In a cluster
+//! the version is the Raft log index of the commit entry; on a single node a
+//! local counter. A [`Snapshot`] at version `v` sees exactly the writes of
+//! the commits applied at or below `v`, and nothing else.
+//!
+//! # Validation (optimistic concurrency control, decided at apply)
+//!
+//! A commit carries the version its transaction read at (`read_version`),
+//! its buffered writes and, under SERIALIZABLE, its read set (point keys and
+//! key ranges). [`Mvcc::apply`] looks at the write sets of the commits
+//! applied after `read_version` (their *commit records*) and aborts the
+//! commit if any of those keys
+//! - is in its write set: a write-write conflict (both isolation levels), or
+//! - under SERIALIZABLE, is one of its read keys or lies in a read range: a
+//!   read-write conflict. Ranges make phantoms conflicts too.
+//!
+//! Otherwise every write is stored at the commit's version, all in one atomic
+//! engine batch together with the commit record and the new applied version.
+//! The decision depends only on the store's state and the commit, so every
+//! replica applying the same log reaches the same decision. One mechanism
+//! serves both checks, and a range read costs one range comparison per
+//! recently written key, not a scan of the range.
+//!
+//! # Garbage collection
+//!
+//! [`Mvcc::gc`] with horizon `h` keeps, per key, the newest version at or
+//! below `h` (dropped too when it is a tombstone) and every version above
+//! `h`, and drops the commit records at or below `h`. Snapshots below `h`,
+//! and commits whose `read_version` is below `h`, fail with
+//! [`Error::SnapshotTooOld`] rather than giving a wrong answer: readers
+//! re-check the horizon after each read, and GC raises it before deleting.
+//!
+//! # Concurrency
+//!
+//! One applier at a time (apply and GC hold their own mutexes); any number
+//! of readers, who take no lock of the store at all. Readers never see a
+//! half-applied commit: versions above their snapshot are ignored, and a
+//! snapshot is only handed out for versions already applied.
+//!
+//! Not here: durability policy (callers decide when to [`Mvcc::sync`]), the
+//! choice of versions (the committer's job), and the retention window
+//! (whoever calls GC decides the horizon).
+
+pub(crate) mod keys;
+mod scan;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+pub use self::scan::{ScanOrder, VisibleScan};
+use crate::engine::{Engine, KeyRange, WriteBatch};
+use crate::error::{Error, Result};
+
+/// A commit version. 0 is the empty initial state; commits start at 1.
+pub type Version = u64;
+
+/// Isolation level of a transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Isolation {
+    /// Snapshot isolation: reads see one snapshot; write-write conflicts
+    /// abort. Write skew is possible.
+    Snapshot,
+    /// Serializable: snapshot isolation plus read-write conflict checks on
+    /// the read set, which rule out write skew and phantoms.
+    Serializable,
+}
+
+/// What a read-write transaction asks the store to apply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commit {
+    pub read_version: Version,
+    pub isolation: Isolation,
+    /// Key and new value; `None` deletes. Keys are unique.
+    pub writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// Keys read by point lookups (SERIALIZABLE only; empty otherwise).
+    pub read_keys: Vec<Vec<u8>>,
+    /// Key ranges read by scans (SERIALIZABLE only; empty otherwise).
+    pub read_ranges: Vec<KeyRange>,
+}
+
+/// Which check aborted a commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConflictKind {
+    WriteWrite,
+    ReadWrite,
+}
+
+impl fmt::Display for ConflictKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConflictKind::WriteWrite => "write-write",
+            ConflictKind::ReadWrite => "read-write",
+        })
+    }
+}
+
+/// The decision [`Mvcc::apply`] reached.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApplyOutcome {
+    Committed,
+    /// Aborted: `key` was written after the commit's read version.
+    Conflict {
+        key: Vec<u8>,
+        kind: ConflictKind,
+    },
+    /// Aborted: the read version is below the GC horizon.
+    TooOld {
+        horizon: Version,
+    },
+}
+
+impl ApplyOutcome {
+    /// `Ok(version)` if committed, else the matching error.
+    pub fn into_result(self, version: Version, read_version: Version) -> Result<Version> {
+        match self {
+            ApplyOutcome::Committed => Ok(version),
+            ApplyOutcome::Conflict { key, kind } => Err(Error::Conflict { key, kind }),
+            ApplyOutcome::TooOld { horizon } => Err(Error::SnapshotTooOld {
+                version: read_version,
+                horizon,
+            }),
+        }
+    }
+}
+
+/// The multi-version store over an [`Engine`]. Cheap to clone.
+#[derive(Clone)]
+pub struct Mvcc {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    engine: Arc<dyn Engine>,
+    applied: AtomicU64,
+    horizon: AtomicU64,
+    apply_lock: Mutex<()>,
+    gc_lock: Mutex<()>,
+}
+
+impl Inner {
+    fn check_horizon(&self, version: Version) -> Result<()> {
+        let horizon = self.horizon.load(Ordering::Acquire);
+        if version < horizon {
+            return Err(Error::SnapshotTooOld { version, horizon });
+        }
+        Ok(())
+    }
+}
+
+impl Mvcc {
+    /// Opens the store kept in `engine`, checking that its metadata agrees
+    /// with its data.
+    pub fn open(engine: Arc<dyn Engine>) -> Result<Self> {
+        let read = |key: &[u8], what| -> Result<u64> {
+            match engine.get(key)? {
+                Some(raw) => keys::decode_u64(what, &raw),
+                None => Ok(0),
+            }
+        };
+        let applied = read(keys::APPLIED, "applied version")?;
+        let horizon = read(keys::HORIZON, "GC horizon")?;
+        if horizon > applied {
+            return Err(Error::decode(
+                "store metadata",
+                format!("GC horizon {horizon} is above the applied version {applied}"),
+            ));
+        }
+        // Commit records are written in the same batch as the applied
+        // version, so none can be newer than it.
+        if let Some(last) = engine.scan(keys::all_commits()).next_back() {
+            let newest = keys::commit_version(&last?.0)?;
+            if newest > applied {
+                return Err(Error::decode(
+                    "store metadata",
+                    format!("a commit at version {newest} is stored but only {applied} is applied"),
+                ));
+            }
+        }
+        tracing::debug!(applied, horizon, "opened MVCC store");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                engine,
+                applied: AtomicU64::new(applied),
+                horizon: AtomicU64::new(horizon),
+                apply_lock: Mutex::new(()),
+                gc_lock: Mutex::new(()),
+            }),
+        })
+    }
+
+    /// The highest version applied.
+    pub fn applied(&self) -> Version {
+        self.inner.applied.load(Ordering::Acquire)
+    }
+
+    /// The GC horizon: snapshots below it are gone.
+    pub fn horizon(&self) -> Version {
+        self.inner.horizon.load(Ordering::Acquire)
+    }
+
+    pub fn engine(&self) -> &Arc<dyn Engine> {
+        &self.inner.engine
+    }
+
+    /// Makes everything applied so far durable.
+    pub fn sync(&self) -> Result<()> {
+        self.inner.engine.sync()
+    }
+
+    /// A read view at `version`, which must be applied and not below the
+    /// GC horizon.
+    pub fn snapshot(&self, version: Version) -> Result<Snapshot> {
+        let applied = self.applied();
+        if version > applied {
+            return Err(Error::NotYetApplied { version, applied });
+        }
+        self.inner.check_horizon(version)?;
+        Ok(Snapshot {
+            inner: self.inner.clone(),
+            version,
+        })
+    }
+
+    /// Validates `commit` and, unless it conflicts, stores its writes at
+    /// `version`. Either way `version` becomes the applied version, in the
+    /// same atomic batch as the writes. See the module docs for the rules.
+    pub fn apply(&self, version: Version, commit: &Commit) -> Result<ApplyOutcome> {
+        let _guard = self.inner.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let applied = self.applied();
+        if version <= applied {
+            return Err(Error::OutOfOrder { version, applied });
+        }
+        let outcome = self.validate(commit, applied)?;
+        let mut batch = WriteBatch::new();
+        if outcome == ApplyOutcome::Committed && !commit.writes.is_empty() {
+            let mut written = Vec::with_capacity(commit.writes.len());
+            for (key, value) in &commit.writes {
+                batch.put(
+                    keys::version_key(key, version),
+                    keys::encode_value(value.as_deref()),
+                );
+                written.push(key.as_slice());
+            }
+            let record = postcard::to_stdvec(&written).map_err(|e| Error::decode("commit record", e))?;
+            batch.put(keys::commit_key(version), record);
+        }
+        self.write_applied(batch, version)?;
+        Ok(outcome)
+    }
+
+    /// Marks `version` applied without data: for log entries that carry no
+    /// commit (Raft membership changes, blank leader entries).
+    pub fn advance(&self, version: Version) -> Result<()> {
+        let _guard = self.inner.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let applied = self.applied();
+        if version <= applied {
+            return Err(Error::OutOfOrder { version, applied });
+        }
+        self.write_applied(WriteBatch::new(), version)
+    }
+
+    fn write_applied(&self, mut batch: WriteBatch, version: Version) -> Result<()> {
+        batch.put(keys::APPLIED.to_vec(), keys::encode_u64(version));
+        self.inner.engine.write(batch)?;
+        self.inner.applied.store(version, Ordering::Release);
+        Ok(())
+    }
+
+    fn validate(&self, commit: &Commit, applied: Version) -> Result<ApplyOutcome> {
+        let horizon = self.horizon();
+        if commit.read_version < horizon {
+            return Ok(ApplyOutcome::TooOld { horizon });
+        }
+        if commit.read_version > applied {
+            return Err(Error::decode(
+                "commit",
+                format!(
+                    "read version {} is above the applied version {applied}",
+                    commit.read_version
+                ),
+            ));
+        }
+        if commit.read_version == applied {
+            return Ok(ApplyOutcome::Committed);
+        }
+        let writes: HashSet<&[u8]> = commit.writes.iter().map(|(k, _)| k.as_slice()).collect();
+        let serializable = commit.isolation == Isolation::Serializable;
+        let read_keys: HashSet<&[u8]> = if serializable {
+            commit.read_keys.iter().map(Vec::as_slice).collect()
+        } else {
+            HashSet::new()
+        };
+        let read_ranges = if serializable {
+            ReadRanges::new(&commit.read_ranges)
+        } else {
+            ReadRanges::default()
+        };
+        let records = self
+            .inner
+            .engine
+            .scan(keys::commit_range(commit.read_version + 1, applied));
+        for record in records {
+            let (_, raw) = record?;
+            let written: Vec<&[u8]> =
+                postcard::from_bytes(&raw).map_err(|e| Error::decode("commit record", e))?;
+            for key in written {
+                if writes.contains(key) {
+                    return Ok(conflict(key, ConflictKind::WriteWrite));
+                }
+                if read_keys.contains(key) || read_ranges.contains(key) {
+                    return Ok(conflict(key, ConflictKind::ReadWrite));
+                }
+            }
+        }
+        Ok(ApplyOutcome::Committed)
+    }
+
+    /// Garbage-collects versions no snapshot at or above `horizon` can see
+    /// (see module docs). `horizon` must not exceed the applied version; a
+    /// horizon at or below the current one does nothing. Returns the number
+    /// of engine keys removed.
+    pub fn gc(&self, horizon: Version) -> Result<u64> {
+        let _guard = self.inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let applied = self.applied();
+        if horizon > applied {
+            return Err(Error::NotYetApplied {
+                version: horizon,
+                applied,
+            });
+        }
+        if horizon <= self.horizon() {
+            return Ok(0);
+        }
+        // Raise the horizon first, durably and in memory, so any reader that
+        // might observe a deletion below fails its horizon re-check.
+        let mut batch = WriteBatch::new();
+        batch.put(keys::HORIZON.to_vec(), keys::encode_u64(horizon));
+        self.inner.engine.write(batch)?;
+        self.inner.horizon.store(horizon, Ordering::Release);
+
+        const CHUNK: usize = 1024;
+        let engine = &self.inner.engine;
+        let mut removed = 0u64;
+        let mut batch = WriteBatch::new();
+        let mut flush = |batch: &mut WriteBatch, force: bool| -> Result<()> {
+            if batch.len() >= CHUNK || (force && !batch.is_empty()) {
+                removed += batch.len() as u64;
+                engine.write(std::mem::take(batch))?;
+            }
+            Ok(())
+        };
+        let all = keys::version_range(&(Bound::Unbounded, Bound::Unbounded));
+        let mut kept_for: Option<Vec<u8>> = None; // key whose newest version <= horizon we passed
+        for item in engine.scan(all) {
+            let (raw_key, raw_value) = item?;
+            let (prefix, version) = keys::split_version_key(&raw_key)?;
+            if version > horizon {
+                continue;
+            }
+            if kept_for.as_deref() == Some(prefix) {
+                batch.delete(raw_key);
+            } else {
+                kept_for = Some(prefix.to_vec());
+                if keys::decode_value(&raw_value)?.is_none() {
+                    batch.delete(raw_key); // a tombstone nobody can see past
+                }
+            }
+            flush(&mut batch, false)?;
+        }
+        for item in engine.scan(keys::commit_range(0, horizon)) {
+            batch.delete(item?.0);
+            flush(&mut batch, false)?;
+        }
+        flush(&mut batch, true)?;
+        tracing::debug!(horizon, removed, "garbage-collected old versions");
+        Ok(removed)
+    }
+}
+
+/// What [`Mvcc::verify`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub applied: Version,
+    pub horizon: Version,
+    /// Stored versions of keys (values and tombstones).
+    pub versions: u64,
+    /// The newest version any key or commit record carries.
+    pub newest_version: Version,
+}
+
+impl Mvcc {
+    /// Reads the whole store and checks its invariants: every stored version
+    /// decodes, is at or below the applied version, and (above the GC
+    /// horizon) belongs to a commit record that lists its key. Slow: for
+    /// tests and operators, not for the request path.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let engine = &self.inner.engine;
+        let corrupt = |detail: String| Error::decode("store", detail);
+        let mut report = VerifyReport {
+            applied: self.applied(),
+            horizon: self.horizon(),
+            ..Default::default()
+        };
+        let mut records = std::collections::BTreeMap::new();
+        for item in engine.scan(keys::all_commits()) {
+            let (raw_key, raw_value) = item?;
+            let version = keys::commit_version(&raw_key)?;
+            let written: Vec<Vec<u8>> =
+                postcard::from_bytes(&raw_value).map_err(|e| Error::decode("commit record", e))?;
+            records.insert(version, written.into_iter().collect::<HashSet<_>>());
+        }
+        for item in engine.scan(keys::version_range(&(Bound::Unbounded, Bound::Unbounded))) {
+            let (raw_key, raw_value) = item?;
+            let (prefix, version) = keys::split_version_key(&raw_key)?;
+            let key = keys::user_key(prefix)?;
+            keys::decode_value(&raw_value)?;
+            report.versions += 1;
+            report.newest_version = report.newest_version.max(version);
+            if version > report.applied {
+                return Err(corrupt(format!(
+                    "key {} has version {version} above the applied version {}",
+                    crate::display_key(&key),
+                    report.applied
+                )));
+            }
+            if version > report.horizon && !records.get(&version).is_some_and(|r| r.contains(&key)) {
+                return Err(corrupt(format!(
+                    "key {} at version {version} has no commit record",
+                    crate::display_key(&key)
+                )));
+            }
+        }
+        if let Some((&newest, _)) = records.last_key_value() {
+            report.newest_version = report.newest_version.max(newest);
+        }
+        if report.newest_version > report.applied {
+            return Err(corrupt(format!(
+                "commit record {} is above the applied version {}",
+                report.newest_version, report.applied
+            )));
+        }
+        Ok(report)
+    }
+}
+
+fn conflict(key: &[u8], kind: ConflictKind) -> ApplyOutcome {
+    ApplyOutcome::Conflict {
+        key: key.to_vec(),
+        kind,
+    }
+}
+
+/// A read set's ranges, sorted by start, for membership tests.
+#[derive(Default)]
+struct ReadRanges<'a> {
+    ranges: Vec<(Bound<&'a [u8]>, Bound<&'a [u8]>)>,
+}
+
+impl<'a> ReadRanges<'a> {
+    fn new(ranges: &'a [KeyRange]) -> Self {
+        let mut ranges: Vec<_> = ranges.iter().map(|(s, e)| (bound_ref(s), bound_ref(e))).collect();
+        ranges.sort_by(|a, b| cmp_start(&a.0, &b.0));
+        Self { ranges }
+    }
+
+    fn contains(&self, key: &[u8]) -> bool {
+        // Ranges whose start is at or below `key` are a prefix of the sorted
+        // list; any of them may still cover it (they may nest or overlap).
+        let n = self.ranges.partition_point(|(start, _)| match start {
+            Bound::Unbounded => true,
+            Bound::Included(s) => *s <= key,
+            Bound::Excluded(s) => *s < key,
+        });
+        self.ranges[..n].iter().any(|(_, end)| match end {
+            Bound::Unbounded => true,
+            Bound::Included(e) => key <= *e,
+            Bound::Excluded(e) => key < *e,
+        })
+    }
+}
+
+fn bound_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+fn cmp_start(a: &Bound<&[u8]>, b: &Bound<&[u8]>) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a, b) {
+        (Bound::Unbounded, Bound::Unbounded) => Equal,
+        (Bound::Unbounded, _) => Less,
+        (_, Bound::Unbounded) => Greater,
+        (Bound::Included(x) | Bound::Excluded(x), Bound::Included(y) | Bound::Excluded(y)) => x
+            .cmp(y)
+            .then(matches!(a, Bound::Excluded(_)).cmp(&matches!(b, Bound::Excluded(_)))),
+    }
+}
+
+/// A consistent read view at one version. Takes no locks; cheap to clone.
+#[derive(Clone)]
+pub struct Snapshot {
+    inner: Arc<Inner>,
+    version: Version,
+}
+
+impl Snapshot {
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The value of `key` at this snapshot.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let newest = self
+            .inner
+            .engine
+            .scan(keys::versions_at_or_below(key, self.version))
+            .next()
+            .transpose()?;
+        let value = match newest {
+            Some((_, raw)) => keys::decode_value(&raw)?.map(<[u8]>::to_vec),
+            None => None,
+        };
+        self.inner.check_horizon(self.version)?;
+        Ok(value)
+    }
+
+    /// The visible pairs of `range`, in key order or reverse key order.
+    pub fn scan(&self, range: &KeyRange, order: ScanOrder) -> VisibleScan {
+        let raw = self.inner.engine.scan(keys::version_range(range));
+        VisibleScan::new(self.inner.clone(), raw, self.version, order)
+    }
+}
+
+#[cfg(test)]
+mod tests;
