@@ -45,16 +45,21 @@ impl Default for TxnOptions {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Savepoint(usize);
 
+/// A buffered write: the new value, or `None` for a delete.
+type Buffered = Option<Vec<u8>>;
+
+/// A key and its buffered state before a change (`None` = not buffered).
+type Undo = (Vec<u8>, Option<Buffered>);
+
 /// An open transaction. Dropping it without committing rolls it back.
 pub struct Transaction {
     snapshot: Snapshot,
     committer: Arc<dyn Committer>,
     options: TxnOptions,
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    writes: BTreeMap<Vec<u8>, Buffered>,
     read_keys: BTreeSet<Vec<u8>>,
     read_ranges: Vec<KeyRange>,
-    /// (key, buffered state before the change; `None` = not buffered).
-    undo: Vec<(Vec<u8>, Option<Option<Vec<u8>>>)>,
+    undo: Vec<Undo>,
 }
 
 impl Transaction {
@@ -100,11 +105,14 @@ impl Transaction {
     /// Scans `range` (own writes included) in the given order. The whole
     /// range joins the read set, even if the caller stops early.
     pub fn scan(&mut self, range: KeyRange, order: ScanOrder) -> TxnScan {
-        let buffered: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
-            .writes
-            .range::<Vec<u8>, _>((range.0.as_ref(), range.1.as_ref()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let buffered: Vec<(Vec<u8>, Buffered)> = if crate::engine::range_is_empty(&range) {
+            Vec::new()
+        } else {
+            self.writes
+                .range::<Vec<u8>, _>((range.0.as_ref(), range.1.as_ref()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
         let stored = self.snapshot.scan(&range, order);
         if self.tracks_reads() {
             self.read_ranges.push(range);
@@ -244,12 +252,12 @@ fn merge_ranges(mut ranges: Vec<KeyRange>) -> Vec<KeyRange> {
 /// transaction's own buffered writes (which win, and may delete).
 pub struct TxnScan {
     stored: std::iter::Peekable<VisibleScan>,
-    buffered: std::collections::VecDeque<(Vec<u8>, Option<Vec<u8>>)>,
+    buffered: std::collections::VecDeque<(Vec<u8>, Buffered)>,
     order: ScanOrder,
 }
 
 impl TxnScan {
-    fn new(stored: VisibleScan, buffered: Vec<(Vec<u8>, Option<Vec<u8>>)>, order: ScanOrder) -> Self {
+    fn new(stored: VisibleScan, buffered: Vec<(Vec<u8>, Buffered)>, order: ScanOrder) -> Self {
         let mut buffered: std::collections::VecDeque<_> = buffered.into();
         if order == ScanOrder::Reverse {
             buffered.make_contiguous().reverse();

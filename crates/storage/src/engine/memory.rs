@@ -33,6 +33,9 @@ impl Engine for MemoryEngine {
     }
 
     fn scan(&self, range: KeyRange) -> ScanIter {
+        if super::range_is_empty(&range) {
+            return Box::new(std::iter::empty());
+        }
         let items: Vec<_> = self
             .read()
             .range(range)

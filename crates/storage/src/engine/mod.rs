@@ -35,6 +35,18 @@ pub type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 /// An owned iterator over a key range, walkable from either end.
 pub type ScanIter = Box<dyn DoubleEndedIterator<Item = Result<KvPair>> + Send>;
 
+/// True when no key can lie in `range` (start after end, or an excluded
+/// bound meeting the other bound). Ordered maps panic on such ranges, so
+/// every scan checks this first and answers with nothing.
+pub fn range_is_empty(range: &KeyRange) -> bool {
+    match range {
+        (Bound::Included(s), Bound::Included(e)) => s > e,
+        (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e))
+        | (Bound::Excluded(s), Bound::Included(e)) => s >= e,
+        _ => false,
+    }
+}
+
 /// One change in a [`WriteBatch`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WriteOp {

@@ -155,17 +155,11 @@ impl Engine for SledEngine {
             .map_err(|e| self.err("reading", e))
     }
 
-    fn scan(&self, (start, end): KeyRange) -> ScanIter {
-        // sled panics on an inverted range; an empty iterator is the answer.
-        let inverted = match (&start, &end) {
-            (Bound::Included(s), Bound::Included(e)) => s > e,
-            (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e))
-            | (Bound::Excluded(s), Bound::Included(e)) => s >= e,
-            _ => false,
-        };
-        if inverted {
+    fn scan(&self, range: KeyRange) -> ScanIter {
+        if super::range_is_empty(&range) {
             return Box::new(std::iter::empty());
         }
+        let (start, end) = range;
         let path = self.path.clone();
         Box::new(
             self.db

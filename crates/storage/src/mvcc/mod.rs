@@ -460,10 +460,12 @@ fn conflict(key: &[u8], kind: ConflictKind) -> ApplyOutcome {
     }
 }
 
+type RangeRef<'a> = (Bound<&'a [u8]>, Bound<&'a [u8]>);
+
 /// A read set's ranges, sorted by start, for membership tests.
 #[derive(Default)]
 struct ReadRanges<'a> {
-    ranges: Vec<(Bound<&'a [u8]>, Bound<&'a [u8]>)>,
+    ranges: Vec<RangeRef<'a>>,
 }
 
 impl<'a> ReadRanges<'a> {

@@ -25,15 +25,19 @@ pub enum ScanOrder {
     Reverse,
 }
 
+/// A key's encoded prefix and, in reverse scans, its newest visible version
+/// so far: `None` = none yet, `Some(None)` = a tombstone.
+type Current = (Vec<u8>, Option<Option<Vec<u8>>>);
+
 /// Visible key-value pairs of a key range at one version.
 pub struct VisibleScan {
     inner: Arc<Inner>,
     raw: ScanIter,
     version: Version,
     order: ScanOrder,
-    /// Forward: the prefix of the key already decided. Reverse: the prefix
-    /// of the key being collected and its best visible value so far.
-    current: Option<(Vec<u8>, Option<Option<Vec<u8>>>)>,
+    /// Forward: the key already decided. Reverse: the key being collected
+    /// and its best visible value so far.
+    current: Option<Current>,
     done: bool,
 }
 
@@ -50,7 +54,7 @@ impl VisibleScan {
     }
 
     fn next_forward(&mut self) -> Result<Option<KvPair>> {
-        while let Some(item) = self.raw.next() {
+        for item in self.raw.by_ref() {
             let (raw_key, raw_value) = item?;
             let (prefix, version) = keys::split_version_key(&raw_key)?;
             if version > self.version {
