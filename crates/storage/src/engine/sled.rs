@@ -16,6 +16,15 @@
 //! a marker of another format, and a sled store that fails to open; sled
 //! panics on some corrupt files, and that panic is caught and reported as
 //! [`Error::Corrupt`] naming the path.
+//!
+//! sled also *silently* opens some garbage data files as an empty database.
+//! To catch that, the marker gains a second line, `holds-data`, the first
+//! time a sync finds the store non-empty (or an open does). Opening a store
+//! whose marker says `holds-data` but which has no keys is reported as
+//! corrupt instead of starting over empty. The line is only ever written
+//! after the data it vouches for is durable, so a crash cannot cause a false
+//! alarm. (Every user of this engine keeps at least one key forever once it
+//! has written: the MVCC layer's applied version.)
 
 use std::fs::File;
 use std::io::Write;
@@ -29,6 +38,8 @@ use crate::error::{Error, Result};
 pub const MARKER_FILE: &str = "QUORUMDB";
 /// The content of the marker file this build writes and reads.
 pub const FORMAT: &str = "quorumdb-storage sled format 1";
+/// The marker's second line once the store has held data.
+const HOLDS_DATA: &str = "holds-data";
 
 #[derive(Debug)]
 pub struct SledEngine {
@@ -36,6 +47,8 @@ pub struct SledEngine {
     db: sled::Db,
     /// sled's data file, kept open to fdatasync it (see module docs).
     data_file: File,
+    /// Whether the marker records that the store has held data.
+    holds_data: std::sync::atomic::AtomicBool,
 }
 
 impl SledEngine {
@@ -43,7 +56,7 @@ impl SledEngine {
     /// or is empty.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        prepare_dir(&path)?;
+        let holds_data = prepare_dir(&path)?;
         let config = sled::Config::new().path(&path).mode(sled::Mode::HighThroughput);
         // sled panics on some corrupt files instead of returning an error.
         let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
@@ -61,8 +74,31 @@ impl SledEngine {
         };
         let data_file = File::open(path.join("db"))
             .map_err(|e| Error::io(format!("opening {}", path.join("db").display()), e))?;
-        tracing::debug!(path = %path.display(), "opened sled engine");
-        Ok(Self { path, db, data_file })
+        let empty = db.is_empty();
+        if holds_data && empty {
+            return Err(Error::Corrupt {
+                path,
+                detail: "the store has held data but sled found none: its data file is damaged".into(),
+            });
+        }
+        let engine = Self {
+            path,
+            db,
+            data_file,
+            holds_data: std::sync::atomic::AtomicBool::new(holds_data),
+        };
+        if !empty && !holds_data {
+            engine.mark_holds_data()?;
+        }
+        tracing::debug!(path = %engine.path.display(), "opened sled engine");
+        Ok(engine)
+    }
+
+    /// Records in the marker that the (durable) store holds data.
+    fn mark_holds_data(&self) -> Result<()> {
+        write_marker(&self.path, true)?;
+        self.holds_data.store(true, std::sync::atomic::Ordering::Release);
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -96,8 +132,9 @@ fn sled_open_error(path: &Path, e: sled::Error) -> Error {
 }
 
 /// Creates the directory and its marker, or checks that an existing directory
-/// is a QuorumDB data directory of this format.
-fn prepare_dir(path: &Path) -> Result<()> {
+/// is a QuorumDB data directory of this format. Returns whether the marker
+/// says the store has held data.
+fn prepare_dir(path: &Path) -> Result<bool> {
     let io = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
     let marker = path.join(MARKER_FILE);
     if path.exists() && !path.is_dir() {
@@ -108,14 +145,26 @@ fn prepare_dir(path: &Path) -> Result<()> {
     }
     if marker.exists() {
         let found = std::fs::read_to_string(&marker).map_err(|e| io("reading marker in", e))?;
-        if found.trim_end() != FORMAT {
+        let mut lines = found.lines();
+        let format = lines.next().unwrap_or_default();
+        if format != FORMAT {
             return Err(Error::IncompatibleFormat {
                 path: path.to_path_buf(),
-                found: found.trim_end().chars().take(80).collect(),
+                found: format.chars().take(80).collect(),
                 expected: FORMAT,
             });
         }
-        return Ok(());
+        return match lines.next() {
+            None => Ok(false),
+            Some(HOLDS_DATA) => Ok(true),
+            Some(other) => Err(Error::Corrupt {
+                path: path.to_path_buf(),
+                detail: format!(
+                    "unexpected line {:?} in {MARKER_FILE}",
+                    other.chars().take(80).collect::<String>()
+                ),
+            }),
+        };
     }
     let empty = match std::fs::read_dir(path) {
         Ok(mut entries) => entries.next().is_none(),
@@ -129,14 +178,28 @@ fn prepare_dir(path: &Path) -> Result<()> {
         });
     }
     std::fs::create_dir_all(path).map_err(|e| io("creating", e))?;
-    let mut file = File::create(&marker).map_err(|e| io("creating marker in", e))?;
-    file.write_all(format!("{FORMAT}\n").as_bytes())
+    write_marker(path, false)?;
+    Ok(false)
+}
+
+/// Writes the marker atomically: a temporary file, fsync, rename, fsync of
+/// the directory.
+fn write_marker(path: &Path, holds_data: bool) -> Result<()> {
+    let io = |what: &str, e| Error::io(format!("{what} {}", path.display()), e);
+    let content = if holds_data {
+        format!("{FORMAT}\n{HOLDS_DATA}\n")
+    } else {
+        format!("{FORMAT}\n")
+    };
+    let temp = path.join(format!("{MARKER_FILE}.tmp"));
+    let mut file = File::create(&temp).map_err(|e| io("creating marker in", e))?;
+    file.write_all(content.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(|e| io("writing marker in", e))?;
+    std::fs::rename(&temp, path.join(MARKER_FILE)).map_err(|e| io("renaming marker in", e))?;
     File::open(path)
         .and_then(|dir| dir.sync_all())
-        .map_err(|e| io("syncing", e))?;
-    Ok(())
+        .map_err(|e| io("syncing", e))
 }
 
 fn to_sled_bound(bound: Bound<Vec<u8>>) -> Bound<sled::IVec> {
@@ -191,7 +254,11 @@ impl Engine for SledEngine {
         self.db.flush().map_err(|e| self.err("flushing", e))?;
         self.data_file
             .sync_data()
-            .map_err(|e| Error::io(format!("syncing {}", self.path.display()), e))
+            .map_err(|e| Error::io(format!("syncing {}", self.path.display()), e))?;
+        if !self.holds_data.load(std::sync::atomic::Ordering::Acquire) && !self.db.is_empty() {
+            self.mark_holds_data()?;
+        }
+        Ok(())
     }
 }
 
@@ -238,5 +305,46 @@ mod tests {
         let engine = SledEngine::open(dir.path()).unwrap();
         let range = (Bound::Included(b"z".to_vec()), Bound::Excluded(b"a".to_vec()));
         assert_eq!(engine.scan(range).count(), 0);
+    }
+}
+
+#[cfg(test)]
+mod corruption_tests {
+    use super::*;
+
+    fn populated() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = SledEngine::open(dir.path()).unwrap();
+        let mut batch = WriteBatch::new();
+        for i in 0..1000u32 {
+            batch.put(i.to_be_bytes().to_vec(), vec![7; 100]);
+        }
+        engine.write(batch).unwrap();
+        engine.sync().unwrap();
+        dir
+    }
+
+    #[test]
+    fn garbage_in_the_data_file_is_an_error_naming_the_path() {
+        for (name, garbage) in [
+            ("zeros", vec![0u8; 4096]),
+            ("noise", (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect()),
+        ] {
+            let dir = populated();
+            let db = dir.path().join("db");
+            std::fs::write(&db, &garbage).unwrap();
+            let marker = std::fs::read_to_string(dir.path().join(MARKER_FILE)).unwrap();
+            assert!(marker.ends_with("holds-data\n"), "{marker}");
+            match SledEngine::open(dir.path()) {
+                Err(e) => assert!(
+                    e.to_string().contains(&dir.path().display().to_string()),
+                    "{name}: {e}"
+                ),
+                Ok(engine) => {
+                    let n = engine.scan((Bound::Unbounded, Bound::Unbounded)).count();
+                    panic!("{name}: opened a garbage data file and found {n} keys");
+                }
+            }
+        }
     }
 }
