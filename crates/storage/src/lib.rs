@@ -29,7 +29,8 @@ pub use committer::{Committer, KvStore, LocalCommitter};
 pub use engine::{Engine, KeyRange, KvPair, MemoryEngine, SledEngine, WriteBatch};
 pub use error::{Error, Result};
 pub use mvcc::{
-    ApplyOutcome, Commit, ConflictKind, Isolation, Mvcc, ScanOrder, Snapshot, VerifyReport, Version,
+    ApplyOutcome, Commit, ConflictKind, Entry, EntryOutcome, Isolation, Mvcc, ScanOrder, Snapshot,
+    TransferHeader, VerifyReport, Version,
 };
 pub use txn::{Savepoint, Transaction, TxnOptions, TxnScan};
 

@@ -3,6 +3,9 @@
 //! ```text
 //! 0x00 0x01                               -> applied version (u64 BE)
 //! 0x00 0x02                               -> GC horizon (u64 BE)
+//! 0x00 0x03                               -> snapshot install in progress
+//! 0x00 0x10 name                          -> metadata kept by the embedding
+//!                                            layer (e.g. Raft membership)
 //! 0x01 escaped(user key) !version(u64 BE) -> 0x00 (tombstone) | 0x01 value
 //! 0x02 version (u64 BE)                   -> postcard(Vec<user key>): the keys
 //!                                            the commit at that version wrote
@@ -22,8 +25,33 @@ use crate::mvcc::Version;
 
 pub(crate) const APPLIED: &[u8] = &[0x00, 0x01];
 pub(crate) const HORIZON: &[u8] = &[0x00, 0x02];
+pub(crate) const INSTALLING: &[u8] = &[0x00, 0x03];
+const META_PREFIX: &[u8] = &[0x00, 0x10];
 const VERSION_PREFIX: u8 = 0x01;
 const COMMIT_PREFIX: u8 = 0x02;
+
+pub(crate) fn meta_key(name: &str) -> Vec<u8> {
+    [META_PREFIX, name.as_bytes()].concat()
+}
+
+/// All metadata keys, and the name of one.
+pub(crate) fn all_meta() -> KeyRange {
+    (
+        Bound::Included(META_PREFIX.to_vec()),
+        Bound::Excluded(vec![0x00, 0x11]),
+    )
+}
+
+pub(crate) fn meta_name(raw: &[u8]) -> Result<String> {
+    raw.strip_prefix(META_PREFIX)
+        .and_then(|name| String::from_utf8(name.to_vec()).ok())
+        .ok_or_else(|| Error::decode("metadata key", format!("{raw:02x?}")))
+}
+
+/// Every key the MVCC layer owns.
+pub(crate) fn everything() -> KeyRange {
+    (Bound::Unbounded, Bound::Unbounded)
+}
 
 /// The encoded user-key part of a version key: everything but the version.
 pub(crate) fn key_prefix(key: &[u8]) -> Vec<u8> {

@@ -48,6 +48,7 @@
 
 pub(crate) mod keys;
 mod scan;
+mod transfer;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -58,6 +59,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 
 pub use self::scan::{ScanOrder, VisibleScan};
+pub use self::transfer::TransferHeader;
 use crate::engine::{Engine, KeyRange, WriteBatch};
 use crate::error::{Error, Result};
 
@@ -167,6 +169,15 @@ impl Mvcc {
                 None => Ok(0),
             }
         };
+        if engine.get(keys::INSTALLING)?.is_some() {
+            tracing::warn!("a snapshot install was interrupted; resetting the state machine to empty");
+            let mvcc = Self::empty(engine.clone());
+            mvcc.wipe_except_install_mark()?;
+            let mut batch = WriteBatch::new();
+            batch.delete(keys::INSTALLING.to_vec());
+            engine.write(batch)?;
+            engine.sync()?;
+        }
         let applied = read(keys::APPLIED, "applied version")?;
         let horizon = read(keys::HORIZON, "GC horizon")?;
         if horizon > applied {
@@ -196,6 +207,18 @@ impl Mvcc {
                 gc_lock: Mutex::new(()),
             }),
         })
+    }
+
+    fn empty(engine: Arc<dyn Engine>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                engine,
+                applied: AtomicU64::new(0),
+                horizon: AtomicU64::new(0),
+                apply_lock: Mutex::new(()),
+                gc_lock: Mutex::new(()),
+            }),
+        }
     }
 
     /// The highest version applied.
@@ -235,38 +258,87 @@ impl Mvcc {
     /// `version`. Either way `version` becomes the applied version, in the
     /// same atomic batch as the writes. See the module docs for the rules.
     pub fn apply(&self, version: Version, commit: &Commit) -> Result<ApplyOutcome> {
-        let _guard = self.inner.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let applied = self.applied();
-        if version <= applied {
-            return Err(Error::OutOfOrder { version, applied });
+        match self.apply_entry(version, Entry::Commit(commit), &[])? {
+            EntryOutcome::Commit(outcome) => Ok(outcome),
+            EntryOutcome::Done => Err(Error::decode("apply", "a commit entry produced no outcome")),
         }
-        let outcome = self.validate(commit, applied)?;
-        let mut batch = WriteBatch::new();
-        if outcome == ApplyOutcome::Committed && !commit.writes.is_empty() {
-            let mut written = Vec::with_capacity(commit.writes.len());
-            for (key, value) in &commit.writes {
-                batch.put(
-                    keys::version_key(key, version),
-                    keys::encode_value(value.as_deref()),
-                );
-                written.push(key.as_slice());
-            }
-            let record = postcard::to_stdvec(&written).map_err(|e| Error::decode("commit record", e))?;
-            batch.put(keys::commit_key(version), record);
-        }
-        self.write_applied(batch, version)?;
-        Ok(outcome)
     }
 
     /// Marks `version` applied without data: for log entries that carry no
     /// commit (Raft membership changes, blank leader entries).
     pub fn advance(&self, version: Version) -> Result<()> {
+        self.apply_entry(version, Entry::Empty, &[]).map(|_| ())
+    }
+
+    /// Applies one log entry at `version`: the one path by which the applied
+    /// version moves. `meta` (named values the embedding layer keeps with
+    /// the data, such as Raft's last applied log id and membership) is
+    /// written in the same atomic batch, so after a crash the data, the
+    /// applied version and the metadata always agree.
+    ///
+    /// A [`Entry::Gc`] raises the horizon in that batch too (clamped to the
+    /// applied version), so every replica's commit decisions stay the same;
+    /// the garbage itself is deleted afterwards, and leftovers from a crash
+    /// are invisible to every snapshot and validation at or above the
+    /// horizon.
+    pub fn apply_entry(
+        &self,
+        version: Version,
+        entry: Entry<'_>,
+        meta: &[(&str, &[u8])],
+    ) -> Result<EntryOutcome> {
         let _guard = self.inner.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
         let applied = self.applied();
         if version <= applied {
             return Err(Error::OutOfOrder { version, applied });
         }
-        self.write_applied(WriteBatch::new(), version)
+        let mut batch = WriteBatch::new();
+        for (name, value) in meta {
+            batch.put(keys::meta_key(name), value.to_vec());
+        }
+        match entry {
+            Entry::Commit(commit) => {
+                let outcome = self.validate(commit, applied)?;
+                if outcome == ApplyOutcome::Committed && !commit.writes.is_empty() {
+                    let mut written = Vec::with_capacity(commit.writes.len());
+                    for (key, value) in &commit.writes {
+                        batch.put(
+                            keys::version_key(key, version),
+                            keys::encode_value(value.as_deref()),
+                        );
+                        written.push(key.as_slice());
+                    }
+                    let record =
+                        postcard::to_stdvec(&written).map_err(|e| Error::decode("commit record", e))?;
+                    batch.put(keys::commit_key(version), record);
+                }
+                self.write_applied(batch, version)?;
+                Ok(EntryOutcome::Commit(outcome))
+            }
+            Entry::Gc { horizon } => {
+                let _gc = self.inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
+                let horizon = horizon.min(applied);
+                let raise = horizon > self.horizon();
+                if raise {
+                    batch.put(keys::HORIZON.to_vec(), keys::encode_u64(horizon));
+                }
+                self.write_applied(batch, version)?;
+                if raise {
+                    self.inner.horizon.store(horizon, Ordering::Release);
+                    self.collect_garbage(horizon)?;
+                }
+                Ok(EntryOutcome::Done)
+            }
+            Entry::Empty => {
+                self.write_applied(batch, version)?;
+                Ok(EntryOutcome::Done)
+            }
+        }
+    }
+
+    /// A value written with [`Mvcc::apply_entry`]'s `meta`.
+    pub fn meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.inner.engine.get(&keys::meta_key(name))
     }
 
     fn write_applied(&self, mut batch: WriteBatch, version: Version) -> Result<()> {
@@ -326,9 +398,10 @@ impl Mvcc {
     }
 
     /// Garbage-collects versions no snapshot at or above `horizon` can see
-    /// (see module docs). `horizon` must not exceed the applied version; a
-    /// horizon at or below the current one does nothing. Returns the number
-    /// of engine keys removed.
+    /// (see module docs), outside the log: for a single node. A cluster
+    /// applies [`Entry::Gc`] instead. `horizon` must not exceed the applied
+    /// version; one at or below the current horizon does nothing. Returns
+    /// the number of engine keys removed.
     pub fn gc(&self, horizon: Version) -> Result<u64> {
         let _guard = self.inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
         let applied = self.applied();
@@ -347,7 +420,12 @@ impl Mvcc {
         batch.put(keys::HORIZON.to_vec(), keys::encode_u64(horizon));
         self.inner.engine.write(batch)?;
         self.inner.horizon.store(horizon, Ordering::Release);
+        self.collect_garbage(horizon)
+    }
 
+    /// Deletes what no snapshot at or above `horizon` (already raised) can
+    /// see. Caller holds the GC lock.
+    fn collect_garbage(&self, horizon: Version) -> Result<u64> {
         const CHUNK: usize = 1024;
         let engine = &self.inner.engine;
         let mut removed = 0u64;
@@ -385,6 +463,24 @@ impl Mvcc {
         tracing::debug!(horizon, removed, "garbage-collected old versions");
         Ok(removed)
     }
+}
+
+/// One log entry as the store sees it; see [`Mvcc::apply_entry`].
+#[derive(Clone, Copy, Debug)]
+pub enum Entry<'a> {
+    /// A transaction's commit: validated, then stored or aborted.
+    Commit(&'a Commit),
+    /// Raise the GC horizon (a retention decision made by the leader).
+    Gc { horizon: Version },
+    /// Nothing but the version (and metadata): membership, blank entries.
+    Empty,
+}
+
+/// What [`Mvcc::apply_entry`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryOutcome {
+    Commit(ApplyOutcome),
+    Done,
 }
 
 /// What [`Mvcc::verify`] found.

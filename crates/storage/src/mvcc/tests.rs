@@ -329,3 +329,128 @@ fn opening_detects_metadata_that_disagrees_with_the_data() {
     engine.write(batch).unwrap();
     assert!(matches!(Mvcc::open(engine), Err(Error::Decode { .. })));
 }
+
+#[test]
+fn entries_carry_metadata_in_the_same_batch() {
+    let mvcc = store();
+    let c = commit(0, &[("a", Some("1"))]);
+    let out = mvcc
+        .apply_entry(1, Entry::Commit(&c), &[("log_id", b"1:1")])
+        .unwrap();
+    assert_eq!(out, EntryOutcome::Commit(ApplyOutcome::Committed));
+    mvcc.apply_entry(2, Entry::Empty, &[("log_id", b"1:2"), ("membership", b"{1,2,3}")])
+        .unwrap();
+    assert_eq!(mvcc.meta("log_id").unwrap().as_deref(), Some(&b"1:2"[..]));
+    assert_eq!(mvcc.meta("membership").unwrap().as_deref(), Some(&b"{1,2,3}"[..]));
+    assert_eq!(mvcc.meta("missing").unwrap(), None);
+}
+
+#[test]
+fn a_gc_entry_raises_the_horizon_with_the_applied_version() {
+    let mvcc = store();
+    mvcc.apply(1, &commit(0, &[("a", Some("1"))])).unwrap();
+    mvcc.apply(2, &commit(1, &[("a", Some("2"))])).unwrap();
+    // A horizon beyond what is applied is clamped, deterministically.
+    mvcc.apply_entry(3, Entry::Gc { horizon: 99 }, &[]).unwrap();
+    assert_eq!((mvcc.applied(), mvcc.horizon()), (3, 2));
+    assert_eq!(mvcc.snapshot(2).unwrap().get(b"a").unwrap(), Some(b"2".to_vec()));
+    assert!(matches!(mvcc.snapshot(1), Err(Error::SnapshotTooOld { .. })));
+    assert_eq!(
+        mvcc.apply(4, &commit(1, &[("b", Some("b"))])).unwrap(),
+        ApplyOutcome::TooOld { horizon: 2 }
+    );
+    mvcc.verify().unwrap();
+}
+
+fn transfer_source() -> Mvcc {
+    let mvcc = store();
+    mvcc.apply_entry(
+        1,
+        Entry::Commit(&commit(0, &[("a", Some("1")), ("b", Some("1"))])),
+        &[("m", b"one")],
+    )
+    .unwrap();
+    mvcc.apply(2, &commit(1, &[("a", Some("2")), ("c", Some("2"))]))
+        .unwrap();
+    mvcc.apply(3, &commit(2, &[("b", None)])).unwrap();
+    mvcc.apply_entry(4, Entry::Gc { horizon: 1 }, &[("m", b"four")])
+        .unwrap();
+    mvcc
+}
+
+#[test]
+fn export_then_import_reproduces_reads_and_commit_decisions() {
+    let source = transfer_source();
+    let mut buf = Vec::new();
+    let header = source.export(&mut buf).unwrap();
+    assert_eq!((header.version, header.horizon), (4, 1));
+
+    let target = store();
+    target.apply(1, &commit(0, &[("zzz", Some("old"))])).unwrap(); // replaced wholesale
+    target.import(&mut std::io::Cursor::new(&buf)).unwrap();
+    assert_eq!((target.applied(), target.horizon()), (4, 1));
+    assert_eq!(target.meta("m").unwrap().as_deref(), Some(&b"four"[..]));
+    for v in 1..=4 {
+        assert_eq!(
+            scan(&source, v, &all(), ScanOrder::Forward),
+            scan(&target, v, &all(), ScanOrder::Forward)
+        );
+    }
+    // A late commit that read at version 1 must be decided alike: it wrote
+    // `a`, which version 2 also wrote.
+    let late = commit(1, &[("a", Some("late"))]);
+    assert_eq!(source.apply(5, &late).unwrap(), target.apply(5, &late).unwrap());
+    assert!(matches!(
+        target.apply(6, &late).unwrap(),
+        ApplyOutcome::Conflict { .. }
+    ));
+    target.verify().unwrap();
+}
+
+#[test]
+fn export_filters_versions_applied_after_it_began() {
+    let source = transfer_source();
+    let mut buf = Vec::new();
+    source.export(&mut buf).unwrap();
+    source.apply(5, &commit(4, &[("d", Some("5"))])).unwrap();
+    let target = store();
+    target.import(&mut std::io::Cursor::new(&buf)).unwrap();
+    assert_eq!(target.applied(), 4);
+    assert!(matches!(target.snapshot(5), Err(Error::NotYetApplied { .. })));
+}
+
+#[test]
+fn a_damaged_transfer_is_refused_before_anything_changes() {
+    let source = transfer_source();
+    let mut buf = Vec::new();
+    source.export(&mut buf).unwrap();
+    let target = transfer_source();
+    let before = scan(&target, 4, &all(), ScanOrder::Forward);
+    for damage in [
+        buf[..buf.len() / 2].to_vec(),
+        {
+            let mut b = buf.clone();
+            let mid = b.len() / 2;
+            b[mid] ^= 0x40;
+            b
+        },
+        b"not a transfer at all".to_vec(),
+    ] {
+        assert!(target.import(&mut std::io::Cursor::new(damage)).is_err());
+        assert_eq!(scan(&target, 4, &all(), ScanOrder::Forward), before);
+    }
+}
+
+#[test]
+fn an_interrupted_install_resets_to_empty_on_open() {
+    let engine: Arc<dyn Engine> = Arc::new(MemoryEngine::new());
+    let mvcc = Mvcc::open(engine.clone()).unwrap();
+    mvcc.apply(1, &commit(0, &[("a", Some("1"))])).unwrap();
+    let mut batch = WriteBatch::new();
+    batch.put(keys::INSTALLING.to_vec(), vec![1]);
+    engine.write(batch).unwrap();
+    drop(mvcc);
+    let mvcc = Mvcc::open(engine.clone()).unwrap();
+    assert_eq!(mvcc.applied(), 0);
+    assert_eq!(engine.scan(all()).count(), 0);
+}
