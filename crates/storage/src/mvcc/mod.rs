@@ -289,7 +289,11 @@ impl Mvcc {
     ) -> Result<EntryOutcome> {
         let _guard = self.inner.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
         let applied = self.applied();
-        if version <= applied {
+        // Version 0 is the empty initial state. A log that starts at index 0
+        // (openraft puts its initial membership there) may apply a data-less
+        // entry at 0: the state it describes is still the empty one.
+        let initial_entry = version == 0 && applied == 0 && !matches!(entry, Entry::Commit(_));
+        if version <= applied && !initial_entry {
             return Err(Error::OutOfOrder { version, applied });
         }
         let mut batch = WriteBatch::new();

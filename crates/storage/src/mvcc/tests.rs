@@ -454,3 +454,22 @@ fn an_interrupted_install_resets_to_empty_on_open() {
     assert_eq!(mvcc.applied(), 0);
     assert_eq!(engine.scan(all()).count(), 0);
 }
+
+#[test]
+fn a_data_less_entry_may_be_applied_at_version_zero() {
+    let mvcc = store();
+    mvcc.apply_entry(0, Entry::Empty, &[("membership", b"{1}")])
+        .unwrap();
+    assert_eq!(mvcc.applied(), 0);
+    assert_eq!(mvcc.meta("membership").unwrap().as_deref(), Some(&b"{1}"[..]));
+    // ... but never a commit, and never after version 0 was passed.
+    assert!(matches!(
+        mvcc.apply(0, &commit(0, &[("a", Some("1"))])),
+        Err(Error::OutOfOrder { .. })
+    ));
+    mvcc.advance(1).unwrap();
+    assert!(matches!(
+        mvcc.apply_entry(0, Entry::Empty, &[]),
+        Err(Error::OutOfOrder { .. })
+    ));
+}
