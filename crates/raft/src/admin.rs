@@ -1,0 +1,282 @@
+//! The admin gRPC service: commit forwarding, read indexes, status and
+//! membership changes.
+//!
+//! Followers call the leader's `Commit` and `ReadIndex`; operators and joining
+//! nodes call any node's `Status`, `AddNode` and `RemoveNode` (a follower
+//! passes membership changes on to the leader).
+//!
+//! `Commit` on the leader proposes the commit and answers once it is applied
+//! there. Its [`ForwardResult`] says exactly what is known: committed (with
+//! the version), aborted by validation, not the leader (nothing was
+//! proposed, so the caller may safely try the real leader), or unknown (the
+//! entry may or may not commit: never retried).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use openraft::ChangeMembers;
+use openraft::error::{ClientWriteError, RaftError};
+use quorumdb_storage::{ApplyOutcome, Commit, Version};
+use serde::{Deserialize, Serialize};
+
+use crate::network::{Channels, MAX_MESSAGE};
+use crate::pb::admin::admin_client::AdminClient;
+use crate::pb::admin::admin_server::{Admin, AdminServer};
+use crate::pb::admin::{
+    AddNodeReply, AddNodeRequest, CommitReply, CommitRequest, Member, ReadIndexReply, ReadIndexRequest,
+    RemoveNodeReply, RemoveNodeRequest, StatusReply, StatusRequest,
+};
+use crate::types::{Node, NodeId, Raft, Request, Response};
+
+/// The answer to a forwarded commit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ForwardResult {
+    /// Validated and applied on the leader at this version.
+    Applied { version: Version, outcome: ApplyOutcome },
+    /// This node is not the leader; nothing was proposed.
+    NotLeader { leader: Option<NodeId> },
+    /// Proposed, but whether it commits is unknown.
+    Unknown(String),
+}
+
+/// Proposes `commit` on this node, which believes it leads.
+pub async fn propose(raft: &Raft, commit: Commit) -> ForwardResult {
+    match raft.client_write(Request::Commit(commit)).await {
+        Ok(resp) => match resp.data {
+            Response::Commit(outcome) => ForwardResult::Applied {
+                version: resp.log_id.index,
+                outcome,
+            },
+            Response::Done => ForwardResult::Unknown("the state machine gave no commit outcome".into()),
+        },
+        // Sent before proposing, or after the entry was truncated by a new
+        // leader: either way it will not commit.
+        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+            ForwardResult::NotLeader { leader: f.leader_id }
+        }
+        Err(e) => ForwardResult::Unknown(e.to_string()),
+    }
+}
+
+/// An admin client for `node`, over the shared channel cache.
+pub fn client(
+    channels: &Channels,
+    id: NodeId,
+    node: &Node,
+) -> Result<AdminClient<tonic::transport::Channel>, String> {
+    let channel = channels
+        .get(id, &node.addr)
+        .map_err(|e| format!("bad address {:?}: {e}", node.addr))?;
+    Ok(AdminClient::new(channel)
+        .max_decoding_message_size(MAX_MESSAGE)
+        .max_encoding_message_size(MAX_MESSAGE))
+}
+
+/// The leader as this node knows it, with its address.
+pub fn leader(raft: &Raft) -> Option<(NodeId, Node)> {
+    let metrics = raft.metrics().borrow().clone();
+    let id = metrics.current_leader?;
+    let node = metrics.membership_config.membership().get_node(&id)?.clone();
+    Some((id, node))
+}
+
+pub struct AdminService {
+    id: NodeId,
+    raft: Raft,
+    channels: Channels,
+    committed: Arc<AtomicU64>,
+}
+
+impl AdminService {
+    pub fn server(
+        id: NodeId,
+        raft: Raft,
+        channels: Channels,
+        committed: Arc<AtomicU64>,
+    ) -> AdminServer<Self> {
+        AdminServer::new(Self {
+            id,
+            raft,
+            channels,
+            committed,
+        })
+        .max_decoding_message_size(MAX_MESSAGE)
+        .max_encoding_message_size(MAX_MESSAGE)
+    }
+
+    /// Runs a membership change here if we lead, else on the leader.
+    async fn on_leader<T, F, Fut>(
+        &self,
+        here: F,
+        forward: impl AsyncFnOnce(AdminClient<tonic::transport::Channel>) -> Result<T, tonic::Status>,
+    ) -> Result<T, tonic::Status>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+    {
+        match leader(&self.raft) {
+            Some((id, _)) if id == self.id => here().await,
+            Some((id, node)) => {
+                let client = client(&self.channels, id, &node).map_err(tonic::Status::unavailable)?;
+                forward(client).await
+            }
+            None => Err(tonic::Status::unavailable(
+                "no leader is known right now; try again",
+            )),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Admin for AdminService {
+    async fn commit(
+        &self,
+        request: tonic::Request<CommitRequest>,
+    ) -> Result<tonic::Response<CommitReply>, tonic::Status> {
+        let commit: Commit = postcard::from_bytes(&request.into_inner().commit)
+            .map_err(|e| tonic::Status::invalid_argument(format!("undecodable commit: {e}")))?;
+        let result = match leader(&self.raft) {
+            Some((id, _)) if id == self.id => propose(&self.raft, commit).await,
+            other => ForwardResult::NotLeader {
+                leader: other.map(|(id, _)| id),
+            },
+        };
+        let bytes = postcard::to_stdvec(&result).map_err(|e| tonic::Status::internal(e.to_string()))?;
+        Ok(tonic::Response::new(CommitReply { result: bytes.into() }))
+    }
+
+    async fn read_index(
+        &self,
+        _: tonic::Request<ReadIndexRequest>,
+    ) -> Result<tonic::Response<ReadIndexReply>, tonic::Status> {
+        let reply = match self.raft.ensure_linearizable().await {
+            Ok(log_id) => ReadIndexReply {
+                index: log_id.map(|id| id.index).unwrap_or(0),
+                leader_id: Some(self.id),
+                error: String::new(),
+            },
+            Err(RaftError::APIError(e)) => ReadIndexReply {
+                index: 0,
+                leader_id: match &e {
+                    openraft::error::CheckIsLeaderError::ForwardToLeader(f) => f.leader_id,
+                    _ => None,
+                },
+                error: e.to_string(),
+            },
+            Err(e) => ReadIndexReply {
+                index: 0,
+                leader_id: None,
+                error: e.to_string(),
+            },
+        };
+        Ok(tonic::Response::new(reply))
+    }
+
+    async fn status(
+        &self,
+        _: tonic::Request<StatusRequest>,
+    ) -> Result<tonic::Response<StatusReply>, tonic::Status> {
+        let m = self.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let matched = |id: &NodeId| -> Option<u64> {
+            let replication = m.replication.as_ref()?;
+            replication.get(id).map(|l| l.map(|l| l.index).unwrap_or(0))
+        };
+        let members = membership
+            .nodes()
+            .map(|(id, node)| Member {
+                id: *id,
+                grpc_addr: node.addr.clone(),
+                voter: voters.contains(id),
+                matched_index: matched(id),
+            })
+            .collect();
+        Ok(tonic::Response::new(StatusReply {
+            node_id: self.id,
+            state: format!("{:?}", m.state),
+            term: m.current_term,
+            leader_id: m.current_leader,
+            last_log_index: m.last_log_index.unwrap_or(0),
+            commit_index: self.committed.load(Ordering::Acquire),
+            applied_index: m.last_applied.map(|l| l.index).unwrap_or(0),
+            members,
+            snapshot_index: m.snapshot.map(|l| l.index),
+            purged_index: m.purged.map(|l| l.index),
+        }))
+    }
+
+    async fn add_node(
+        &self,
+        request: tonic::Request<AddNodeRequest>,
+    ) -> Result<tonic::Response<AddNodeReply>, tonic::Status> {
+        let req = request.into_inner();
+        let forwarded = req.clone();
+        let raft = self.raft.clone();
+        self.on_leader(
+            || async move {
+                let node = Node {
+                    addr: req.grpc_addr.clone(),
+                };
+                let error = match raft.add_learner(req.id, node, true).await {
+                    Err(e) => e.to_string(),
+                    Ok(_) => match raft
+                        .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([req.id])), false)
+                        .await
+                    {
+                        Ok(_) => String::new(),
+                        Err(e) => e.to_string(),
+                    },
+                };
+                if error.is_empty() {
+                    tracing::info!(node = req.id, addr = %req.grpc_addr, "added a voter");
+                }
+                Ok(tonic::Response::new(AddNodeReply {
+                    error,
+                    leader_id: leader(&raft).map(|(id, _)| id),
+                }))
+            },
+            async move |mut client| client.add_node(forwarded).await,
+        )
+        .await
+    }
+
+    async fn remove_node(
+        &self,
+        request: tonic::Request<RemoveNodeRequest>,
+    ) -> Result<tonic::Response<RemoveNodeReply>, tonic::Status> {
+        let req = request.into_inner();
+        let forwarded = req;
+        let raft = self.raft.clone();
+        self.on_leader(
+            || async move {
+                let change = ChangeMembers::RemoveVoters(BTreeSet::from([req.id]));
+                let mut error = match raft.change_membership(change, false).await {
+                    Ok(_) => String::new(),
+                    Err(e) => e.to_string(),
+                };
+                // A learner (never promoted) is removed as a node instead.
+                if !error.is_empty() {
+                    let nodes = ChangeMembers::RemoveNodes(BTreeSet::from([req.id]));
+                    if raft.change_membership(nodes, false).await.is_ok() {
+                        error.clear();
+                    }
+                }
+                if error.is_empty() {
+                    tracing::info!(node = req.id, "removed a node");
+                }
+                Ok(tonic::Response::new(RemoveNodeReply {
+                    error,
+                    leader_id: leader(&raft).map(|(id, _)| id),
+                }))
+            },
+            async move |mut client| client.remove_node(forwarded).await,
+        )
+        .await
+    }
+}
+
+/// How long a forwarded commit may take before its outcome is unknown.
+pub const COMMIT_TIMEOUT: Duration = Duration::from_secs(10);

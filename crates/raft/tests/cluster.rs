@@ -1,0 +1,275 @@
+//! In-process clusters: several Raft nodes in one process, each with its own
+//! data directory, talking real gRPC over loopback. Transactions run through
+//! each node's `KvStore`, exactly as the SQL layer will run them.
+//!
+//! Timing: tests poll with generous deadlines; nothing sleeps to synchronise.
+
+use std::net::SocketAddr;
+use std::ops::Bound;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use quorumdb_raft::node::{NodeConfig, RaftNode, RaftTuning};
+use quorumdb_storage::{Error, KvStore, ScanOrder, TxnOptions};
+
+fn tuning() -> RaftTuning {
+    RaftTuning {
+        heartbeat_ms: 100,
+        election_timeout_min_ms: 500,
+        election_timeout_max_ms: 1000,
+        log: quorumdb_raft::log::LogOptions {
+            segment_size: 1 << 20,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+async fn start(id: u64, dir: &Path, join: Option<SocketAddr>, tuning: RaftTuning) -> RaftNode {
+    start_at(id, dir, join, tuning, "127.0.0.1:0".parse().unwrap()).await
+}
+
+async fn start_at(
+    id: u64,
+    dir: &Path,
+    join: Option<SocketAddr>,
+    tuning: RaftTuning,
+    listen: SocketAddr,
+) -> RaftNode {
+    RaftNode::start(NodeConfig {
+        id,
+        data_dir: dir.join(format!("n{id}")),
+        grpc_listen: listen,
+        grpc_advertise: None,
+        join: join.map(|a| a.to_string()),
+        tuning,
+    })
+    .await
+    .expect("node starts")
+}
+
+/// Polls `check` until it is true, or panics after `secs` seconds.
+async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn voters(node: &RaftNode) -> usize {
+    node.raft()
+        .metrics()
+        .borrow()
+        .membership_config
+        .membership()
+        .voter_ids()
+        .count()
+}
+
+/// Runs blocking transaction code off the async runtime.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.expect("blocking task")
+}
+
+fn put(kv: &KvStore, key: &str, value: &str) -> Result<Option<u64>, Error> {
+    let mut txn = kv.begin(TxnOptions::default())?;
+    txn.set(key.as_bytes().to_vec(), value.as_bytes().to_vec())?;
+    txn.commit()
+}
+
+fn get(kv: &KvStore, key: &str) -> Result<Option<String>, Error> {
+    let mut txn = kv.begin(TxnOptions::default())?;
+    Ok(txn.get(key.as_bytes())?.map(|v| String::from_utf8(v).unwrap()))
+}
+
+async fn three_nodes(dir: &Path, tuning: RaftTuning) -> Vec<RaftNode> {
+    let n1 = start(1, dir, None, tuning.clone()).await;
+    let seed = n1.grpc_addr();
+    let n2 = start(2, dir, Some(seed), tuning.clone()).await;
+    let n3 = start(3, dir, Some(seed), tuning).await;
+    let nodes = vec![n1, n2, n3];
+    eventually(60, "three voters", || nodes.iter().all(|n| voters(n) == 3)).await;
+    nodes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn any_node_serves_linearizable_reads_and_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = three_nodes(dir.path(), tuning()).await;
+    let kvs: Vec<KvStore> = nodes.iter().map(|n| n.kv()).collect();
+
+    // Write through every node (followers forward), read through every other.
+    for (i, kv) in kvs.iter().enumerate() {
+        let kv = kv.clone();
+        let v = blocking(move || put(&kv, &format!("k{i}"), &format!("v{i}")))
+            .await
+            .unwrap();
+        assert!(v.is_some());
+        for reader in &kvs {
+            let reader = reader.clone();
+            let got = blocking(move || get(&reader, &format!("k{i}"))).await.unwrap();
+            assert_eq!(
+                got.as_deref(),
+                Some(format!("v{i}").as_str()),
+                "read-your-writes across nodes"
+            );
+        }
+    }
+
+    // Conflicting transactions on different nodes: exactly one commits, and
+    // every replica agrees on the result.
+    let (a, b) = (kvs[1].clone(), kvs[2].clone());
+    let outcome = blocking(move || {
+        let mut t1 = a.begin(TxnOptions::default()).unwrap();
+        let mut t2 = b.begin(TxnOptions::default()).unwrap();
+        let x1 = t1.get(b"k0").unwrap();
+        let x2 = t2.get(b"k0").unwrap();
+        assert_eq!(x1, x2);
+        t1.set(b"k0".to_vec(), b"from-2".to_vec()).unwrap();
+        t2.set(b"k0".to_vec(), b"from-3".to_vec()).unwrap();
+        (t1.commit(), t2.commit())
+    })
+    .await;
+    assert!(outcome.0.is_ok(), "{:?}", outcome.0);
+    assert!(
+        matches!(outcome.1, Err(Error::Conflict { .. })),
+        "{:?}",
+        outcome.1
+    );
+    let applied = nodes.iter().map(|n| n.mvcc().applied()).max().unwrap();
+    eventually(30, "replicas apply everything", || {
+        nodes.iter().all(|n| n.mvcc().applied() >= applied)
+    })
+    .await;
+    for node in &nodes {
+        let snap = node.mvcc().snapshot(applied).unwrap();
+        assert_eq!(
+            snap.get(b"k0").unwrap().as_deref(),
+            Some(&b"from-2"[..]),
+            "node {}",
+            node.id()
+        );
+        node.mvcc().verify().unwrap();
+    }
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_cluster_survives_losing_its_leader_and_the_old_leader_rejoins() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut nodes = three_nodes(dir.path(), tuning()).await;
+    let mut acked = Vec::new();
+    for i in 0..20 {
+        let kv = nodes[i % 3].kv();
+        blocking(move || put(&kv, &format!("before/{i:03}"), "x"))
+            .await
+            .unwrap();
+        acked.push(format!("before/{i:03}"));
+    }
+    let leader = nodes[0].raft().current_leader().await.expect("a leader");
+    let pos = nodes.iter().position(|n| n.id() == leader).unwrap();
+    let old = nodes.remove(pos);
+    let (old_id, old_addr) = (old.id(), old.grpc_addr());
+    old.shutdown().await;
+
+    // The survivors elect a new leader and take writes through both nodes.
+    eventually(30, "a new leader", || {
+        nodes
+            .iter()
+            .any(|n| matches!(n.raft().metrics().borrow().current_leader, Some(l) if l != old_id))
+    })
+    .await;
+    for i in 0..20 {
+        let kv = nodes[i % 2].kv();
+        blocking(move || put(&kv, &format!("after/{i:03}"), "y"))
+            .await
+            .unwrap();
+        acked.push(format!("after/{i:03}"));
+    }
+
+    // The old leader restarts from its data directory and converges.
+    let restarted = start_at(old_id, dir.path(), None, tuning(), old_addr).await;
+    nodes.push(restarted);
+    let target = nodes.iter().map(|n| n.mvcc().applied()).max().unwrap();
+    eventually(60, "the old leader catches up", || {
+        nodes.iter().all(|n| n.mvcc().applied() >= target)
+    })
+    .await;
+    for node in &nodes {
+        let kv = node.kv();
+        let keys = blocking(move || {
+            let mut txn = kv.begin(TxnOptions::default()).unwrap();
+            txn.scan((Bound::Unbounded, Bound::Unbounded), ScanOrder::Forward)
+                .map(|r| String::from_utf8(r.unwrap().0).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .await;
+        for key in &acked {
+            assert!(keys.contains(key), "node {} lost acknowledged {key}", node.id());
+        }
+    }
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_node_catches_up_from_a_snapshot_after_the_log_was_purged() {
+    let dir = tempfile::tempdir().unwrap();
+    let tuning = RaftTuning {
+        snapshot_every: 50,
+        keep_after_snapshot: 0,
+        ..tuning()
+    };
+    let n1 = start(1, dir.path(), None, tuning.clone()).await;
+    eventually(30, "n1 leads", || {
+        n1.raft().metrics().borrow().current_leader == Some(1)
+    })
+    .await;
+    for i in 0..200 {
+        let kv = n1.kv();
+        blocking(move || put(&kv, &format!("k{i:04}"), &i.to_string()))
+            .await
+            .unwrap();
+    }
+    eventually(60, "a snapshot and a purged log", || {
+        let m = n1.raft().metrics().borrow().clone();
+        m.snapshot.is_some() && m.purged.is_some()
+    })
+    .await;
+
+    let n2 = start(2, dir.path(), Some(n1.grpc_addr()), tuning).await;
+    eventually(60, "n2 becomes a voter", || voters(&n1) == 2 && voters(&n2) == 2).await;
+    eventually(60, "n2 installed a snapshot", || {
+        n2.raft().metrics().borrow().snapshot.is_some()
+    })
+    .await;
+    let kv = n2.kv();
+    let got = blocking(move || get(&kv, "k0199")).await.unwrap();
+    assert_eq!(got.as_deref(), Some("199"));
+    n2.mvcc().verify().unwrap();
+    n2.shutdown().await;
+    n1.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_a_quorum_writes_fail_clearly_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut nodes = three_nodes(dir.path(), tuning()).await;
+    let survivor = nodes.remove(0);
+    for node in nodes {
+        node.shutdown().await;
+    }
+    let kv = survivor.kv();
+    let started = Instant::now();
+    let result = blocking(move || put(&kv, "lonely", "x")).await;
+    assert!(
+        matches!(result, Err(Error::Unavailable(_)) | Err(Error::OutcomeUnknown(_))),
+        "expected a clear failure, got {result:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(120), "bounded wait");
+    survivor.shutdown().await;
+}
