@@ -28,6 +28,7 @@ use crate::pb::admin::{
     AddNodeReply, AddNodeRequest, CommitReply, CommitRequest, Member, ReadIndexReply, ReadIndexRequest,
     RemoveNodeReply, RemoveNodeRequest, StatusReply, StatusRequest,
 };
+use crate::read_index::ReadIndexBatcher;
 use crate::types::{Node, NodeId, Raft, Request, Response};
 
 /// The answer to a forwarded commit.
@@ -87,6 +88,7 @@ pub struct AdminService {
     raft: Raft,
     channels: Channels,
     committed: Arc<AtomicU64>,
+    read_index: Arc<ReadIndexBatcher>,
 }
 
 impl AdminService {
@@ -95,12 +97,14 @@ impl AdminService {
         raft: Raft,
         channels: Channels,
         committed: Arc<AtomicU64>,
+        read_index: Arc<ReadIndexBatcher>,
     ) -> AdminServer<Self> {
         AdminServer::new(Self {
             id,
             raft,
             channels,
             committed,
+            read_index,
         })
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE)
@@ -151,25 +155,28 @@ impl Admin for AdminService {
         &self,
         _: tonic::Request<ReadIndexRequest>,
     ) -> Result<tonic::Response<ReadIndexReply>, tonic::Status> {
-        let reply = match self.raft.ensure_linearizable().await {
-            Ok(log_id) => ReadIndexReply {
-                index: log_id.map(|id| id.index).unwrap_or(0),
-                leader_id: Some(self.id),
-                error: String::new(),
-            },
-            Err(RaftError::APIError(e)) => ReadIndexReply {
+        // Only the leader answers (one batched quorum round for all callers);
+        // anyone else points at the leader it knows.
+        let leader = leader(&self.raft).map(|(id, _)| id);
+        let reply = if leader != Some(self.id) {
+            ReadIndexReply {
                 index: 0,
-                leader_id: match &e {
-                    openraft::error::CheckIsLeaderError::ForwardToLeader(f) => f.leader_id,
-                    _ => None,
+                leader_id: leader,
+                error: format!("node {} is not the leader", self.id),
+            }
+        } else {
+            match self.read_index.read_index().await {
+                Ok(index) => ReadIndexReply {
+                    index,
+                    leader_id: Some(self.id),
+                    error: String::new(),
                 },
-                error: e.to_string(),
-            },
-            Err(e) => ReadIndexReply {
-                index: 0,
-                leader_id: None,
-                error: e.to_string(),
-            },
+                Err(error) => ReadIndexReply {
+                    index: 0,
+                    leader_id: None,
+                    error,
+                },
+            }
         };
         Ok(tonic::Response::new(reply))
     }

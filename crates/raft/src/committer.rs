@@ -30,9 +30,12 @@ use std::time::{Duration, Instant};
 use quorumdb_storage::{Commit, Committer, Error, Mvcc, Result, Version};
 use tokio::runtime::Handle;
 
+use std::sync::Arc;
+
 use crate::admin::{self, COMMIT_TIMEOUT, ForwardResult};
 use crate::network::Channels;
 use crate::pb::admin::{CommitRequest, ReadIndexRequest};
+use crate::read_index::ReadIndexBatcher;
 use crate::types::{NodeId, Raft};
 
 /// How long to wait for a leader before giving up with `Unavailable`.
@@ -44,16 +47,25 @@ pub struct RaftCommitter {
     mvcc: Mvcc,
     channels: Channels,
     runtime: Handle,
+    read_index: Arc<ReadIndexBatcher>,
 }
 
 impl RaftCommitter {
-    pub fn new(id: NodeId, raft: Raft, mvcc: Mvcc, channels: Channels, runtime: Handle) -> Self {
+    pub fn new(
+        id: NodeId,
+        raft: Raft,
+        mvcc: Mvcc,
+        channels: Channels,
+        runtime: Handle,
+        read_index: Arc<ReadIndexBatcher>,
+    ) -> Self {
         Self {
             id,
             raft,
             mvcc,
             channels,
             runtime,
+            read_index,
         }
     }
 
@@ -92,39 +104,54 @@ impl RaftCommitter {
             .map_err(|e| Error::Unavailable(format!("this node did not catch up to index {index}: {e}")))
     }
 
-    async fn read_version_async(id: NodeId, raft: Raft, mvcc: Mvcc, channels: Channels) -> Result<Version> {
+    /// One read-index round: leadership confirmed by a quorum here, or the
+    /// leader's read index over gRPC. Used through the [`ReadIndexBatcher`].
+    pub async fn fetch_read_index(
+        id: NodeId,
+        raft: Raft,
+        channels: Channels,
+    ) -> std::result::Result<u64, String> {
+        let Some((leader, node)) = admin::leader(&raft) else {
+            return Err("no leader known".into());
+        };
+        if leader == id {
+            return raft
+                .ensure_linearizable()
+                .await
+                .map(|log_id| log_id.map(|l| l.index).unwrap_or(0))
+                .map_err(|e| e.to_string());
+        }
+        let mut client = admin::client(&channels, leader, &node)?;
+        let mut request = tonic::Request::new(ReadIndexRequest {});
+        request.set_timeout(COMMIT_TIMEOUT);
+        let reply = client
+            .read_index(request)
+            .await
+            .map_err(|s| s.message().to_string())?
+            .into_inner();
+        if reply.error.is_empty() {
+            Ok(reply.index)
+        } else {
+            Err(reply.error)
+        }
+    }
+
+    async fn read_version_async(raft: Raft, mvcc: Mvcc, batcher: Arc<ReadIndexBatcher>) -> Result<Version> {
         let deadline = Instant::now() + LEADER_WAIT;
         loop {
-            let Some((leader, node)) = Self::wait_for_leader(&raft, deadline).await else {
+            if Self::wait_for_leader(&raft, deadline).await.is_none() {
                 return Err(Error::Unavailable("no leader: the cluster has no quorum".into()));
-            };
-            let index = if leader == id {
-                match raft.ensure_linearizable().await {
-                    Ok(log_id) => log_id.map(|l| l.index).unwrap_or(0),
-                    Err(e) => {
-                        tracing::debug!("linearizable read on the leader failed: {e}");
-                        Self::pause_or_give_up(deadline, &e.to_string()).await?;
-                        continue;
-                    }
+            }
+            match batcher.read_index().await {
+                Ok(index) => {
+                    Self::wait_applied(&raft, &mvcc, index).await?;
+                    return Ok(mvcc.applied().max(index));
                 }
-            } else {
-                let mut client = admin::client(&channels, leader, &node).map_err(Error::Unavailable)?;
-                let mut request = tonic::Request::new(ReadIndexRequest {});
-                request.set_timeout(COMMIT_TIMEOUT);
-                match client.read_index(request).await {
-                    Ok(reply) if reply.get_ref().error.is_empty() => reply.into_inner().index,
-                    Ok(reply) => {
-                        Self::pause_or_give_up(deadline, &reply.into_inner().error).await?;
-                        continue;
-                    }
-                    Err(status) => {
-                        Self::pause_or_give_up(deadline, status.message()).await?;
-                        continue;
-                    }
+                Err(why) => {
+                    tracing::debug!("read index failed: {why}");
+                    Self::pause_or_give_up(deadline, &why).await?;
                 }
-            };
-            Self::wait_applied(&raft, &mvcc, index).await?;
-            return Ok(mvcc.applied().max(index));
+            }
         }
     }
 
@@ -206,12 +233,7 @@ fn is_connect_failure(status: &tonic::Status) -> bool {
 
 impl Committer for RaftCommitter {
     fn read_version(&self) -> Result<Version> {
-        let fut = Self::read_version_async(
-            self.id,
-            self.raft.clone(),
-            self.mvcc.clone(),
-            self.channels.clone(),
-        );
+        let fut = Self::read_version_async(self.raft.clone(), self.mvcc.clone(), self.read_index.clone());
         self.block_on(fut)?
     }
 

@@ -11,6 +11,7 @@ pub mod log;
 pub mod log_store;
 pub mod network;
 pub mod node;
+pub mod read_index;
 pub mod state_machine;
 pub mod types;
 

@@ -29,6 +29,7 @@ use crate::log::{Log, LogOptions};
 use crate::log_store::LogStore;
 use crate::network::{Channels, Network, RaftService};
 use crate::pb::admin::AddNodeRequest;
+use crate::read_index::ReadIndexBatcher;
 use crate::state_machine::StateMachine;
 use crate::types::{Node, NodeId, Raft, Request};
 
@@ -188,6 +189,16 @@ impl RaftNode {
         .await
         .map_err(|e| NodeError::Raft(e.to_string()))?;
 
+        let read_index = {
+            let (raft, channels) = (raft.clone(), channels.clone());
+            ReadIndexBatcher::new(move || {
+                Box::pin(RaftCommitter::fetch_read_index(
+                    id,
+                    raft.clone(),
+                    channels.clone(),
+                ))
+            })
+        };
         let listener = tokio::net::TcpListener::bind(config.grpc_listen)
             .await
             .map_err(|source| NodeError::Bind {
@@ -211,6 +222,7 @@ impl RaftNode {
                 raft.clone(),
                 channels.clone(),
                 committed.clone(),
+                read_index.clone(),
             ))
             .serve_with_incoming_shutdown(
                 tokio_stream::wrappers::TcpListenerStream::new(listener),
@@ -265,6 +277,7 @@ impl RaftNode {
             mvcc.clone(),
             channels,
             tokio::runtime::Handle::current(),
+            read_index,
         ));
         let kv = KvStore::new(mvcc.clone(), committer.clone());
         Ok(Self {

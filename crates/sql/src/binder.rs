@@ -1,0 +1,1501 @@
+//! The binder: resolves a parsed query against the catalog and builds a
+//! [`Plan`].
+//!
+//! Names are resolved through a [`Scope`] (the FROM clause's columns, in
+//! FROM order). A name not found locally is looked up in the enclosing
+//! queries' scopes, which makes the subquery correlated. Aggregates are
+//! collected while binding the select list, HAVING and ORDER BY, and the
+//! expressions above the Aggregate node are rewritten to refer to its
+//! output (group keys first, then aggregates); a bare column that is
+//! neither grouped nor aggregated is error 42803.
+//!
+//! Identifiers are folded to lower case unless quoted.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use quorumdb_storage::Transaction;
+use sqlparser::ast;
+
+use crate::catalog;
+use crate::error::{Result, SqlError, codes};
+use crate::exec::ExecCtx;
+use crate::expr::{BinOp, Expr, Func, Subquery, UnOp, infer_type};
+use crate::optimizer::{self, Leaf};
+use crate::plan::{AggCall, AggFunc, JoinKind, Plan, SetOpKind, SortKey};
+use crate::types::{DataType, Value};
+
+/// One column visible to name resolution.
+#[derive(Clone, Debug)]
+pub struct ScopeColumn {
+    pub table: Option<String>,
+    pub name: String,
+    pub ty: DataType,
+    /// The right-hand copy of a JOIN USING column: reachable only when
+    /// qualified, and not part of `*`.
+    pub hidden: bool,
+}
+
+pub type Scope = Vec<ScopeColumn>;
+
+/// An output column of a query.
+#[derive(Clone, Debug)]
+pub struct OutColumn {
+    pub name: String,
+    pub ty: DataType,
+}
+
+pub fn ident(i: &ast::Ident) -> String {
+    if i.quote_style.is_some() {
+        i.value.clone()
+    } else {
+        i.value.to_lowercase()
+    }
+}
+
+/// The last part of an object name (the schema qualifier is ignored).
+pub fn object_name(n: &ast::ObjectName) -> Result<String> {
+    match n.0.last() {
+        Some(ast::ObjectNamePart::Identifier(i)) => Ok(ident(i)),
+        _ => Err(SqlError::syntax(format!("invalid name {n}"))),
+    }
+}
+
+pub fn map_type(t: &ast::DataType) -> Result<DataType> {
+    use ast::DataType as T;
+    Ok(match t {
+        T::Boolean | T::Bool => DataType::Bool,
+        T::SmallInt(_) | T::Int2(_) => DataType::Int2,
+        T::Int(_) | T::Integer(_) | T::Int4(_) | T::MediumInt(_) => DataType::Int4,
+        T::BigInt(_) | T::Int8(_) | T::Signed | T::SignedInteger | T::Int64 => DataType::Int8,
+        T::Real | T::Float4 => DataType::Float4,
+        T::Double(_) | T::DoublePrecision | T::Float8 | T::Float(_) | T::Float64 => DataType::Float8,
+        T::Numeric(info) | T::Decimal(info) | T::Dec(info) => DataType::Numeric(match info {
+            ast::ExactNumberInfo::None => None,
+            ast::ExactNumberInfo::Precision(p) => Some((u16::try_from(*p).unwrap_or(u16::MAX), 0)),
+            ast::ExactNumberInfo::PrecisionAndScale(p, s) => Some((
+                u16::try_from(*p).unwrap_or(u16::MAX),
+                u16::try_from(*s).map_err(|_| SqlError::syntax("NUMERIC scale out of range"))?,
+            )),
+        }),
+        T::Text | T::String(_) => DataType::Text(None),
+        T::Date => DataType::Date,
+        T::Timestamp(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) | T::Datetime(_) => {
+            DataType::Timestamp
+        }
+        T::Bytea | T::Blob(_) | T::Varbinary(_) | T::Binary(_) => DataType::Bytea,
+        T::Varchar(n) | T::CharacterVarying(n) | T::CharVarying(n) | T::Char(n) | T::Character(n) => {
+            DataType::Text(match n {
+                Some(ast::CharacterLength::IntegerLength { length, .. }) => {
+                    Some(u32::try_from(*length).unwrap_or(u32::MAX))
+                }
+                _ => None,
+            })
+        }
+        other => return Err(SqlError::unsupported(format!("type {other}"))),
+    })
+}
+
+/// Binds queries; one per statement.
+pub struct Binder<'t> {
+    pub txn: &'t mut Transaction,
+    /// Scopes of the enclosing queries, innermost last.
+    outer: Vec<Scope>,
+    /// Per enclosing level being bound: did it reference an outer scope?
+    correlated: Vec<bool>,
+    next_subquery: usize,
+    ctes: Vec<HashMap<String, (Plan, Vec<OutColumn>)>>,
+    /// Current nesting depth of expressions and queries being bound.
+    depth: usize,
+}
+
+/// Maximum nesting of expressions and queries. Binding, folding and
+/// evaluation recurse over the tree, so this bounds their stack use
+/// (error 54001 beyond it, never a stack overflow).
+pub const MAX_DEPTH: usize = 1000;
+
+/// Aggregate collection state while binding a SELECT.
+pub struct AggState {
+    calls: Vec<AggCall>,
+}
+
+impl<'t> Binder<'t> {
+    pub fn new(txn: &'t mut Transaction) -> Self {
+        Self {
+            txn,
+            outer: vec![],
+            correlated: vec![false],
+            next_subquery: 0,
+            ctes: vec![],
+            depth: 0,
+        }
+    }
+
+    fn fold(&mut self, e: Expr) -> Expr {
+        let mut ctx = ExecCtx::new(self.txn);
+        optimizer::fold(e, &mut ctx)
+    }
+
+    /// Runs `f` one nesting level deeper, failing beyond [`MAX_DEPTH`].
+    #[recursive::recursive]
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.depth >= MAX_DEPTH {
+            return Err(SqlError::new(
+                codes::STATEMENT_TOO_COMPLEX,
+                format!("statement too complex: nesting deeper than {MAX_DEPTH}"),
+            ));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
+    pub fn bind_query(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutColumn>)> {
+        self.nested(|b| b.bind_query_guarded(q))
+    }
+
+    fn bind_query_guarded(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutColumn>)> {
+        let mut pushed = false;
+        if let Some(with) = &q.with {
+            if with.recursive {
+                return Err(SqlError::unsupported("WITH RECURSIVE"));
+            }
+            self.ctes.push(HashMap::new());
+            pushed = true;
+            for cte in &with.cte_tables {
+                let (plan, mut cols) = self.bind_query(&cte.query)?;
+                for (c, a) in cols.iter_mut().zip(&cte.alias.columns) {
+                    c.name = ident(&a.name);
+                }
+                if let Some(m) = self.ctes.last_mut() {
+                    m.insert(ident(&cte.alias.name), (plan, cols));
+                }
+            }
+        }
+        let result = self.bind_query_body(q);
+        if pushed {
+            self.ctes.pop();
+        }
+        result
+    }
+
+    fn bind_query_body(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutColumn>)> {
+        let order_by: &[ast::OrderByExpr] = match &q.order_by {
+            Some(ast::OrderBy {
+                kind: ast::OrderByKind::Expressions(e),
+                ..
+            }) => e,
+            Some(_) => return Err(SqlError::unsupported("ORDER BY ALL")),
+            None => &[],
+        };
+        let (mut plan, cols) = match &*q.body {
+            ast::SetExpr::Select(s) => self.bind_select(s, order_by)?,
+            body => {
+                let (plan, cols) = self.bind_set_expr(body)?;
+                if order_by.is_empty() {
+                    (plan, cols)
+                } else {
+                    let mut keys = Vec::new();
+                    for o in order_by {
+                        let idx = self.output_position(&o.expr, &cols)?.ok_or_else(|| {
+                            SqlError::new(
+                                codes::INVALID_COLUMN_REFERENCE,
+                                "ORDER BY on a set operation must name an output column",
+                            )
+                        })?;
+                        keys.push(sort_key(Expr::Column(idx), &o.options));
+                    }
+                    (
+                        Plan::Sort {
+                            input: Box::new(plan),
+                            keys,
+                        },
+                        cols,
+                    )
+                }
+            }
+        };
+        if let Some(limit) = &q.limit_clause {
+            let (limit, offset) = match limit {
+                ast::LimitClause::LimitOffset { limit, offset, .. } => {
+                    (limit.clone(), offset.as_ref().map(|o| o.value.clone()))
+                }
+                ast::LimitClause::OffsetCommaLimit { offset, limit } => {
+                    (Some(limit.clone()), Some(offset.clone()))
+                }
+            };
+            let limit = match limit {
+                Some(e) => self.const_u64(&e)?,
+                None => None,
+            };
+            let offset = match offset {
+                Some(e) => self.const_u64(&e)?.unwrap_or(0),
+                None => 0,
+            };
+            plan = Plan::Limit {
+                input: Box::new(plan),
+                limit,
+                offset,
+            };
+        }
+        Ok((plan, cols))
+    }
+
+    fn const_u64(&mut self, e: &ast::Expr) -> Result<Option<u64>> {
+        let b = self.bind_expr(e, &vec![], None)?;
+        match self.fold(b) {
+            Expr::Literal(Value::Null) => Ok(None),
+            Expr::Literal(Value::Int(i)) if i >= 0 => Ok(Some(i as u64)),
+            Expr::Literal(Value::Int(_)) => Err(SqlError::new("2201W", "LIMIT/OFFSET must not be negative")),
+            _ => Err(SqlError::mismatch(
+                "argument of LIMIT/OFFSET must be an integer constant",
+            )),
+        }
+    }
+
+    /// Output position for an ORDER BY item that is an ordinal or an output name.
+    fn output_position(&mut self, e: &ast::Expr, cols: &[OutColumn]) -> Result<Option<usize>> {
+        match e {
+            ast::Expr::Value(v) => {
+                if let ast::Value::Number(n, _) = &v.value {
+                    let i: usize = n.parse().map_err(|_| SqlError::syntax("bad ORDER BY position"))?;
+                    if i == 0 || i > cols.len() {
+                        return Err(SqlError::new(
+                            codes::INVALID_COLUMN_REFERENCE,
+                            format!("ORDER BY position {i} is not in select list"),
+                        ));
+                    }
+                    return Ok(Some(i - 1));
+                }
+                Ok(None)
+            }
+            ast::Expr::Identifier(id) => {
+                let name = ident(id);
+                Ok(cols.iter().position(|c| c.name == name))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn bind_set_expr(&mut self, body: &ast::SetExpr) -> Result<(Plan, Vec<OutColumn>)> {
+        self.nested(|b| b.bind_set_expr_guarded(body))
+    }
+
+    fn bind_set_expr_guarded(&mut self, body: &ast::SetExpr) -> Result<(Plan, Vec<OutColumn>)> {
+        match body {
+            ast::SetExpr::Select(s) => self.bind_select(s, &[]),
+            ast::SetExpr::Query(q) => self.bind_query(q),
+            ast::SetExpr::Values(v) => self.bind_values(v),
+            ast::SetExpr::SetOperation {
+                left,
+                op,
+                set_quantifier,
+                right,
+            } => {
+                let (lp, lc) = self.bind_set_expr(left)?;
+                let (rp, rc) = self.bind_set_expr(right)?;
+                if lc.len() != rc.len() {
+                    return Err(SqlError::syntax(
+                        "each set operation query must have the same number of columns",
+                    ));
+                }
+                let kind = match op {
+                    ast::SetOperator::Union => SetOpKind::Union,
+                    ast::SetOperator::Intersect => SetOpKind::Intersect,
+                    ast::SetOperator::Except | ast::SetOperator::Minus => SetOpKind::Except,
+                };
+                let all = matches!(set_quantifier, ast::SetQuantifier::All);
+                let cols = lc
+                    .into_iter()
+                    .zip(rc)
+                    .map(|(l, r)| OutColumn {
+                        name: l.name,
+                        ty: DataType::common(l.ty, r.ty),
+                    })
+                    .collect();
+                Ok((
+                    Plan::SetOp {
+                        kind,
+                        all,
+                        left: Box::new(lp),
+                        right: Box::new(rp),
+                    },
+                    cols,
+                ))
+            }
+            other => Err(SqlError::unsupported(format!("query form {other}"))),
+        }
+    }
+
+    pub fn bind_values(&mut self, v: &ast::Values) -> Result<(Plan, Vec<OutColumn>)> {
+        let width = v.rows.first().map_or(0, |r| r.len());
+        let mut rows = Vec::new();
+        let mut types = vec![DataType::Unknown; width];
+        for r in &v.rows {
+            if r.len() != width {
+                return Err(SqlError::syntax("VALUES lists must all be the same length"));
+            }
+            let mut row = Vec::new();
+            for (i, e) in r.iter().enumerate() {
+                let b = self.bind_expr(e, &vec![], None)?;
+                let b = self.fold(b);
+                types[i] = DataType::common(types[i], infer_type(&b, &[]));
+                row.push(b);
+            }
+            rows.push(row);
+        }
+        let cols = types
+            .into_iter()
+            .enumerate()
+            .map(|(i, ty)| OutColumn {
+                name: format!("column{}", i + 1),
+                ty,
+            })
+            .collect();
+        Ok((Plan::Values { rows, width }, cols))
+    }
+
+    /// Binds one FROM item into leaves (appended to `leaves`) and scope.
+    fn bind_factor(&mut self, f: &ast::TableFactor, scope: &mut Scope) -> Result<Plan> {
+        match f {
+            ast::TableFactor::Table {
+                name, alias, args, ..
+            } => {
+                let tname = object_name(name)?;
+                if let Some(args) = args {
+                    if tname != "generate_series" {
+                        return Err(SqlError::unsupported(format!("table function {tname}")));
+                    }
+                    let mut bound = Vec::new();
+                    for a in &args.args {
+                        match a {
+                            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                                let b = self.bind_expr(e, &vec![], None)?;
+                                bound.push(self.fold(b));
+                            }
+                            _ => return Err(SqlError::unsupported("named table-function arguments")),
+                        }
+                    }
+                    let alias_name = alias
+                        .as_ref()
+                        .map(|a| ident(&a.name))
+                        .unwrap_or_else(|| tname.clone());
+                    let col = alias
+                        .as_ref()
+                        .and_then(|a| a.columns.first())
+                        .map(|c| ident(&c.name))
+                        .unwrap_or_else(|| alias_name.clone());
+                    scope.push(ScopeColumn {
+                        table: Some(alias_name),
+                        name: col,
+                        ty: DataType::Int8,
+                        hidden: false,
+                    });
+                    return Ok(Plan::Series { args: bound });
+                }
+                let alias_name = alias
+                    .as_ref()
+                    .map(|a| ident(&a.name))
+                    .unwrap_or_else(|| tname.clone());
+                if let Some((plan, cols)) = self.ctes.iter().rev().find_map(|m| m.get(&tname)).cloned() {
+                    for c in cols {
+                        scope.push(ScopeColumn {
+                            table: Some(alias_name.clone()),
+                            name: c.name,
+                            ty: c.ty,
+                            hidden: false,
+                        });
+                    }
+                    return Ok(plan);
+                }
+                let table = catalog::must_get_table(self.txn, &tname)?;
+                for (i, c) in table.columns.iter().enumerate() {
+                    let name = alias
+                        .as_ref()
+                        .and_then(|a| a.columns.get(i))
+                        .map(|c| ident(&c.name))
+                        .unwrap_or_else(|| c.name.clone());
+                    scope.push(ScopeColumn {
+                        table: Some(alias_name.clone()),
+                        name,
+                        ty: c.ty,
+                        hidden: false,
+                    });
+                }
+                Ok(optimizer::scan(Arc::new(table), false))
+            }
+            ast::TableFactor::Derived {
+                subquery,
+                alias,
+                lateral,
+                ..
+            } => {
+                if *lateral {
+                    return Err(SqlError::unsupported("LATERAL"));
+                }
+                let (plan, cols) = self.bind_query(subquery)?;
+                let alias_name = alias.as_ref().map(|a| ident(&a.name));
+                for (i, c) in cols.into_iter().enumerate() {
+                    let name = alias
+                        .as_ref()
+                        .and_then(|a| a.columns.get(i))
+                        .map(|c| ident(&c.name))
+                        .unwrap_or(c.name);
+                    scope.push(ScopeColumn {
+                        table: alias_name.clone(),
+                        name,
+                        ty: c.ty,
+                        hidden: false,
+                    });
+                }
+                Ok(plan)
+            }
+            ast::TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => {
+                if alias.is_some() {
+                    return Err(SqlError::unsupported("alias on a parenthesised join"));
+                }
+                let start = scope.len();
+                let plan = self.bind_from(std::slice::from_ref(&**table_with_joins), scope, vec![], start)?;
+                Ok(plan)
+            }
+            other => Err(SqlError::unsupported(format!("FROM item {other}"))),
+        }
+    }
+
+    /// Binds a FROM clause and plans its joins with `where_` (already bound
+    /// by the caller? no: bound here after the scope is complete).
+    fn bind_from(
+        &mut self,
+        from: &[ast::TableWithJoins],
+        scope: &mut Scope,
+        where_: Vec<&ast::Expr>,
+        base: usize,
+    ) -> Result<Plan> {
+        // Steps: (kind, leaf, ON) in FROM order.
+        struct Step {
+            kind: JoinKind,
+            leaf: Leaf,
+            on: Option<ast::Expr>,
+            /// JOIN USING / NATURAL equalities (in the full layout).
+            using: Vec<Expr>,
+        }
+        let mut steps: Vec<Step> = Vec::new();
+        let add = |this: &mut Self,
+                   steps: &mut Vec<Step>,
+                   scope: &mut Scope,
+                   f: &ast::TableFactor,
+                   kind,
+                   on: Option<ast::Expr>|
+         -> Result<()> {
+            let start = scope.len();
+            let plan = this.bind_factor(f, scope)?;
+            steps.push(Step {
+                kind,
+                leaf: Leaf {
+                    plan,
+                    start,
+                    width: scope.len() - start,
+                },
+                on,
+                using: vec![],
+            });
+            Ok(())
+        };
+        for twj in from {
+            add(self, &mut steps, scope, &twj.relation, JoinKind::Inner, None)?;
+            for j in &twj.joins {
+                use ast::JoinOperator as J;
+                let (kind, c) = match &j.join_operator {
+                    J::Join(c) | J::Inner(c) => (JoinKind::Inner, c),
+                    J::CrossJoin(c) => (JoinKind::Inner, c),
+                    J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c),
+                    J::Right(c) | J::RightOuter(c) => (JoinKind::Right, c),
+                    J::FullOuter(c) => (JoinKind::Full, c),
+                    other => return Err(SqlError::unsupported(format!("join {other:?}"))),
+                };
+                let (on, using) = match c {
+                    ast::JoinConstraint::On(e) => (Some(e.clone()), None),
+                    ast::JoinConstraint::None => (None, None),
+                    ast::JoinConstraint::Using(cols) => (
+                        None,
+                        Some(cols.iter().map(object_name).collect::<Result<Vec<_>>>()?),
+                    ),
+                    ast::JoinConstraint::Natural => (None, Some(vec![])),
+                    ast::JoinConstraint::UsingAlias(..) => {
+                        return Err(SqlError::unsupported("JOIN USING ... AS"));
+                    }
+                };
+                let natural = matches!(c, ast::JoinConstraint::Natural);
+                if using.is_some() && kind == JoinKind::Full {
+                    return Err(SqlError::unsupported("FULL JOIN with USING or NATURAL"));
+                }
+                let left_end = scope.len();
+                add(self, &mut steps, scope, &j.relation, kind, on)?;
+                if let Some(mut names) = using {
+                    let visible = |scope: &Scope, range: std::ops::Range<usize>, n: &str| -> Vec<usize> {
+                        range
+                            .filter(|&i| !scope[i].hidden && scope[i].name == n)
+                            .collect()
+                    };
+                    if natural {
+                        names = (left_end..scope.len())
+                            .map(|i| scope[i].name.clone())
+                            .filter(|n| !visible(scope, base..left_end, n).is_empty())
+                            .collect();
+                    }
+                    let mut conj = Vec::new();
+                    for n in names {
+                        let (l, r) = (
+                            visible(scope, base..left_end, &n),
+                            visible(scope, left_end..scope.len(), &n),
+                        );
+                        let (&[l], &[r]) = (l.as_slice(), r.as_slice()) else {
+                            return Err(SqlError::new(
+                                codes::UNDEFINED_COLUMN,
+                                format!(
+                                    "column \"{n}\" specified in USING clause must exist once on each side"
+                                ),
+                            ));
+                        };
+                        conj.push(Expr::binary(BinOp::Eq, Expr::Column(l), Expr::Column(r)));
+                        let hide = if kind == JoinKind::Right { l } else { r };
+                        scope[hide].hidden = true;
+                    }
+                    if let Some(step) = steps.last_mut() {
+                        step.using = conj;
+                    }
+                }
+            }
+        }
+        let full_scope = scope.clone();
+        // Bind the WHERE and ON predicates against the complete scope.
+        let rel = |e: Expr| e.remap(&|i| i - base);
+        let mut where_conj = Vec::new();
+        for w in where_ {
+            let b = self.bind_expr(w, &full_scope, None)?;
+            let b = self.fold(b);
+            where_conj.extend(b.conjuncts().into_iter().map(rel));
+        }
+        let mut group: Vec<Leaf> = Vec::new();
+        let mut group_conj: Vec<Expr> = Vec::new();
+        for s in steps {
+            let on = match &s.on {
+                Some(e) => {
+                    let b = self.bind_expr(e, &full_scope, None)?;
+                    let mut cols = vec![];
+                    b.columns(&mut cols);
+                    if cols.iter().any(|&c| c < base) {
+                        return Err(SqlError::new(
+                            codes::UNDEFINED_TABLE,
+                            "invalid reference to FROM-clause entry outside this join",
+                        ));
+                    }
+                    Some(rel(self.fold(b)))
+                }
+                None => None,
+            };
+            let on = if s.using.is_empty() {
+                on
+            } else {
+                let mut all: Vec<Expr> = s.using.into_iter().map(rel).collect();
+                all.extend(on.map(Expr::conjuncts).unwrap_or_default());
+                Some(Expr::and_all(all))
+            };
+            let leaf = Leaf {
+                plan: s.leaf.plan,
+                start: s.leaf.start - base,
+                width: s.leaf.width,
+            };
+            if s.kind == JoinKind::Inner || group.is_empty() {
+                group_conj.extend(on.map(|o| o.conjuncts()).unwrap_or_default());
+                group.push(leaf);
+                continue;
+            }
+            // Outer join: plan what we have, then join the new relation.
+            let left =
+                optimizer::plan_join_group(std::mem::take(&mut group), std::mem::take(&mut group_conj), 0);
+            let left_width = leaf.start;
+            let right_start = leaf.start;
+            let mut right = leaf.plan;
+            let mut on_conj = on.map(|o| o.conjuncts()).unwrap_or_default();
+            // ON conjuncts on the right side alone filter the right input
+            // (for LEFT joins); the rest is the join condition.
+            if s.kind == JoinKind::Left {
+                let (only_right, rest): (Vec<Expr>, Vec<Expr>) = on_conj.into_iter().partition(|c| {
+                    let mut cs = vec![];
+                    c.columns(&mut cs);
+                    !cs.is_empty() && !c.has_correlated_subquery() && cs.iter().all(|&x| x >= right_start)
+                });
+                if !only_right.is_empty() {
+                    right = right.filter(Expr::and_all(
+                        only_right
+                            .into_iter()
+                            .map(|c| c.remap(&|i| i - right_start))
+                            .collect(),
+                    ));
+                }
+                on_conj = rest;
+            }
+            let (mut lk, mut rk, mut residual) = (vec![], vec![], vec![]);
+            for c in on_conj {
+                if let Expr::Binary(BinOp::Eq, a, b) = &c {
+                    let (mut ca, mut cb) = (vec![], vec![]);
+                    a.columns(&mut ca);
+                    b.columns(&mut cb);
+                    let left_only = |v: &[usize]| !v.is_empty() && v.iter().all(|&x| x < left_width);
+                    let right_only = |v: &[usize]| !v.is_empty() && v.iter().all(|&x| x >= left_width);
+                    if !c.has_subquery() && left_only(&ca) && right_only(&cb) {
+                        lk.push((**a).clone());
+                        rk.push(b.clone().remap(&|i| i - left_width));
+                        continue;
+                    }
+                    if !c.has_subquery() && left_only(&cb) && right_only(&ca) {
+                        lk.push((**b).clone());
+                        rk.push(a.clone().remap(&|i| i - left_width));
+                        continue;
+                    }
+                }
+                residual.push(c);
+            }
+            let residual = if residual.is_empty() {
+                None
+            } else {
+                Some(Expr::and_all(residual))
+            };
+            let joined = if lk.is_empty() {
+                Plan::NestedLoopJoin {
+                    left: Box::new(left),
+                    right: Box::new(right),
+                    kind: s.kind,
+                    on: residual,
+                }
+            } else {
+                Plan::HashJoin {
+                    left: Box::new(left),
+                    right: Box::new(right),
+                    kind: s.kind,
+                    left_keys: lk,
+                    right_keys: rk,
+                    residual,
+                }
+            };
+            group.push(Leaf {
+                plan: joined,
+                start: 0,
+                width: left_width + s.leaf.width,
+            });
+        }
+        group_conj.extend(where_conj);
+        if group.is_empty() {
+            return Ok(Plan::Values {
+                rows: vec![vec![]],
+                width: 0,
+            }
+            .filter(Expr::and_all(group_conj)));
+        }
+        Ok(optimizer::plan_join_group(group, group_conj, 0))
+    }
+
+    pub fn bind_select(
+        &mut self,
+        s: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+    ) -> Result<(Plan, Vec<OutColumn>)> {
+        if s.top.is_some() || s.into.is_some() || !s.lateral_views.is_empty() || s.qualify.is_some() {
+            return Err(SqlError::unsupported("this SELECT clause"));
+        }
+        let mut scope: Scope = Vec::new();
+        let where_: Vec<&ast::Expr> = s.selection.iter().collect();
+        let input = if s.from.is_empty() {
+            let p = Plan::Values {
+                rows: vec![vec![]],
+                width: 0,
+            };
+            let mut conj = Vec::new();
+            for w in where_ {
+                let b = self.bind_expr(w, &scope, None)?;
+                conj.push(self.fold(b));
+            }
+            if conj.is_empty() {
+                p
+            } else {
+                p.filter(Expr::and_all(conj))
+            }
+        } else {
+            self.bind_from(&s.from, &mut scope, where_, 0)?
+        };
+        let in_types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
+
+        // Select list.
+        let mut aggs = AggState { calls: vec![] };
+        let mut exprs = Vec::new();
+        let mut names = Vec::new();
+        let mut types: Vec<DataType> = Vec::new();
+        for item in &s.projection {
+            match item {
+                ast::SelectItem::Wildcard(_) => {
+                    if scope.is_empty() {
+                        return Err(SqlError::syntax("SELECT * with no tables specified is not valid"));
+                    }
+                    for (i, c) in scope.iter().enumerate().filter(|(_, c)| !c.hidden) {
+                        exprs.push(Expr::Column(i));
+                        types.push(c.ty);
+                        names.push(c.name.clone());
+                    }
+                }
+                ast::SelectItem::QualifiedWildcard(kind, _) => {
+                    let q = match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => object_name(n)?,
+                        _ => return Err(SqlError::unsupported("this wildcard")),
+                    };
+                    let mut any = false;
+                    for (i, c) in scope.iter().enumerate() {
+                        if c.table.as_deref() == Some(q.as_str()) {
+                            exprs.push(Expr::Column(i));
+                            types.push(c.ty);
+                            names.push(c.name.clone());
+                            any = true;
+                        }
+                    }
+                    if !any {
+                        return Err(SqlError::new(
+                            codes::UNDEFINED_TABLE,
+                            format!("missing FROM-clause entry for table \"{q}\""),
+                        ));
+                    }
+                }
+                ast::SelectItem::UnnamedExpr(e) => {
+                    let b = self.bind_expr(e, &scope, Some(&mut aggs))?;
+                    types.push(agg_type(&b, &in_types, &aggs));
+                    exprs.push(self.fold(b));
+                    names.push(expr_name(e));
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    let b = self.bind_expr(expr, &scope, Some(&mut aggs))?;
+                    types.push(agg_type(&b, &in_types, &aggs));
+                    exprs.push(self.fold(b));
+                    names.push(ident(alias));
+                }
+                other => return Err(SqlError::unsupported(format!("select item {other}"))),
+            }
+        }
+        let out_cols_pre: Vec<OutColumn> = names
+            .iter()
+            .zip(&types)
+            .map(|(n, t)| OutColumn {
+                name: n.clone(),
+                ty: *t,
+            })
+            .collect();
+
+        // ORDER BY: output positions/names, or expressions over the input.
+        enum OrderRef {
+            Output(usize),
+            Extra(Expr),
+        }
+        let mut order_refs = Vec::new();
+        for o in order_by {
+            let r = match self.output_position(&o.expr, &out_cols_pre)? {
+                Some(i) => OrderRef::Output(i),
+                None => {
+                    let b = self.bind_expr(&o.expr, &scope, Some(&mut aggs))?;
+                    let b = self.fold(b);
+                    match exprs.iter().position(|e| *e == b) {
+                        Some(i) => OrderRef::Output(i),
+                        None => OrderRef::Extra(b),
+                    }
+                }
+            };
+            order_refs.push((r, &o.options));
+        }
+
+        let group_exprs: Vec<Expr> = match &s.group_by {
+            ast::GroupByExpr::Expressions(g, mods) if mods.is_empty() => {
+                let mut v = Vec::new();
+                for e in g {
+                    // GROUP BY may name an output position or alias.
+                    let b = match self.output_position(e, &out_cols_pre)? {
+                        Some(i) if !matches!(e, ast::Expr::Identifier(id) if scope.iter().any(|c| c.name == ident(id))) => {
+                            exprs[i].clone()
+                        }
+                        _ => {
+                            let b = self.bind_expr(e, &scope, None)?;
+                            self.fold(b)
+                        }
+                    };
+                    v.push(b);
+                }
+                v
+            }
+            _ => return Err(SqlError::unsupported("GROUP BY ALL / ROLLUP / CUBE")),
+        };
+        let having = match &s.having {
+            Some(h) => {
+                let b = self.bind_expr(h, &scope, Some(&mut aggs))?;
+                Some(self.fold(b))
+            }
+            None => None,
+        };
+
+        let mut plan = input;
+        let aggregating = !group_exprs.is_empty() || !aggs.calls.is_empty() || having.is_some();
+        let mut extra_exprs: Vec<Expr> = order_refs
+            .iter()
+            .filter_map(|(r, _)| match r {
+                OrderRef::Extra(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect();
+        if aggregating {
+            let ng = group_exprs.len();
+            let rewrite = |e: Expr| rewrite_grouped(e, &group_exprs, ng);
+            exprs = exprs.into_iter().map(rewrite).collect::<Result<_>>()?;
+            extra_exprs = extra_exprs.into_iter().map(rewrite).collect::<Result<_>>()?;
+            let having = having.map(rewrite).transpose()?;
+            if exprs
+                .iter()
+                .chain(&extra_exprs)
+                .chain(having.iter())
+                .any(Expr::has_correlated_subquery)
+            {
+                return Err(SqlError::unsupported(
+                    "correlated subqueries in an aggregated select list",
+                ));
+            }
+            plan = Plan::Aggregate {
+                input: Box::new(plan),
+                group_by: group_exprs.clone(),
+                aggs: aggs.calls,
+            };
+            if let Some(h) = having {
+                plan = plan.filter(h);
+            }
+        }
+        let width = exprs.len();
+        let distinct = match &s.distinct {
+            None | Some(ast::Distinct::All) => false,
+            Some(ast::Distinct::Distinct) => true,
+            Some(ast::Distinct::On(_)) => return Err(SqlError::unsupported("DISTINCT ON")),
+        };
+        if distinct && !extra_exprs.is_empty() {
+            return Err(SqlError::new(
+                codes::INVALID_COLUMN_REFERENCE,
+                "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+            ));
+        }
+        let mut all = exprs;
+        all.extend(extra_exprs);
+        plan = Plan::Project {
+            input: Box::new(plan),
+            exprs: all,
+        };
+        if distinct {
+            plan = Plan::Distinct {
+                input: Box::new(plan),
+            };
+        }
+        if !order_refs.is_empty() {
+            let mut extra = width;
+            let keys = order_refs
+                .iter()
+                .map(|(r, opts)| {
+                    let col = match r {
+                        OrderRef::Output(i) => *i,
+                        OrderRef::Extra(_) => {
+                            extra += 1;
+                            extra - 1
+                        }
+                    };
+                    sort_key(Expr::Column(col), opts)
+                })
+                .collect();
+            plan = Plan::Sort {
+                input: Box::new(plan),
+                keys,
+            };
+            if plan.width() != width {
+                plan = Plan::Project {
+                    input: Box::new(plan),
+                    exprs: (0..width).map(Expr::Column).collect(),
+                };
+            }
+        }
+        Ok((plan, out_cols_pre))
+    }
+
+    fn resolve(&mut self, qualifier: Option<&str>, name: &str, scope: &Scope) -> Result<Expr> {
+        let find = |scope: &Scope| -> Result<Option<usize>> {
+            let mut hits = scope.iter().enumerate().filter(|(_, c)| {
+                c.name == name
+                    && match qualifier {
+                        None => !c.hidden,
+                        Some(q) => c.table.as_deref() == Some(q),
+                    }
+            });
+            let first = hits.next().map(|(i, _)| i);
+            if first.is_some() && hits.next().is_some() {
+                return Err(SqlError::new(
+                    codes::AMBIGUOUS_COLUMN,
+                    format!("column reference \"{name}\" is ambiguous"),
+                ));
+            }
+            Ok(first)
+        };
+        if let Some(i) = find(scope)? {
+            return Ok(Expr::Column(i));
+        }
+        for (depth, outer) in self.outer.iter().rev().enumerate() {
+            if let Some(i) = find(outer)? {
+                // Every query between here and the owner is correlated.
+                let n = self.correlated.len();
+                for c in self.correlated.iter_mut().skip(n.saturating_sub(depth + 1)) {
+                    *c = true;
+                }
+                return Ok(Expr::Outer { depth, index: i });
+            }
+        }
+        let full = match qualifier {
+            Some(q) => {
+                let known = scope
+                    .iter()
+                    .chain(self.outer.iter().flatten())
+                    .any(|c| c.table.as_deref() == Some(q));
+                if !known {
+                    return Err(SqlError::new(
+                        codes::UNDEFINED_TABLE,
+                        format!("missing FROM-clause entry for table \"{q}\""),
+                    ));
+                }
+                format!("{q}.{name}")
+            }
+            None => name.to_string(),
+        };
+        Err(SqlError::new(
+            codes::UNDEFINED_COLUMN,
+            format!("column \"{full}\" does not exist"),
+        ))
+    }
+
+    fn bind_subquery(&mut self, q: &ast::Query, scope: &Scope) -> Result<(Subquery, Vec<OutColumn>)> {
+        self.outer.push(scope.clone());
+        self.correlated.push(false);
+        let r = self.bind_query(q);
+        self.outer.pop();
+        let correlated = self.correlated.pop().unwrap_or(true);
+        let (plan, cols) = r?;
+        self.next_subquery += 1;
+        let ty = cols.first().map_or(DataType::Unknown, |c| c.ty);
+        Ok((
+            Subquery {
+                plan,
+                id: self.next_subquery,
+                correlated,
+                ty,
+            },
+            cols,
+        ))
+    }
+
+    pub fn bind_expr(&mut self, e: &ast::Expr, scope: &Scope, aggs: Option<&mut AggState>) -> Result<Expr> {
+        self.bind_expr_inner(e, scope, aggs)
+    }
+
+    fn bind_expr_inner(&mut self, e: &ast::Expr, scope: &Scope, aggs: Option<&mut AggState>) -> Result<Expr> {
+        self.nested(|b| b.bind_expr_guarded(e, scope, aggs))
+    }
+
+    fn bind_expr_guarded(
+        &mut self,
+        e: &ast::Expr,
+        scope: &Scope,
+        mut aggs: Option<&mut AggState>,
+    ) -> Result<Expr> {
+        use ast::Expr as E;
+        macro_rules! b {
+            ($e:expr) => {
+                Box::new(self.bind_expr_inner($e, scope, aggs.as_deref_mut())?)
+            };
+        }
+        Ok(match e {
+            E::Identifier(i) => self.resolve(None, &ident(i), scope)?,
+            E::CompoundIdentifier(parts) => {
+                let n = parts.len();
+                if n < 2 {
+                    return Err(SqlError::syntax("bad identifier"));
+                }
+                self.resolve(Some(&ident(&parts[n - 2])), &ident(&parts[n - 1]), scope)?
+            }
+            E::Value(v) => Expr::Literal(literal(&v.value)?),
+            E::Nested(e) => *b!(e),
+            E::UnaryOp { op, expr } => match op {
+                ast::UnaryOperator::Plus => *b!(expr),
+                ast::UnaryOperator::Minus => {
+                    // Fold negative numeric literals so i64::MIN parses.
+                    if let E::Value(v) = &**expr
+                        && let ast::Value::Number(n, _) = &v.value
+                    {
+                        return Ok(Expr::Literal(number(&format!("-{n}"))?));
+                    }
+                    let e = Expr::Unary(UnOp::Neg, b!(expr));
+                    self.check_width(e, scope)
+                }
+                ast::UnaryOperator::Not => Expr::Unary(UnOp::Not, b!(expr)),
+                other => return Err(SqlError::unsupported(format!("operator {other}"))),
+            },
+            E::BinaryOp { left, op, right } => {
+                use ast::BinaryOperator as O;
+                let op = match op {
+                    O::Plus => BinOp::Add,
+                    O::Minus => BinOp::Sub,
+                    O::Multiply => BinOp::Mul,
+                    O::Divide => BinOp::Div,
+                    O::Modulo => BinOp::Mod,
+                    O::StringConcat => BinOp::Concat,
+                    O::Gt => BinOp::Gt,
+                    O::Lt => BinOp::Lt,
+                    O::GtEq => BinOp::GtEq,
+                    O::LtEq => BinOp::LtEq,
+                    O::Eq => BinOp::Eq,
+                    O::NotEq => BinOp::NotEq,
+                    O::And => BinOp::And,
+                    O::Or => BinOp::Or,
+                    other => return Err(SqlError::unsupported(format!("operator {other}"))),
+                };
+                let e = Expr::Binary(op, b!(left), b!(right));
+                self.check_width(e, scope)
+            }
+            E::IsNull(e) => Expr::IsNull(b!(e), false),
+            E::IsNotNull(e) => Expr::IsNull(b!(e), true),
+            E::IsTrue(e) => Expr::IsDistinct(b!(e), Box::new(Expr::Literal(Value::Bool(true))), true),
+            E::IsNotTrue(e) => Expr::IsDistinct(b!(e), Box::new(Expr::Literal(Value::Bool(true))), false),
+            E::IsFalse(e) => Expr::IsDistinct(b!(e), Box::new(Expr::Literal(Value::Bool(false))), true),
+            E::IsNotFalse(e) => Expr::IsDistinct(b!(e), Box::new(Expr::Literal(Value::Bool(false))), false),
+            E::IsUnknown(e) => Expr::IsNull(b!(e), false),
+            E::IsNotUnknown(e) => Expr::IsNull(b!(e), true),
+            E::IsDistinctFrom(a, c) => Expr::IsDistinct(b!(a), b!(c), false),
+            E::IsNotDistinctFrom(a, c) => Expr::IsDistinct(b!(a), b!(c), true),
+            E::In {
+                expr,
+                target,
+                negated,
+                ..
+            } => match target {
+                ast::InTarget::List(list) => {
+                    if list.is_empty() {
+                        return Err(SqlError::syntax("syntax error at or near \")\""));
+                    }
+                    let x = b!(expr);
+                    let mut l = Vec::new();
+                    for i in list {
+                        l.push(self.bind_expr_inner(i, scope, aggs.as_deref_mut())?);
+                    }
+                    Expr::InList {
+                        expr: x,
+                        list: l,
+                        negated: *negated,
+                    }
+                }
+                ast::InTarget::Subquery(q) => {
+                    let x = b!(expr);
+                    let (sub, cols) = self.bind_subquery(q, scope)?;
+                    if cols.len() != 1 {
+                        return Err(SqlError::syntax("subquery has too many columns"));
+                    }
+                    Expr::InSubquery {
+                        expr: x,
+                        subquery: Box::new(sub),
+                        negated: *negated,
+                    }
+                }
+                _ => return Err(SqlError::unsupported("this IN form")),
+            },
+            E::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => Expr::Between {
+                expr: b!(expr),
+                low: b!(low),
+                high: b!(high),
+                negated: *negated,
+            },
+            E::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char: None,
+                any: false,
+            } => Expr::Like {
+                expr: b!(expr),
+                pattern: b!(pattern),
+                negated: *negated,
+                case_insensitive: false,
+            },
+            E::ILike {
+                negated,
+                expr,
+                pattern,
+                escape_char: None,
+                any: false,
+            } => Expr::Like {
+                expr: b!(expr),
+                pattern: b!(pattern),
+                negated: *negated,
+                case_insensitive: true,
+            },
+            E::Cast { expr, data_type, .. } => {
+                let t = map_type(data_type)?;
+                Expr::Cast(b!(expr), t)
+            }
+            E::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let operand = match operand {
+                    Some(o) => Some(b!(o)),
+                    None => None,
+                };
+                let mut whens = Vec::new();
+                for c in conditions {
+                    let w = self.bind_expr_inner(&c.condition, scope, aggs.as_deref_mut())?;
+                    let t = self.bind_expr_inner(&c.result, scope, aggs.as_deref_mut())?;
+                    whens.push((w, t));
+                }
+                let otherwise = match else_result {
+                    Some(e) => Some(b!(e)),
+                    None => None,
+                };
+                Expr::Case {
+                    operand,
+                    whens,
+                    otherwise,
+                }
+            }
+            E::Exists { subquery, negated } => {
+                let (sub, _) = self.bind_subquery(subquery, scope)?;
+                Expr::Exists {
+                    subquery: Box::new(sub),
+                    negated: *negated,
+                }
+            }
+            E::Subquery(q) => {
+                let (sub, cols) = self.bind_subquery(q, scope)?;
+                if cols.len() != 1 {
+                    return Err(SqlError::syntax("subquery must return only one column"));
+                }
+                Expr::ScalarSubquery(Box::new(sub))
+            }
+            E::Floor { expr, .. } => Expr::Func(Func::Floor, vec![*b!(expr)]),
+            E::Ceil { expr, .. } => Expr::Func(Func::Ceil, vec![*b!(expr)]),
+            E::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![*b!(expr)];
+                args.push(match substring_from {
+                    Some(f) => *b!(f),
+                    None => Expr::Literal(Value::Int(1)),
+                });
+                if let Some(f) = substring_for {
+                    args.push(*b!(f));
+                }
+                Expr::Func(Func::Substr, args)
+            }
+            E::Trim {
+                expr,
+                trim_where: None,
+                trim_what: None,
+                trim_characters: None,
+            } => Expr::Func(Func::Trim, vec![*b!(expr)]),
+            E::TypedString(ts) => {
+                let t = map_type(&ts.data_type)?;
+                Expr::Literal(literal(&ts.value.value)?.cast(t)?)
+            }
+            E::Function(f) => self.bind_function(f, scope, aggs)?,
+            other => return Err(SqlError::unsupported(format!("expression {other}"))),
+        })
+    }
+
+    /// SMALLINT and INTEGER arithmetic yields SMALLINT/INTEGER in
+    /// PostgreSQL, so a result outside that range is error 22003 even
+    /// though values are computed in 64 bits: wrap such arithmetic in a
+    /// range-checking cast.
+    fn check_width(&self, e: Expr, scope: &Scope) -> Expr {
+        let arithmetic = matches!(
+            e,
+            Expr::Binary(BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod, ..)
+                | Expr::Unary(UnOp::Neg, _)
+        );
+        if !arithmetic {
+            return e;
+        }
+        let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
+        match infer_type(&e, &types) {
+            t @ (DataType::Int2 | DataType::Int4) => Expr::Cast(Box::new(e), t),
+            _ => e,
+        }
+    }
+
+    fn bind_function(
+        &mut self,
+        f: &ast::Function,
+        scope: &Scope,
+        aggs: Option<&mut AggState>,
+    ) -> Result<Expr> {
+        let name = object_name(&f.name)?;
+        if f.over.is_some() {
+            return Err(SqlError::unsupported("window functions"));
+        }
+        let (distinct, args): (bool, Vec<&ast::FunctionArg>) = match &f.args {
+            ast::FunctionArguments::None => (false, vec![]),
+            ast::FunctionArguments::List(l) => (
+                matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct)),
+                l.args.iter().collect(),
+            ),
+            ast::FunctionArguments::Subquery(_) => {
+                return Err(SqlError::unsupported("subquery as function argument"));
+            }
+        };
+        let agg = match name.as_str() {
+            "count" => Some(AggFunc::Count),
+            "sum" => Some(AggFunc::Sum),
+            "avg" => Some(AggFunc::Avg),
+            "min" => Some(AggFunc::Min),
+            "max" => Some(AggFunc::Max),
+            "bool_and" | "every" => Some(AggFunc::BoolAnd),
+            "bool_or" => Some(AggFunc::BoolOr),
+            "string_agg" => Some(AggFunc::StringAgg),
+            _ => None,
+        };
+        if let Some(mut func) = agg {
+            let Some(state) = aggs else {
+                return Err(SqlError::new(
+                    codes::GROUPING_ERROR,
+                    format!("aggregate functions are not allowed here ({name})"),
+                ));
+            };
+            let mut bound = Vec::new();
+            for a in &args {
+                match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) if func == AggFunc::Count => {
+                        func = AggFunc::CountStar;
+                    }
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                        // Aggregates may not nest.
+                        let b = self.bind_expr_inner(e, scope, None)?;
+                        bound.push(self.fold(b));
+                    }
+                    _ => return Err(SqlError::unsupported("this aggregate argument")),
+                }
+            }
+            if func == AggFunc::Count && bound.is_empty() {
+                func = AggFunc::CountStar;
+            }
+            let expected = match func {
+                AggFunc::CountStar => 0,
+                AggFunc::StringAgg => 2,
+                _ => 1,
+            };
+            if bound.len() != expected {
+                return Err(SqlError::new(
+                    codes::UNDEFINED_FUNCTION,
+                    format!("function {name} with {} arguments does not exist", bound.len()),
+                ));
+            }
+            if matches!(func, AggFunc::Sum | AggFunc::Avg) {
+                let t = infer_type(&bound[0], &scope.iter().map(|c| c.ty).collect::<Vec<_>>());
+                if matches!(t, DataType::Text(_) | DataType::Bool) {
+                    return Err(SqlError::new(
+                        codes::UNDEFINED_FUNCTION,
+                        format!("function {name}({}) does not exist", t.name()),
+                    ));
+                }
+            }
+            let call = AggCall {
+                func,
+                args: bound,
+                distinct,
+            };
+            let k = match state.calls.iter().position(|c| *c == call) {
+                Some(k) => k,
+                None => {
+                    state.calls.push(call);
+                    state.calls.len() - 1
+                }
+            };
+            return Ok(Expr::Agg(k));
+        }
+        let mut aggs = aggs;
+        let mut bound = Vec::new();
+        for a in &args {
+            match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                    bound.push(self.bind_expr_inner(e, scope, aggs.as_deref_mut())?);
+                }
+                _ => return Err(SqlError::unsupported("this function argument")),
+            }
+        }
+        match name.as_str() {
+            // The statement's start time (PostgreSQL uses the transaction's).
+            "now"
+            | "current_timestamp"
+            | "localtimestamp"
+            | "transaction_timestamp"
+            | "statement_timestamp"
+                if bound.is_empty() =>
+            {
+                return Ok(Expr::Literal(Value::Timestamp(crate::datetime::now_micros())));
+            }
+            "current_date" if bound.is_empty() => {
+                let now = crate::datetime::now_micros();
+                return Ok(Expr::Literal(Value::Date(crate::datetime::timestamp_to_date(
+                    now,
+                ))));
+            }
+            _ => {}
+        }
+        let (func, min, max) = match name.as_str() {
+            "abs" => (Func::Abs, 1, 1),
+            "coalesce" => (Func::Coalesce, 1, usize::MAX),
+            "nullif" => (Func::NullIf, 2, 2),
+            "length" | "char_length" | "character_length" => (Func::Length, 1, 1),
+            "lower" => (Func::Lower, 1, 1),
+            "upper" => (Func::Upper, 1, 1),
+            "round" => (Func::Round, 1, 2),
+            "floor" => (Func::Floor, 1, 1),
+            "ceil" | "ceiling" => (Func::Ceil, 1, 1),
+            "mod" => (Func::Mod, 2, 2),
+            "concat" => (Func::Concat, 0, usize::MAX),
+            "substr" | "substring" => (Func::Substr, 2, 3),
+            "btrim" | "trim" => (Func::Trim, 1, 1),
+            _ => {
+                return Err(SqlError::new(
+                    codes::UNDEFINED_FUNCTION,
+                    format!("function {name} does not exist"),
+                ));
+            }
+        };
+        if bound.len() < min || bound.len() > max {
+            return Err(SqlError::new(
+                codes::UNDEFINED_FUNCTION,
+                format!("function {name} with {} arguments does not exist", bound.len()),
+            ));
+        }
+        Ok(Expr::Func(func, bound))
+    }
+}
+
+/// The type of a select-list expression, with aggregate slots typed.
+fn agg_type(e: &Expr, input: &[DataType], aggs: &AggState) -> DataType {
+    let e = e.clone().transform(&mut |x| {
+        Ok(match x {
+            Expr::Agg(k) => {
+                let call = &aggs.calls[k];
+                let arg = call
+                    .args
+                    .first()
+                    .map_or(DataType::Unknown, |a| infer_type(a, input));
+                let ty = match call.func {
+                    AggFunc::Count | AggFunc::CountStar => DataType::Int8,
+                    AggFunc::Sum if arg.is_integer() => DataType::Int8,
+                    AggFunc::Avg if arg.is_float() => DataType::Float8,
+                    AggFunc::Avg => DataType::Numeric(None),
+                    AggFunc::Sum if matches!(arg, DataType::Numeric(_)) => DataType::Numeric(None),
+                    AggFunc::Total => DataType::Float8,
+                    AggFunc::BoolAnd | AggFunc::BoolOr => DataType::Bool,
+                    AggFunc::StringAgg => DataType::Text(None),
+                    _ => arg,
+                };
+                Expr::Cast(Box::new(Expr::Literal(Value::Null)), ty)
+            }
+            x => x,
+        })
+    });
+    e.map_or(DataType::Unknown, |e| infer_type(&e, input))
+}
+
+fn sort_key(expr: Expr, o: &ast::OrderByOptions) -> SortKey {
+    let desc = matches!(o.sort, Some(ast::OrderBySort::Desc));
+    SortKey {
+        expr,
+        desc,
+        nulls_first: o.nulls_first.unwrap_or(desc),
+    }
+}
+
+/// Rewrites an expression over the Aggregate input into one over its
+/// output (group keys, then aggregates).
+#[recursive::recursive]
+fn rewrite_grouped(e: Expr, groups: &[Expr], ng: usize) -> Result<Expr> {
+    if let Some(i) = groups.iter().position(|g| *g == e) {
+        return Ok(Expr::Column(i));
+    }
+    match e {
+        Expr::Agg(k) => Ok(Expr::Column(ng + k)),
+        Expr::Column(_) => Err(SqlError::new(
+            codes::GROUPING_ERROR,
+            "column must appear in the GROUP BY clause or be used in an aggregate function",
+        )),
+        e => e.map_children(&mut |c| rewrite_grouped(c, groups, ng)),
+    }
+}
+
+/// The output column name PostgreSQL would give an expression.
+pub fn expr_name(e: &ast::Expr) -> String {
+    match e {
+        ast::Expr::Identifier(i) => ident(i),
+        ast::Expr::CompoundIdentifier(p) => p.last().map(ident).unwrap_or_default(),
+        ast::Expr::Function(f) => object_name(&f.name).unwrap_or_else(|_| "?column?".into()),
+        ast::Expr::Nested(e) => expr_name(e),
+        ast::Expr::Cast { expr, .. } => match &**expr {
+            ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_) => expr_name(expr),
+            _ => "?column?".into(),
+        },
+        ast::Expr::Case { .. } => "case".into(),
+        ast::Expr::Floor { .. } => "floor".into(),
+        ast::Expr::Ceil { .. } => "ceil".into(),
+        ast::Expr::Substring { .. } => "substring".into(),
+        ast::Expr::Trim { .. } => "btrim".into(),
+        ast::Expr::Exists { .. } => "exists".into(),
+        _ => "?column?".into(),
+    }
+}
+
+/// A numeric literal: an integer when it fits BIGINT, else NUMERIC (as in
+/// PostgreSQL), else double precision.
+fn number(n: &str) -> Result<Value> {
+    if let Ok(i) = n.parse::<i64>() {
+        return Ok(Value::Int(i));
+    }
+    if let Ok(d) = crate::numeric::Decimal::parse(n) {
+        return Ok(Value::Numeric(d));
+    }
+    n.parse::<f64>()
+        .map(Value::Float)
+        .map_err(|_| SqlError::syntax(format!("invalid number {n}")))
+}
+
+pub fn literal(v: &ast::Value) -> Result<Value> {
+    Ok(match v {
+        ast::Value::Number(n, _) => number(n)?,
+        ast::Value::SingleQuotedString(s)
+        | ast::Value::EscapedStringLiteral(s)
+        | ast::Value::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => Value::Text(s.clone()),
+        ast::Value::Boolean(b) => Value::Bool(*b),
+        ast::Value::Null => Value::Null,
+        ast::Value::HexStringLiteral(h) => Value::Bytes(
+            crate::types::parse_hex(h)
+                .ok_or_else(|| SqlError::syntax(format!("invalid hexadecimal literal X'{h}'")))?,
+        ),
+        other => return Err(SqlError::unsupported(format!("literal {other}"))),
+    })
+}

@@ -1,0 +1,598 @@
+//! DML: INSERT, UPDATE, DELETE and the row/index maintenance they share.
+//!
+//! Statements first materialise the rows they will change (so an UPDATE
+//! never sees its own writes), then write rows and index entries through
+//! the transaction. Constraints are checked per row as PostgreSQL does for
+//! non-deferred constraints: NOT NULL (23502), CHECK (23514), primary key
+//! and unique indexes (23505; NULLs never conflict). Values are cast to the
+//! column type on the way in (22003 when out of range).
+
+use quorumdb_storage::{ScanOrder, Transaction};
+use sqlparser::ast;
+
+use crate::binder::{Binder, OutColumn, Scope, ScopeColumn, expr_name, ident, object_name};
+use crate::catalog::{self, Index, Table};
+use crate::error::{Result, SqlError, codes};
+use crate::exec::{self, ExecCtx};
+use crate::expr::{Expr, infer_type};
+use crate::keys;
+use crate::optimizer::{self, Leaf};
+use crate::session::parse_expr;
+use crate::types::{Row, Value};
+use std::sync::Arc;
+
+/// What a DML statement did: the row count, and the RETURNING rows.
+pub struct DmlResult {
+    pub count: u64,
+    pub returning: Option<(Vec<OutColumn>, Vec<Row>)>,
+}
+
+/// Binds a RETURNING list against the table's columns.
+fn bind_returning(
+    txn: &mut Transaction,
+    table: &Table,
+    alias: Option<&str>,
+    items: Option<&Vec<ast::SelectItem>>,
+) -> Result<Option<(Vec<OutColumn>, Vec<Expr>)>> {
+    let Some(items) = items else { return Ok(None) };
+    let scope = table_scope(table, alias);
+    let mut cols = Vec::new();
+    let mut exprs = Vec::new();
+    let types: Vec<_> = scope.iter().map(|c| c.ty).collect();
+    for item in items {
+        match item {
+            ast::SelectItem::Wildcard(_) => {
+                for (i, c) in table.columns.iter().enumerate() {
+                    cols.push(OutColumn {
+                        name: c.name.clone(),
+                        ty: c.ty,
+                    });
+                    exprs.push(Expr::Column(i));
+                }
+            }
+            ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
+                let b = Binder::new(txn).bind_expr(e, &scope, None)?;
+                let name = match item {
+                    ast::SelectItem::ExprWithAlias { alias, .. } => ident(alias),
+                    _ => expr_name(e),
+                };
+                cols.push(OutColumn {
+                    name,
+                    ty: infer_type(&b, &types),
+                });
+                exprs.push(b);
+            }
+            other => return Err(SqlError::unsupported(format!("RETURNING {other}"))),
+        }
+    }
+    Ok(Some((cols, exprs)))
+}
+
+fn eval_returning(txn: &mut Transaction, exprs: &[Expr], row: &Row) -> Result<Row> {
+    let mut ctx = ExecCtx::new(txn);
+    exprs.iter().map(|e| e.eval(row, &mut ctx)).collect()
+}
+
+/// The primary-key values of a stored row (the hidden row id when the
+/// table has no primary key).
+pub fn pk_values(table: &Table, row: &Row) -> Vec<Value> {
+    if table.primary_key.is_empty() {
+        vec![row.get(table.columns.len()).cloned().unwrap_or(Value::Null)]
+    } else {
+        table
+            .primary_key
+            .iter()
+            .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
+            .collect()
+    }
+}
+
+fn index_values(index: &Index, row: &Row) -> Vec<Value> {
+    index
+        .columns
+        .iter()
+        .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
+        .collect()
+}
+
+fn index_key(index: &Index, row: &Row, pk: &[Value]) -> Vec<u8> {
+    let mut k = keys::index_prefix(index.id);
+    keys::append_values(&mut k, &index_values(index, row), &index.directions());
+    keys::append_values(&mut k, pk, &[]);
+    k
+}
+
+/// Writes one index entry, checking uniqueness first when asked.
+pub fn put_index_entry(
+    txn: &mut Transaction,
+    table: &Table,
+    index: &Index,
+    row: &Row,
+    pk: &[Value],
+    check: bool,
+) -> Result<()> {
+    let vals = index_values(index, row);
+    if check && index.unique && !vals.iter().any(Value::is_null) {
+        let mut prefix = keys::index_prefix(index.id);
+        keys::append_values(&mut prefix, &vals, &index.directions());
+        let plen = keys::index_prefix(index.id).len();
+        for item in txn.scan_prefix(&prefix, ScanOrder::Forward) {
+            let (k, _) = item?;
+            if keys::decode_index_pk(&k, plen, index.columns.len())? != pk {
+                return Err(SqlError::new(
+                    codes::UNIQUE_VIOLATION,
+                    format!(
+                        "duplicate key value violates unique constraint \"{}\" on table \"{}\"",
+                        index.name, table.name
+                    ),
+                ));
+            }
+        }
+    }
+    txn.set(index_key(index, row, pk), vec![])?;
+    Ok(())
+}
+
+fn table_scope(table: &Table, alias: Option<&str>) -> Scope {
+    let t = alias.unwrap_or(&table.name).to_string();
+    let mut s: Scope = table
+        .columns
+        .iter()
+        .map(|c| ScopeColumn {
+            table: Some(t.clone()),
+            name: c.name.clone(),
+            ty: c.ty,
+            hidden: false,
+        })
+        .collect();
+    if table.primary_key.is_empty() {
+        // The hidden row id: not nameable (NUL in the name).
+        s.push(ScopeColumn {
+            table: None,
+            name: "\0rowid".into(),
+            ty: crate::types::DataType::Int8,
+            hidden: false,
+        });
+    }
+    s
+}
+
+/// Casts, defaults and checks a full row (without hidden row id).
+fn check_row(txn: &mut Transaction, table: &Table, row: &mut Row) -> Result<()> {
+    for (i, c) in table.columns.iter().enumerate() {
+        let v = std::mem::replace(&mut row[i], Value::Null);
+        if let (crate::types::DataType::Text(Some(n)), Some(text)) = (c.ty, v.to_text())
+            && text.chars().count() > n as usize
+        {
+            return Err(SqlError::new(
+                codes::STRING_DATA_RIGHT_TRUNCATION,
+                format!("value too long for type character varying({n})"),
+            ));
+        }
+        row[i] = v.cast(c.ty)?;
+        if !c.nullable && row[i].is_null() {
+            return Err(SqlError::new(
+                codes::NOT_NULL_VIOLATION,
+                format!(
+                    "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                    c.name, table.name
+                ),
+            ));
+        }
+    }
+    if !table.checks.is_empty() {
+        let scope = table_scope(table, None);
+        for check in &table.checks {
+            let e = parse_expr(check)?;
+            let bound = Binder::new(txn).bind_expr(&e, &scope, None)?;
+            let mut ctx = ExecCtx::new(txn);
+            if bound.eval(row, &mut ctx)? == Value::Bool(false) {
+                return Err(SqlError::new(
+                    codes::CHECK_VIOLATION,
+                    format!(
+                        "new row for relation \"{}\" violates check constraint ({check})",
+                        table.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_new_row(txn: &mut Transaction, table: &Table, row: Row) -> Result<()> {
+    let pk = pk_values(table, &row);
+    let key = keys::row_key(table.id, &pk);
+    if !table.primary_key.is_empty() && txn.get(&key)?.is_some() {
+        return Err(SqlError::new(
+            codes::UNIQUE_VIOLATION,
+            format!(
+                "duplicate key value violates unique constraint \"{}_pkey\"",
+                table.name
+            ),
+        ));
+    }
+    for index in &table.indexes {
+        put_index_entry(txn, table, index, &row, &pk, true)?;
+    }
+    txn.set(key, keys::encode_row(&row)?)?;
+    Ok(())
+}
+
+/// An ON CONFLICT clause, bound.
+enum OnConflict {
+    Error,
+    Nothing,
+    /// Assignments over (existing row ++ proposed row), and a WHERE.
+    Update(Vec<(usize, Expr)>, Option<Expr>),
+}
+
+/// Finds the stored row a new row conflicts with (primary key first, then
+/// unique indexes).
+fn conflicting_row(txn: &mut Transaction, table: &Table, row: &Row) -> Result<Option<Row>> {
+    if !table.primary_key.is_empty()
+        && let Some(v) = txn.get(&keys::row_key(table.id, &pk_values(table, row)))?
+    {
+        return Ok(Some(keys::decode_row(&v)?));
+    }
+    for index in table.indexes.iter().filter(|i| i.unique) {
+        let vals = index_values(index, row);
+        if vals.iter().any(Value::is_null) {
+            continue;
+        }
+        let mut prefix = keys::index_prefix(index.id);
+        keys::append_values(&mut prefix, &vals, &index.directions());
+        let plen = keys::index_prefix(index.id).len();
+        let first = txn.scan_prefix(&prefix, ScanOrder::Forward).next();
+        if let Some(item) = first {
+            let (k, _) = item?;
+            let pk = keys::decode_index_pk(&k, plen, index.columns.len())?;
+            if let Some(v) = txn.get(&keys::row_key(table.id, &pk))? {
+                return Ok(Some(keys::decode_row(&v)?));
+            }
+        }
+    }
+    Ok(None)
+}
+
+pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
+    let ast::TableObject::TableName(name) = &ins.table else {
+        return Err(SqlError::unsupported("INSERT into a table function"));
+    };
+    let table = catalog::must_get_table(txn, &object_name(name)?)?;
+    let alias = ins.table_alias.as_ref().map(|a| ident(&a.alias));
+    let returning = bind_returning(txn, &table, alias.as_deref(), ins.returning.as_ref())?;
+    let on_conflict = match &ins.on {
+        None => OnConflict::Error,
+        Some(ast::OnInsert::OnConflict(oc)) => match &oc.action {
+            ast::OnConflictAction::DoNothing => OnConflict::Nothing,
+            ast::OnConflictAction::DoUpdate(du) => {
+                let mut scope = table_scope(&table, alias.as_deref());
+                for c in table_scope(&table, Some("excluded")) {
+                    scope.push(c);
+                }
+                let mut sets = Vec::new();
+                for a in &du.assignments {
+                    let ast::AssignmentTarget::ColumnName(c) = &a.target else {
+                        return Err(SqlError::unsupported("tuple assignment"));
+                    };
+                    let n = object_name(c)?;
+                    let i = table.column_index(&n).ok_or_else(|| {
+                        SqlError::new(codes::UNDEFINED_COLUMN, format!("column \"{n}\" does not exist"))
+                    })?;
+                    sets.push((i, Binder::new(txn).bind_expr(&a.value, &scope, None)?));
+                }
+                let cond = match &du.selection {
+                    Some(w) => Some(Binder::new(txn).bind_expr(w, &scope, None)?),
+                    None => None,
+                };
+                OnConflict::Update(sets, cond)
+            }
+        },
+        Some(_) => return Err(SqlError::unsupported("this ON clause")),
+    };
+    let targets: Vec<usize> = if ins.columns.is_empty() {
+        (0..table.columns.len()).collect()
+    } else {
+        ins.columns
+            .iter()
+            .map(|c| {
+                let n = object_name(c)?;
+                table.column_index(&n).ok_or_else(|| {
+                    SqlError::new(
+                        codes::UNDEFINED_COLUMN,
+                        format!("column \"{n}\" of relation \"{}\" does not exist", table.name),
+                    )
+                })
+            })
+            .collect::<Result<_>>()?
+    };
+    let Some(source) = &ins.source else {
+        return Err(SqlError::unsupported("INSERT DEFAULT VALUES"));
+    };
+    // Source rows; `None` marks DEFAULT.
+    let rows: Vec<Vec<Option<Value>>> = match &*source.body {
+        ast::SetExpr::Values(values) if source.order_by.is_none() && source.limit_clause.is_none() => {
+            let mut out = Vec::new();
+            for r in &values.rows {
+                let mut row = Vec::new();
+                for e in r.iter() {
+                    if let ast::Expr::Identifier(i) = e
+                        && i.quote_style.is_none()
+                        && i.value.eq_ignore_ascii_case("default")
+                    {
+                        row.push(None);
+                        continue;
+                    }
+                    let b = Binder::new(txn).bind_expr(e, &vec![], None)?;
+                    let mut ctx = ExecCtx::new(txn);
+                    row.push(Some(b.eval(&[], &mut ctx)?));
+                }
+                out.push(row);
+            }
+            out
+        }
+        _ => {
+            let (plan, _) = Binder::new(txn).bind_query(source)?;
+            let mut ctx = ExecCtx::new(txn);
+            exec::collect(&plan, &mut ctx)?
+                .into_iter()
+                .map(|r| r.into_iter().map(Some).collect())
+                .collect()
+        }
+    };
+    let first_rowid = if table.primary_key.is_empty() && !rows.is_empty() {
+        catalog::reserve_row_ids(txn, table.id, rows.len() as u64)?
+    } else {
+        0
+    };
+    let mut count = 0;
+    let mut returned = Vec::new();
+    for (n, src) in rows.into_iter().enumerate() {
+        if src.len() > targets.len() {
+            return Err(SqlError::syntax(
+                "INSERT has more expressions than target columns",
+            ));
+        }
+        let mut row: Row = vec![Value::Null; table.columns.len()];
+        let mut given = vec![false; table.columns.len()];
+        for (v, &t) in src.into_iter().zip(&targets) {
+            if let Some(v) = v {
+                row[t] = v;
+                given[t] = true;
+            }
+        }
+        for (i, c) in table.columns.iter().enumerate() {
+            if !given[i]
+                && let Some(d) = &c.default
+            {
+                let e = parse_expr(d)?;
+                let b = Binder::new(txn).bind_expr(&e, &vec![], None)?;
+                let mut ctx = ExecCtx::new(txn);
+                row[i] = b.eval(&[], &mut ctx)?;
+            }
+        }
+        check_row(txn, &table, &mut row)?;
+        if table.primary_key.is_empty() {
+            row.push(Value::Int(first_rowid + n as i64));
+        }
+        let written = match &on_conflict {
+            OnConflict::Error => {
+                write_new_row(txn, &table, row.clone())?;
+                Some(row)
+            }
+            OnConflict::Nothing => {
+                let sp = txn.savepoint();
+                match write_new_row(txn, &table, row.clone()) {
+                    Ok(()) => Some(row),
+                    Err(e) if e.code == codes::UNIQUE_VIOLATION => {
+                        txn.rollback_to(sp);
+                        None
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            OnConflict::Update(sets, cond) => match conflicting_row(txn, &table, &row)? {
+                None => {
+                    write_new_row(txn, &table, row.clone())?;
+                    Some(row)
+                }
+                Some(existing) => {
+                    let mut both = existing.clone();
+                    both.extend(row.iter().cloned());
+                    let mut ctx = ExecCtx::new(txn);
+                    let pass = match cond {
+                        Some(c) => c.eval(&both, &mut ctx)?.is_true(),
+                        None => true,
+                    };
+                    if pass {
+                        let mut new = existing.clone();
+                        for (i, e) in sets {
+                            new[*i] = e.eval(&both, &mut ctx)?;
+                        }
+                        update_row(txn, &table, &existing, new.clone())?;
+                        Some(new)
+                    } else {
+                        None
+                    }
+                }
+            },
+        };
+        if let Some(r) = written {
+            count += 1;
+            if let Some((_, exprs)) = &returning {
+                returned.push(eval_returning(txn, exprs, &r)?);
+            }
+        }
+    }
+    Ok(DmlResult {
+        count,
+        returning: returning.map(|(c, _)| (c, returned)),
+    })
+}
+
+/// Replaces `old` by `new` (a full stored row), maintaining indexes and
+/// checking constraints.
+fn update_row(txn: &mut Transaction, table: &Table, old: &Row, mut new: Row) -> Result<()> {
+    let hidden = new.split_off(table.columns.len().min(new.len()));
+    check_row(txn, table, &mut new)?;
+    new.extend(hidden);
+    let old_pk = pk_values(table, old);
+    let new_pk = pk_values(table, &new);
+    for index in &table.indexes {
+        txn.delete(index_key(index, old, &old_pk))?;
+    }
+    if old_pk != new_pk {
+        txn.delete(keys::row_key(table.id, &old_pk))?;
+        let key = keys::row_key(table.id, &new_pk);
+        if txn.get(&key)?.is_some() {
+            return Err(SqlError::new(
+                codes::UNIQUE_VIOLATION,
+                format!(
+                    "duplicate key value violates unique constraint \"{}_pkey\"",
+                    table.name
+                ),
+            ));
+        }
+    }
+    for index in &table.indexes {
+        let changed = old_pk != new_pk || index_values(index, old) != index_values(index, &new);
+        put_index_entry(txn, table, index, &new, &new_pk, changed)?;
+    }
+    txn.set(keys::row_key(table.id, &new_pk), keys::encode_row(&new)?)?;
+    Ok(())
+}
+
+/// Rows of `table` matching `selection`, with the hidden row id.
+fn matching_rows(
+    txn: &mut Transaction,
+    table: &Arc<Table>,
+    scope: &Scope,
+    selection: Option<&ast::Expr>,
+) -> Result<Vec<Row>> {
+    let mut conj = Vec::new();
+    if let Some(w) = selection {
+        let mut binder = Binder::new(txn);
+        let b = binder.bind_expr(w, scope, None)?;
+        let mut ctx = ExecCtx::new(txn);
+        conj = optimizer::fold(b, &mut ctx).conjuncts();
+    }
+    let leaf = Leaf {
+        plan: optimizer::scan(table.clone(), true),
+        start: 0,
+        width: scope.len(),
+    };
+    let plan = optimizer::plan_join_group(vec![leaf], conj, 0);
+    let mut ctx = ExecCtx::new(txn);
+    exec::collect(&plan, &mut ctx)
+}
+
+fn single_table(f: &ast::TableFactor) -> Result<(String, Option<String>)> {
+    match f {
+        ast::TableFactor::Table {
+            name,
+            alias,
+            args: None,
+            ..
+        } => Ok((object_name(name)?, alias.as_ref().map(|a| ident(&a.name)))),
+        _ => Err(SqlError::unsupported("this UPDATE/DELETE target")),
+    }
+}
+
+pub fn update(txn: &mut Transaction, up: &ast::Update) -> Result<DmlResult> {
+    if up.from.is_some() || !up.table.joins.is_empty() {
+        return Err(SqlError::unsupported("UPDATE ... FROM"));
+    }
+    let (name, alias) = single_table(&up.table.relation)?;
+    let table = Arc::new(catalog::must_get_table(txn, &name)?);
+    let scope = table_scope(&table, alias.as_deref());
+    let returning = bind_returning(txn, &table, alias.as_deref(), up.returning.as_ref())?;
+    let mut sets: Vec<(usize, Expr)> = Vec::new();
+    for a in &up.assignments {
+        let ast::AssignmentTarget::ColumnName(c) = &a.target else {
+            return Err(SqlError::unsupported("tuple assignment"));
+        };
+        let n = object_name(c)?;
+        let i = table.column_index(&n).ok_or_else(|| {
+            SqlError::new(
+                codes::UNDEFINED_COLUMN,
+                format!("column \"{n}\" of relation \"{}\" does not exist", table.name),
+            )
+        })?;
+        let e = match &a.value {
+            ast::Expr::Identifier(id)
+                if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default") =>
+            {
+                match &table.columns[i].default {
+                    Some(d) => Binder::new(txn).bind_expr(&parse_expr(d)?, &scope, None)?,
+                    None => Expr::Literal(Value::Null),
+                }
+            }
+            v => Binder::new(txn).bind_expr(v, &scope, None)?,
+        };
+        sets.push((i, e));
+    }
+    let rows = matching_rows(txn, &table, &scope, up.selection.as_ref())?;
+    let mut changes = Vec::with_capacity(rows.len());
+    {
+        let mut ctx = ExecCtx::new(txn);
+        for old in rows {
+            let mut new = old.clone();
+            for (i, e) in &sets {
+                new[*i] = e.eval(&old, &mut ctx)?;
+            }
+            changes.push((old, new));
+        }
+    }
+    let count = changes.len() as u64;
+    let mut returned = Vec::new();
+    for (old, new) in changes {
+        update_row(txn, &table, &old, new.clone())?;
+        if let Some((_, exprs)) = &returning {
+            // Re-read the row as stored (after casts).
+            let pk = pk_values(&table, &new);
+            let stored = match txn.get(&keys::row_key(table.id, &pk))? {
+                Some(v) => keys::decode_row(&v)?,
+                None => new,
+            };
+            returned.push(eval_returning(txn, exprs, &stored)?);
+        }
+    }
+    Ok(DmlResult {
+        count,
+        returning: returning.map(|(c, _)| (c, returned)),
+    })
+}
+
+pub fn delete(txn: &mut Transaction, del: &ast::Delete) -> Result<DmlResult> {
+    if del.using.is_some() || !del.tables.is_empty() {
+        return Err(SqlError::unsupported("DELETE ... USING"));
+    }
+    let from = match &del.from {
+        ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
+    };
+    let [twj] = from.as_slice() else {
+        return Err(SqlError::unsupported("DELETE from several tables"));
+    };
+    let (name, alias) = single_table(&twj.relation)?;
+    let table = Arc::new(catalog::must_get_table(txn, &name)?);
+    let scope = table_scope(&table, alias.as_deref());
+    let returning = bind_returning(txn, &table, alias.as_deref(), del.returning.as_ref())?;
+    let rows = matching_rows(txn, &table, &scope, del.selection.as_ref())?;
+    let count = rows.len() as u64;
+    let mut returned = Vec::new();
+    for row in rows {
+        let pk = pk_values(&table, &row);
+        for index in &table.indexes {
+            txn.delete(index_key(index, &row, &pk))?;
+        }
+        txn.delete(keys::row_key(table.id, &pk))?;
+        if let Some((_, exprs)) = &returning {
+            returned.push(eval_returning(txn, exprs, &row)?);
+        }
+    }
+    Ok(DmlResult {
+        count,
+        returning: returning.map(|(c, _)| (c, returned)),
+    })
+}

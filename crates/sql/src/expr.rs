@@ -1,0 +1,1010 @@
+//! Bound scalar expressions and their evaluation.
+//!
+//! Column references are positions in the input row of the operator that
+//! evaluates the expression (`Column(i)`), or positions in an enclosing
+//! query's current row (`Outer { depth, index }`, depth 0 = the nearest
+//! enclosing query). NULL follows three-valued logic everywhere; CASE,
+//! COALESCE, AND and OR evaluate lazily, so an error in an untaken branch
+//! is not raised. Integer arithmetic is checked (22003), never wraps.
+
+use std::cmp::Ordering;
+
+use crate::error::{Result, SqlError, codes};
+use crate::exec::ExecCtx;
+use crate::plan::Plan;
+use crate::types::{DataType, Value};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    And,
+    Or,
+    Concat,
+}
+
+impl BinOp {
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq
+        )
+    }
+    /// The comparison with its operands swapped (`a < b` == `b > a`).
+    pub fn flip(self) -> BinOp {
+        match self {
+            BinOp::Lt => BinOp::Gt,
+            BinOp::LtEq => BinOp::GtEq,
+            BinOp::Gt => BinOp::Lt,
+            BinOp::GtEq => BinOp::LtEq,
+            x => x,
+        }
+    }
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Mod => "%",
+            BinOp::Eq => "=",
+            BinOp::NotEq => "<>",
+            BinOp::Lt => "<",
+            BinOp::LtEq => "<=",
+            BinOp::Gt => ">",
+            BinOp::GtEq => ">=",
+            BinOp::And => "AND",
+            BinOp::Or => "OR",
+            BinOp::Concat => "||",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UnOp {
+    Neg,
+    Not,
+}
+
+/// Built-in scalar functions.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Func {
+    Abs,
+    Coalesce,
+    NullIf,
+    Length,
+    Lower,
+    Upper,
+    Round,
+    Floor,
+    Ceil,
+    Mod,
+    Concat,
+    Substr,
+    Trim,
+}
+
+/// A subquery inside an expression.
+#[derive(Clone, Debug)]
+pub struct Subquery {
+    pub plan: Plan,
+    /// Unique per statement; uncorrelated results are cached under it.
+    pub id: usize,
+    /// True when the subquery refers to an enclosing query's row.
+    pub correlated: bool,
+    /// The type of its first output column.
+    pub ty: DataType,
+}
+
+impl PartialEq for Subquery {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    Literal(Value),
+    Column(usize),
+    Outer {
+        depth: usize,
+        index: usize,
+    },
+    Unary(UnOp, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    IsNull(Box<Expr>, bool),
+    IsDistinct(Box<Expr>, Box<Expr>, bool),
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    InSubquery {
+        expr: Box<Expr>,
+        subquery: Box<Subquery>,
+        negated: bool,
+    },
+    Exists {
+        subquery: Box<Subquery>,
+        negated: bool,
+    },
+    ScalarSubquery(Box<Subquery>),
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
+    Case {
+        operand: Option<Box<Expr>>,
+        whens: Vec<(Expr, Expr)>,
+        otherwise: Option<Box<Expr>>,
+    },
+    Cast(Box<Expr>, DataType),
+    Like {
+        expr: Box<Expr>,
+        pattern: Box<Expr>,
+        negated: bool,
+        case_insensitive: bool,
+    },
+    Func(Func, Vec<Expr>),
+    /// An aggregate result slot; only exists during binding.
+    Agg(usize),
+}
+
+impl Expr {
+    pub fn lit(v: Value) -> Expr {
+        Expr::Literal(v)
+    }
+
+    pub fn binary(op: BinOp, l: Expr, r: Expr) -> Expr {
+        Expr::Binary(op, Box::new(l), Box::new(r))
+    }
+
+    /// Joins conjuncts with AND (`TRUE` when empty).
+    pub fn and_all(mut exprs: Vec<Expr>) -> Expr {
+        let Some(mut acc) = exprs.pop() else {
+            return Expr::Literal(Value::Bool(true));
+        };
+        while let Some(e) = exprs.pop() {
+            acc = Expr::binary(BinOp::And, e, acc);
+        }
+        acc
+    }
+
+    /// Splits a predicate into its top-level AND conjuncts.
+    pub fn conjuncts(self) -> Vec<Expr> {
+        match self {
+            Expr::Binary(BinOp::And, l, r) => {
+                let mut v = l.conjuncts();
+                v.extend(r.conjuncts());
+                v
+            }
+            e => vec![e],
+        }
+    }
+
+    /// Calls `f` on every direct child expression (not into subquery plans).
+    pub fn children(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Literal(_) | Expr::Column(_) | Expr::Outer { .. } | Expr::Agg(_) => vec![],
+            Expr::Exists { .. } | Expr::ScalarSubquery(_) => vec![],
+            Expr::Unary(_, e) | Expr::IsNull(e, _) | Expr::Cast(e, _) => vec![e],
+            Expr::InSubquery { expr, .. } => vec![expr],
+            Expr::Binary(_, l, r) | Expr::IsDistinct(l, r, _) => vec![l, r],
+            Expr::InList { expr, list, .. } => std::iter::once(&**expr).chain(list.iter()).collect(),
+            Expr::Between { expr, low, high, .. } => vec![expr, low, high],
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                let mut v: Vec<&Expr> = operand.iter().map(|b| &**b).collect();
+                for (w, t) in whens {
+                    v.push(w);
+                    v.push(t);
+                }
+                v.extend(otherwise.iter().map(|b| &**b));
+                v
+            }
+            Expr::Like { expr, pattern, .. } => vec![expr, pattern],
+            Expr::Func(_, args) => args.iter().collect(),
+        }
+    }
+
+    /// Rebuilds the expression bottom-up through `f` (not into subquery plans).
+    #[recursive::recursive]
+    pub fn transform(self, f: &mut dyn FnMut(Expr) -> Result<Expr>) -> Result<Expr> {
+        let e = self.map_children(&mut |c| c.transform(f))?;
+        f(e)
+    }
+
+    /// Replaces each direct child through `f` (one level only).
+    pub fn map_children(self, f: &mut dyn FnMut(Expr) -> Result<Expr>) -> Result<Expr> {
+        let mut bx = |e: Box<Expr>| -> Result<Box<Expr>> { Ok(Box::new(f(*e)?)) };
+        Ok(match self {
+            Expr::Unary(op, e) => Expr::Unary(op, bx(e)?),
+            Expr::Binary(op, l, r) => Expr::Binary(op, bx(l)?, bx(r)?),
+            Expr::IsNull(e, n) => Expr::IsNull(bx(e)?, n),
+            Expr::IsDistinct(l, r, n) => Expr::IsDistinct(bx(l)?, bx(r)?, n),
+            Expr::Cast(e, t) => Expr::Cast(bx(e)?, t),
+            Expr::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => Expr::InSubquery {
+                expr: bx(expr)?,
+                subquery,
+                negated,
+            },
+            Expr::InList { expr, list, negated } => Expr::InList {
+                expr: bx(expr)?,
+                list: list
+                    .into_iter()
+                    .map(|e| bx(Box::new(e)).map(|b| *b))
+                    .collect::<Result<_>>()?,
+                negated,
+            },
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => Expr::Between {
+                expr: bx(expr)?,
+                low: bx(low)?,
+                high: bx(high)?,
+                negated,
+            },
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => Expr::Case {
+                operand: operand.map(&mut bx).transpose()?,
+                whens: whens
+                    .into_iter()
+                    .map(|(w, t)| Ok((*bx(Box::new(w))?, *bx(Box::new(t))?)))
+                    .collect::<Result<_>>()?,
+                otherwise: otherwise.map(&mut bx).transpose()?,
+            },
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => Expr::Like {
+                expr: bx(expr)?,
+                pattern: bx(pattern)?,
+                negated,
+                case_insensitive,
+            },
+            Expr::Func(func, args) => Expr::Func(
+                func,
+                args.into_iter()
+                    .map(|e| bx(Box::new(e)).map(|b| *b))
+                    .collect::<Result<_>>()?,
+            ),
+            e => e,
+        })
+    }
+
+    /// True if any node satisfies `p` (not looking into subquery plans).
+    #[recursive::recursive]
+    pub fn any(&self, p: &dyn Fn(&Expr) -> bool) -> bool {
+        p(self) || self.children().into_iter().any(|c| c.any(p))
+    }
+
+    /// Input columns referenced (not counting subquery plans).
+    #[recursive::recursive]
+    pub fn columns(&self, out: &mut Vec<usize>) {
+        if let Expr::Column(i) = self {
+            out.push(*i);
+        }
+        for c in self.children() {
+            c.columns(out);
+        }
+    }
+
+    /// True if the expression contains a correlated subquery, which must be
+    /// evaluated against the row layout it was bound to (never pushed down).
+    pub fn has_correlated_subquery(&self) -> bool {
+        self.any(&|e| match e {
+            Expr::InSubquery { subquery, .. }
+            | Expr::Exists { subquery, .. }
+            | Expr::ScalarSubquery(subquery) => subquery.correlated,
+            _ => false,
+        })
+    }
+
+    pub fn has_subquery(&self) -> bool {
+        self.any(&|e| {
+            matches!(
+                e,
+                Expr::InSubquery { .. } | Expr::Exists { .. } | Expr::ScalarSubquery(_)
+            )
+        })
+    }
+
+    /// Renumbers column references through `map` (old position -> new).
+    pub fn remap(self, map: &dyn Fn(usize) -> usize) -> Expr {
+        self.transform(&mut |e| {
+            Ok(match e {
+                Expr::Column(i) => Expr::Column(map(i)),
+                e => e,
+            })
+        })
+        .unwrap_or(Expr::Literal(Value::Null))
+    }
+
+    /// The value of a column reference or literal, without copying it.
+    fn value_ref<'a>(&'a self, row: &'a [Value]) -> Option<&'a Value> {
+        match self {
+            Expr::Literal(v) => Some(v),
+            Expr::Column(i) => row.get(*i),
+            _ => None,
+        }
+    }
+
+    /// Evaluates against `row`.
+    #[recursive::recursive]
+    pub fn eval(&self, row: &[Value], ctx: &mut ExecCtx) -> Result<Value> {
+        Ok(match self {
+            Expr::Literal(v) => v.clone(),
+            Expr::Column(i) => row
+                .get(*i)
+                .cloned()
+                .ok_or_else(|| SqlError::internal(format!("column {i} out of range")))?,
+            Expr::Outer { depth, index } => ctx.outer_value(*depth, *index)?,
+            Expr::Unary(UnOp::Neg, e) => match e.eval(row, ctx)? {
+                Value::Null => Value::Null,
+                Value::Int(i) => Value::Int(i.checked_neg().ok_or_else(|| SqlError::overflow("bigint"))?),
+                Value::Float(f) => Value::Float(-f),
+                Value::Numeric(d) => Value::Numeric(d.neg()),
+                v => {
+                    return Err(SqlError::new(
+                        codes::UNDEFINED_FUNCTION,
+                        format!("operator does not exist: - {}", v.data_type().name()),
+                    ));
+                }
+            },
+            Expr::Unary(UnOp::Not, e) => match e.eval(row, ctx)? {
+                Value::Null => Value::Null,
+                v => Value::Bool(!as_bool(&v)?),
+            },
+            Expr::Binary(BinOp::And, l, r) => {
+                let l = l.eval(row, ctx)?;
+                if !l.is_null() && !as_bool(&l)? {
+                    return Ok(Value::Bool(false));
+                }
+                let r = r.eval(row, ctx)?;
+                and3(&l, &r)?
+            }
+            Expr::Binary(BinOp::Or, l, r) => {
+                let l = l.eval(row, ctx)?;
+                if !l.is_null() && as_bool(&l)? {
+                    return Ok(Value::Bool(true));
+                }
+                let r = r.eval(row, ctx)?;
+                if r.is_null() {
+                    Value::Null
+                } else if as_bool(&r)? {
+                    Value::Bool(true)
+                } else if l.is_null() {
+                    Value::Null
+                } else {
+                    Value::Bool(false)
+                }
+            }
+            Expr::Binary(op, l, r) => {
+                // Columns and literals are compared in place (no clone).
+                if let (Some(a), Some(b)) = (l.value_ref(row), r.value_ref(row)) {
+                    return binary(*op, a, b);
+                }
+                let l = l.eval(row, ctx)?;
+                let r = r.eval(row, ctx)?;
+                binary(*op, &l, &r)?
+            }
+            Expr::IsNull(e, negated) => Value::Bool(e.eval(row, ctx)?.is_null() != *negated),
+            Expr::IsDistinct(l, r, negated) => {
+                let l = l.eval(row, ctx)?;
+                let r = r.eval(row, ctx)?;
+                let distinct = match (l.is_null(), r.is_null()) {
+                    (true, true) => false,
+                    (true, false) | (false, true) => true,
+                    _ => l.sql_cmp(&r)? != Some(Ordering::Equal),
+                };
+                Value::Bool(distinct != *negated)
+            }
+            Expr::InList { expr, list, negated } => {
+                let v = expr.eval(row, ctx)?;
+                if v.is_null() {
+                    return Ok(Value::Null);
+                }
+                let mut saw_null = false;
+                for e in list {
+                    let ord = match e.value_ref(row) {
+                        Some(x) => v.sql_cmp(x)?,
+                        None => v.sql_cmp(&e.eval(row, ctx)?)?,
+                    };
+                    match ord {
+                        Some(Ordering::Equal) => return Ok(Value::Bool(!*negated)),
+                        None => saw_null = true,
+                        _ => {}
+                    }
+                }
+                if saw_null {
+                    Value::Null
+                } else {
+                    Value::Bool(*negated)
+                }
+            }
+            Expr::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => {
+                let v = expr.eval(row, ctx)?;
+                ctx.in_subquery(&v, subquery, row, *negated)?
+            }
+            Expr::Exists { subquery, negated } => Value::Bool(ctx.exists(subquery, row)? != *negated),
+            Expr::ScalarSubquery(subquery) => ctx.scalar_subquery(subquery, row)?,
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
+                let v = expr.eval(row, ctx)?;
+                let lo = low.eval(row, ctx)?;
+                let hi = high.eval(row, ctx)?;
+                let ge = binary(BinOp::GtEq, &v, &lo)?;
+                let le = binary(BinOp::LtEq, &v, &hi)?;
+                let both = and3(&ge, &le)?;
+                if *negated { not3(&both)? } else { both }
+            }
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                let op = match operand {
+                    Some(o) => Some(o.eval(row, ctx)?),
+                    None => None,
+                };
+                for (w, t) in whens {
+                    let wv = w.eval(row, ctx)?;
+                    let hit = match &op {
+                        Some(o) => binary(BinOp::Eq, o, &wv)?.is_true(),
+                        None => as_bool_or_null(&wv)?,
+                    };
+                    if hit {
+                        return t.eval(row, ctx);
+                    }
+                }
+                match otherwise {
+                    Some(e) => e.eval(row, ctx)?,
+                    None => Value::Null,
+                }
+            }
+            Expr::Cast(e, t) => e.eval(row, ctx)?.cast(*t)?,
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+                case_insensitive,
+            } => {
+                let v = expr.eval(row, ctx)?;
+                let p = pattern.eval(row, ctx)?;
+                match (v, p) {
+                    (Value::Null, _) | (_, Value::Null) => Value::Null,
+                    (v, p) => {
+                        let (v, p) = (text_of(&v), text_of(&p));
+                        let m = if *case_insensitive {
+                            like(&v.to_lowercase(), &p.to_lowercase())
+                        } else {
+                            like(&v, &p)
+                        };
+                        Value::Bool(m != *negated)
+                    }
+                }
+            }
+            Expr::Func(Func::Coalesce, args) => {
+                for a in args {
+                    let v = a.eval(row, ctx)?;
+                    if !v.is_null() {
+                        return Ok(v);
+                    }
+                }
+                Value::Null
+            }
+            Expr::Func(f, args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(a.eval(row, ctx)?);
+                }
+                call_function(*f, vals)?
+            }
+            Expr::Agg(_) => return Err(SqlError::internal("aggregate evaluated outside aggregation")),
+        })
+    }
+}
+
+/// AND with three-valued logic.
+pub fn and3(l: &Value, r: &Value) -> Result<Value> {
+    let lf = !l.is_null() && !as_bool(l)?;
+    let rf = !r.is_null() && !as_bool(r)?;
+    Ok(if lf || rf {
+        Value::Bool(false)
+    } else if l.is_null() || r.is_null() {
+        Value::Null
+    } else {
+        Value::Bool(true)
+    })
+}
+
+pub fn not3(v: &Value) -> Result<Value> {
+    Ok(match v {
+        Value::Null => Value::Null,
+        v => Value::Bool(!as_bool(v)?),
+    })
+}
+
+fn as_bool(v: &Value) -> Result<bool> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::Int(i) => Ok(*i != 0),
+        Value::Text(_) => Ok(v.cast(DataType::Bool)?.is_true()),
+        other => Err(SqlError::mismatch(format!(
+            "argument of boolean operator must be type boolean, not type {}",
+            other.data_type().name()
+        ))),
+    }
+}
+
+fn as_bool_or_null(v: &Value) -> Result<bool> {
+    if v.is_null() { Ok(false) } else { as_bool(v) }
+}
+
+fn text_of(v: &Value) -> String {
+    v.to_text().unwrap_or_default()
+}
+
+/// `v IN (values)` with SQL NULL semantics.
+pub fn in_values<'a>(v: &Value, values: impl Iterator<Item = &'a Value>, negated: bool) -> Result<Value> {
+    if v.is_null() {
+        return Ok(Value::Null);
+    }
+    let mut saw_null = false;
+    for x in values {
+        match v.sql_cmp(x)? {
+            Some(Ordering::Equal) => return Ok(Value::Bool(!negated)),
+            None => saw_null = true,
+            _ => {}
+        }
+    }
+    Ok(if saw_null {
+        Value::Null
+    } else {
+        Value::Bool(negated)
+    })
+}
+
+/// Evaluates a non-logical binary operator on two values.
+pub fn binary(op: BinOp, l: &Value, r: &Value) -> Result<Value> {
+    use Value::*;
+    if op == BinOp::And {
+        return and3(l, r);
+    }
+    if op == BinOp::Or {
+        return not3(&and3(&not3(l)?, &not3(r)?)?);
+    }
+    if l.is_null() || r.is_null() {
+        return Ok(Null);
+    }
+    if op.is_comparison() {
+        let Some(ord) = l.sql_cmp(r)? else { return Ok(Null) };
+        return Ok(Bool(match op {
+            BinOp::Eq => ord == Ordering::Equal,
+            BinOp::NotEq => ord != Ordering::Equal,
+            BinOp::Lt => ord == Ordering::Less,
+            BinOp::LtEq => ord != Ordering::Greater,
+            BinOp::Gt => ord == Ordering::Greater,
+            _ => ord != Ordering::Less,
+        }));
+    }
+    if op == BinOp::Concat {
+        return Ok(Text(format!("{}{}", text_of(l), text_of(r))));
+    }
+    if let Some(v) = datetime_arith(op, l, r)? {
+        return Ok(v);
+    }
+    let (l, r) = (numeric_operand(l)?, numeric_operand(r)?);
+    if let Some(v) = decimal_arith(op, &l, &r)? {
+        return Ok(v);
+    }
+    Ok(match (l, r) {
+        (Int(a), Int(b)) => {
+            let res = match op {
+                BinOp::Add => a.checked_add(b),
+                BinOp::Sub => a.checked_sub(b),
+                BinOp::Mul => a.checked_mul(b),
+                BinOp::Div => {
+                    if b == 0 {
+                        return Err(SqlError::division_by_zero());
+                    }
+                    a.checked_div(b)
+                }
+                BinOp::Mod => {
+                    if b == 0 {
+                        return Err(SqlError::division_by_zero());
+                    }
+                    Some(a.checked_rem(b).unwrap_or(0))
+                }
+                _ => return Err(SqlError::internal("bad arithmetic operator")),
+            };
+            Int(res.ok_or_else(|| SqlError::overflow("bigint"))?)
+        }
+        (a, b) => {
+            let (a, b) = (to_f64(&a), to_f64(&b));
+            let res = match op {
+                BinOp::Add => a + b,
+                BinOp::Sub => a - b,
+                BinOp::Mul => a * b,
+                BinOp::Div => {
+                    if b == 0.0 {
+                        return Err(SqlError::division_by_zero());
+                    }
+                    a / b
+                }
+                BinOp::Mod => {
+                    if b == 0.0 {
+                        return Err(SqlError::division_by_zero());
+                    }
+                    a % b
+                }
+                _ => return Err(SqlError::internal("bad arithmetic operator")),
+            };
+            if res.is_infinite() && a.is_finite() && b.is_finite() {
+                return Err(SqlError::overflow("double precision"));
+            }
+            Float(res)
+        }
+    })
+}
+
+/// Arithmetic when a NUMERIC meets an integer or NUMERIC (floats win).
+fn decimal_arith(op: BinOp, l: &Value, r: &Value) -> Result<Option<Value>> {
+    use crate::numeric::Decimal;
+    let dec = |v: &Value| match v {
+        Value::Numeric(d) => Some(*d),
+        Value::Int(i) => Some(Decimal::from_i64(*i)),
+        _ => None,
+    };
+    if !matches!(l, Value::Numeric(_)) && !matches!(r, Value::Numeric(_)) {
+        return Ok(None);
+    }
+    let (Some(a), Some(b)) = (dec(l), dec(r)) else {
+        return Ok(None);
+    };
+    Ok(Some(Value::Numeric(match op {
+        BinOp::Add => a.add(&b)?,
+        BinOp::Sub => a.sub(&b)?,
+        BinOp::Mul => a.mul(&b)?,
+        BinOp::Div => a.div(&b)?,
+        BinOp::Mod => a.rem(&b)?,
+        _ => return Err(SqlError::internal("bad arithmetic operator")),
+    })))
+}
+
+/// date + integer, integer + date, date - integer, date - date.
+fn datetime_arith(op: BinOp, l: &Value, r: &Value) -> Result<Option<Value>> {
+    use Value::*;
+    let shift = |d: i32, n: i64| -> Result<Value> {
+        i32::try_from(i64::from(d) + n)
+            .map(Date)
+            .map_err(|_| SqlError::overflow("date"))
+    };
+    Ok(Some(match (op, l, r) {
+        (BinOp::Add, Date(d), Int(n)) | (BinOp::Add, Int(n), Date(d)) => shift(*d, *n)?,
+        (BinOp::Sub, Date(d), Int(n)) => {
+            shift(*d, n.checked_neg().ok_or_else(|| SqlError::overflow("date"))?)?
+        }
+        (BinOp::Sub, Date(a), Date(b)) => Int(i64::from(*a) - i64::from(*b)),
+        (_, Date(_) | Timestamp(_) | Bytes(_), _) | (_, _, Date(_) | Timestamp(_) | Bytes(_)) => {
+            return Err(SqlError::new(
+                codes::UNDEFINED_FUNCTION,
+                format!(
+                    "operator does not exist: {} {} {}",
+                    l.data_type().name(),
+                    op.symbol(),
+                    r.data_type().name()
+                ),
+            ));
+        }
+        _ => return Ok(None),
+    }))
+}
+
+fn numeric_operand(v: &Value) -> Result<Value> {
+    match v {
+        Value::Int(_) | Value::Float(_) | Value::Numeric(_) => Ok(v.clone()),
+        Value::Text(s) => {
+            if let Ok(i) = s.trim().parse::<i64>() {
+                Ok(Value::Int(i))
+            } else {
+                v.cast(DataType::Float8)
+            }
+        }
+        other => Err(SqlError::new(
+            codes::UNDEFINED_FUNCTION,
+            format!("operator does not exist for type {}", other.data_type().name()),
+        )),
+    }
+}
+
+fn to_f64(v: &Value) -> f64 {
+    match v {
+        Value::Int(i) => *i as f64,
+        Value::Float(f) => *f,
+        Value::Numeric(d) => d.to_f64(),
+        _ => 0.0,
+    }
+}
+
+/// SQL LIKE with `%` and `_` (backslash escapes the next character).
+/// Runs in O(len(s) * len(p)) with the classic single-backtrack scan.
+pub fn like(s: &str, p: &str) -> bool {
+    enum Tok {
+        Any,
+        One,
+        Lit(char),
+    }
+    let mut toks = Vec::new();
+    let mut it = p.chars();
+    while let Some(c) = it.next() {
+        toks.push(match c {
+            '%' => Tok::Any,
+            '_' => Tok::One,
+            '\\' => Tok::Lit(it.next().unwrap_or('\\')),
+            c => Tok::Lit(c),
+        });
+    }
+    let s: Vec<char> = s.chars().collect();
+    let (mut si, mut pi) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        match toks.get(pi) {
+            Some(Tok::Any) => {
+                star = Some((pi, si));
+                pi += 1;
+            }
+            Some(Tok::One) => {
+                si += 1;
+                pi += 1;
+            }
+            Some(Tok::Lit(c)) if *c == s[si] => {
+                si += 1;
+                pi += 1;
+            }
+            _ => match star {
+                Some((sp, ss)) => {
+                    pi = sp + 1;
+                    si = ss + 1;
+                    star = Some((sp, ss + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    toks[pi.min(toks.len())..].iter().all(|t| matches!(t, Tok::Any))
+}
+
+fn call_function(f: Func, args: Vec<Value>) -> Result<Value> {
+    use Value::*;
+    if f != Func::Concat && f != Func::NullIf && args.iter().any(|a| a.is_null()) {
+        return Ok(Null);
+    }
+    let arg = |i: usize| args.get(i).cloned().unwrap_or(Null);
+    Ok(match f {
+        Func::Abs => match arg(0) {
+            Int(i) => Int(i.checked_abs().ok_or_else(|| SqlError::overflow("bigint"))?),
+            Float(x) => Float(x.abs()),
+            Numeric(d) => Numeric(d.abs()),
+            v => numeric_operand(&v).and_then(|v| call_function(Func::Abs, vec![v]))?,
+        },
+        Func::NullIf => {
+            let (a, b) = (arg(0), arg(1));
+            if !a.is_null() && !b.is_null() && a.sql_cmp(&b)? == Some(Ordering::Equal) {
+                Null
+            } else {
+                a
+            }
+        }
+        Func::Coalesce => args.into_iter().find(|v| !v.is_null()).unwrap_or(Null),
+        Func::Length => Int(text_of(&arg(0)).chars().count() as i64),
+        Func::Lower => Text(text_of(&arg(0)).to_lowercase()),
+        Func::Upper => Text(text_of(&arg(0)).to_uppercase()),
+        Func::Round => {
+            let digits = match arg(1) {
+                Int(d) => d,
+                Null => 0,
+                _ => 0,
+            };
+            match arg(0) {
+                Int(i) if digits >= 0 => Int(i),
+                Int(i) => Numeric(crate::numeric::Decimal::from_i64(i).round(digits)?),
+                Numeric(d) => Numeric(d.round(digits)?),
+                v => {
+                    let x = to_f64(&numeric_operand(&v)?);
+                    let m = 10f64.powi(digits.clamp(-300, 300) as i32);
+                    Float((x * m).round() / m)
+                }
+            }
+        }
+        Func::Floor => match arg(0) {
+            Int(i) => Int(i),
+            Numeric(d) => Numeric(d.floor_ceil(false)?),
+            v => Float(to_f64(&numeric_operand(&v)?).floor()),
+        },
+        Func::Ceil => match arg(0) {
+            Int(i) => Int(i),
+            Numeric(d) => Numeric(d.floor_ceil(true)?),
+            v => Float(to_f64(&numeric_operand(&v)?).ceil()),
+        },
+        Func::Mod => binary(BinOp::Mod, &arg(0), &arg(1))?,
+        Func::Concat => Text(args.iter().filter_map(|a| a.to_text()).collect()),
+        Func::Substr => {
+            let s: Vec<char> = text_of(&arg(0)).chars().collect();
+            let start = match arg(1) {
+                Int(i) => i,
+                v => to_f64(&numeric_operand(&v)?) as i64,
+            };
+            let len = match arg(2) {
+                Null => i64::MAX / 4,
+                Int(i) => i,
+                v => to_f64(&numeric_operand(&v)?) as i64,
+            };
+            if len < 0 {
+                return Err(SqlError::new(
+                    codes::INVALID_PARAMETER_VALUE,
+                    "negative substring length not allowed",
+                ));
+            }
+            // SQL positions are 1-based; characters before position 1 count
+            // against the length.
+            let end = start.saturating_add(len);
+            let from = start.max(1);
+            if end <= from {
+                Text(String::new())
+            } else {
+                let from = (from - 1) as usize;
+                let to = ((end - 1) as usize).min(s.len());
+                Text(
+                    s.get(from.min(to)..to)
+                        .map(|c| c.iter().collect())
+                        .unwrap_or_default(),
+                )
+            }
+        }
+        Func::Trim => Text(text_of(&arg(0)).trim().to_string()),
+    })
+}
+
+/// The static type of an expression given its input column types.
+pub fn infer_type(e: &Expr, input: &[DataType]) -> DataType {
+    match e {
+        Expr::Literal(v) => v.data_type(),
+        Expr::Column(i) => input.get(*i).copied().unwrap_or(DataType::Unknown),
+        Expr::Outer { .. } | Expr::Agg(_) => DataType::Unknown,
+        Expr::Unary(UnOp::Neg, e) => infer_type(e, input),
+        Expr::Binary(op, l, r) => match op {
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => {
+                let (l, r) = (infer_type(l, input), infer_type(r, input));
+                if l == DataType::Date && r == DataType::Date {
+                    DataType::Int4
+                } else if l == DataType::Date || r == DataType::Date {
+                    DataType::Date
+                } else if l.is_float() || r.is_float() {
+                    DataType::Float8
+                } else if matches!(l, DataType::Numeric(_)) || matches!(r, DataType::Numeric(_)) {
+                    DataType::Numeric(None)
+                } else {
+                    DataType::common(l, r)
+                }
+            }
+            BinOp::Concat => DataType::Text(None),
+            _ => DataType::Bool,
+        },
+        Expr::Unary(UnOp::Not, _)
+        | Expr::IsNull(..)
+        | Expr::IsDistinct(..)
+        | Expr::InList { .. }
+        | Expr::InSubquery { .. }
+        | Expr::Exists { .. }
+        | Expr::Between { .. }
+        | Expr::Like { .. } => DataType::Bool,
+        Expr::ScalarSubquery(s) => s.ty,
+        Expr::Case { whens, otherwise, .. } => {
+            let mut t = DataType::Unknown;
+            for (_, r) in whens {
+                t = DataType::common(t, infer_type(r, input));
+            }
+            if let Some(o) = otherwise {
+                t = DataType::common(t, infer_type(o, input));
+            }
+            t
+        }
+        Expr::Cast(_, t) => *t,
+        Expr::Func(f, args) => match f {
+            Func::Length => DataType::Int4,
+            Func::Lower | Func::Upper | Func::Concat | Func::Substr | Func::Trim => DataType::Text(None),
+            _ => args.iter().fold(DataType::Unknown, |t, a| {
+                DataType::common(t, infer_type(a, input))
+            }),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_is_checked() {
+        assert_eq!(
+            binary(BinOp::Add, &Value::Int(i64::MAX), &Value::Int(1))
+                .unwrap_err()
+                .code,
+            "22003"
+        );
+        assert_eq!(
+            binary(BinOp::Div, &Value::Int(1), &Value::Int(0))
+                .unwrap_err()
+                .code,
+            "22012"
+        );
+        assert_eq!(
+            binary(BinOp::Div, &Value::Int(7), &Value::Int(2)).unwrap(),
+            Value::Int(3)
+        );
+        assert_eq!(
+            binary(BinOp::Add, &Value::Null, &Value::Int(1)).unwrap(),
+            Value::Null
+        );
+    }
+
+    #[test]
+    fn in_list_null_semantics() {
+        let l = [Value::Int(1), Value::Null];
+        assert_eq!(
+            in_values(&Value::Int(1), l.iter(), false).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(in_values(&Value::Int(2), l.iter(), false).unwrap(), Value::Null);
+        assert_eq!(
+            in_values(&Value::Int(2), l[..1].iter(), true).unwrap(),
+            Value::Bool(true)
+        );
+    }
+
+    #[test]
+    fn like_patterns() {
+        assert!(like("hello", "h%o"));
+        assert!(like("hello", "_ello"));
+        assert!(!like("hello", "h_o"));
+        assert!(like("a%b", "a\\%b"));
+        assert!(!like("axb", "a\\%b"));
+        assert!(like("", "%"));
+        assert!(!like(&"a".repeat(200), &"%a".repeat(50).replace("%a%a", "%a%b")));
+    }
+}

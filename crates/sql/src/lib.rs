@@ -1,0 +1,41 @@
+//! QuorumDB's SQL engine: PostgreSQL-flavoured SQL over the MVCC key-value
+//! layer of `quorumdb-storage`.
+//!
+//! ```text
+//!  SQL text ─► session (parse with sqlparser, transaction control)
+//!              ─► binder (names/types via catalog) ─► plan
+//!              ─► optimizer (folding, push-down, index choice, join order)
+//!              ─► exec (pull-based operators over the Transaction)
+//!  INSERT/UPDATE/DELETE ─► dml      CREATE/DROP ─► ddl ─► catalog
+//! ```
+//!
+//! - [`types`], [`numeric`], [`datetime`]: data types and values.
+//! - [`error`]: [`SqlError`] with its SQLSTATE.
+//! - [`keys`]: how rows, index entries and the catalog map to KV keys.
+//! - [`catalog`]: table/index definitions stored transactionally.
+//! - [`expr`], [`plan`]: bound expressions and plan trees.
+//! - [`binder`], [`optimizer`], [`exec`]: planning and execution.
+//! - [`dml`], [`ddl`]: statements that write.
+//! - [`session`]: the public entry point ([`Session`]).
+//!
+//! This crate never depends on the Raft layer: it talks to
+//! [`quorumdb_storage::KvStore`] and its [`quorumdb_storage::Transaction`].
+
+pub mod binder;
+pub mod catalog;
+pub mod datetime;
+pub mod ddl;
+pub mod dml;
+pub mod error;
+pub mod exec;
+pub mod expr;
+pub mod keys;
+pub mod numeric;
+pub mod optimizer;
+pub mod plan;
+pub mod session;
+pub mod types;
+
+pub use error::{SqlError, SqlState};
+pub use session::{QueryResult, ResultColumn, Session};
+pub use types::{DataType, Value};

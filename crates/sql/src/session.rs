@@ -1,0 +1,593 @@
+//! Sessions: statement dispatch and transaction control.
+//!
+//! A [`Session`] runs SQL text against a [`KvStore`]. Outside BEGIN, each
+//! statement runs in its own (implicit) transaction, which is retried up to
+//! [`IMPLICIT_RETRIES`] times when it fails with a serialization failure
+//! (40001) — it has had no visible effect, so the retry is safe. Inside
+//! BEGIN ... COMMIT, a 40001 is returned to the client, and after any error
+//! every statement but ROLLBACK (or ROLLBACK TO SAVEPOINT) fails with 25P02.
+//! A commit whose outcome is unknown (40003) is never retried.
+//!
+//! Isolation: SERIALIZABLE (default); REPEATABLE READ maps to SNAPSHOT;
+//! READ COMMITTED / READ UNCOMMITTED are accepted and run at SNAPSHOT.
+
+use quorumdb_storage::{Isolation, KvStore, Savepoint, Transaction, TxnOptions};
+use sqlparser::ast::{self, Statement};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::binder::{Binder, ident};
+use crate::error::{Result, SqlError, codes};
+use crate::exec::{self, ExecCtx};
+use crate::types::{DataType, Row, Value};
+use crate::{ddl, dml};
+
+/// How many times an implicit transaction is retried after 40001.
+pub const IMPLICIT_RETRIES: usize = 8;
+
+/// A result column: name and type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultColumn {
+    pub name: String,
+    pub ty: DataType,
+}
+
+/// The result of one statement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryResult {
+    /// Empty for statements that return no rows.
+    pub columns: Vec<ResultColumn>,
+    pub rows: Vec<Row>,
+    /// The PostgreSQL command tag, e.g. `SELECT 3`, `INSERT 0 1`.
+    pub tag: String,
+}
+
+impl QueryResult {
+    fn command(tag: impl Into<String>) -> Self {
+        Self {
+            columns: vec![],
+            rows: vec![],
+            tag: tag.into(),
+        }
+    }
+}
+
+struct Explicit {
+    txn: Transaction,
+    failed: bool,
+    savepoints: Vec<(String, Savepoint)>,
+}
+
+/// One client's session.
+pub struct Session {
+    store: KvStore,
+    txn: Option<Explicit>,
+}
+
+/// Parses SQL text into statements (42601 on a syntax error).
+pub fn parse(sql: &str) -> Result<Vec<Statement>> {
+    Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| SqlError::syntax(e.to_string()))
+}
+
+/// Replaces `$n` placeholders by literals of `params` (or NULL when
+/// `params` is `None`); returns the highest parameter number seen.
+fn bind_params(stmt: &mut Statement, params: Option<&[Value]>) -> Result<usize> {
+    use std::ops::ControlFlow;
+    let mut max = 0;
+    let r = ast::visit_expressions_mut(stmt, |e| {
+        let ast::Expr::Value(v) = e else {
+            return ControlFlow::Continue(());
+        };
+        let ast::Value::Placeholder(p) = &v.value else {
+            return ControlFlow::Continue(());
+        };
+        let Some(n) = p
+            .strip_prefix('$')
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+        else {
+            return ControlFlow::Break(SqlError::syntax(format!("unsupported placeholder {p}")));
+        };
+        max = max.max(n);
+        let value = match params {
+            None => Value::Null,
+            Some(ps) => match ps.get(n - 1) {
+                Some(v) => v.clone(),
+                None => {
+                    return ControlFlow::Break(SqlError::new(
+                        codes::UNDEFINED_PARAMETER,
+                        format!("there is no parameter ${n}"),
+                    ));
+                }
+            },
+        };
+        *e = match value {
+            Value::Null => ast::Expr::value(ast::Value::Null),
+            Value::Bool(b) => ast::Expr::value(ast::Value::Boolean(b)),
+            Value::Int(i) if i < 0 => ast::Expr::Nested(Box::new(ast::Expr::value(ast::Value::Number(
+                i.to_string(),
+                false,
+            )))),
+            Value::Int(i) => ast::Expr::value(ast::Value::Number(i.to_string(), false)),
+            Value::Float(f) => ast::Expr::Cast {
+                kind: ast::CastKind::Cast,
+                expr: Box::new(ast::Expr::value(ast::Value::SingleQuotedString(
+                    crate::types::format_float(f),
+                ))),
+                data_type: ast::DataType::DoublePrecision,
+                format: None,
+            },
+            Value::Text(t) => ast::Expr::value(ast::Value::SingleQuotedString(t)),
+            v @ (Value::Date(_) | Value::Timestamp(_) | Value::Bytes(_) | Value::Numeric(_)) => {
+                ast::Expr::Cast {
+                    kind: ast::CastKind::Cast,
+                    expr: Box::new(ast::Expr::value(ast::Value::SingleQuotedString(
+                        v.to_text().unwrap_or_default(),
+                    ))),
+                    data_type: match v {
+                        Value::Date(_) => ast::DataType::Date,
+                        Value::Timestamp(_) => ast::DataType::Timestamp(None, ast::TimezoneInfo::None),
+                        Value::Numeric(_) => ast::DataType::Numeric(ast::ExactNumberInfo::None),
+                        _ => ast::DataType::Bytea,
+                    },
+                    format: None,
+                }
+            }
+        };
+        ControlFlow::Continue(())
+    });
+    match r {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(max),
+    }
+}
+
+/// Parses one stored expression (DEFAULT, CHECK).
+pub fn parse_expr(sql: &str) -> Result<ast::Expr> {
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| SqlError::internal(format!("stored expression {sql}: {e}")))
+}
+
+impl Session {
+    pub fn new(store: KvStore) -> Self {
+        Self { store, txn: None }
+    }
+
+    /// True inside BEGIN ... COMMIT/ROLLBACK.
+    pub fn in_transaction(&self) -> bool {
+        self.txn.is_some()
+    }
+
+    /// True when the explicit transaction has failed (awaiting ROLLBACK).
+    pub fn transaction_failed(&self) -> bool {
+        self.txn.as_ref().is_some_and(|t| t.failed)
+    }
+
+    /// Executes every statement in `sql`; stops at the first error.
+    pub fn execute(&mut self, sql: &str) -> Result<Vec<QueryResult>> {
+        self.execute_with_params(sql, &[])
+    }
+
+    /// Like [`Session::execute`], with `$1`, `$2`, ... bound to `params`.
+    /// A parameter acts like a literal of its value; a text value acts like
+    /// an untyped string literal (it is coerced where it is used), which is
+    /// how text-format parameters of the extended protocol arrive.
+    pub fn execute_with_params(&mut self, sql: &str, params: &[Value]) -> Result<Vec<QueryResult>> {
+        let stmts = match parse(sql).and_then(|mut s| {
+            for stmt in &mut s {
+                bind_params(stmt, Some(params))?;
+            }
+            Ok(s)
+        }) {
+            Ok(s) => s,
+            Err(e) => {
+                if let Some(t) = self.txn.as_mut() {
+                    t.failed = true;
+                }
+                return Err(e);
+            }
+        };
+        let control = |s: &Statement| {
+            matches!(
+                s,
+                Statement::StartTransaction { .. }
+                    | Statement::Commit { .. }
+                    | Statement::Rollback { .. }
+                    | Statement::Savepoint { .. }
+                    | Statement::ReleaseSavepoint { .. }
+            )
+        };
+        if self.txn.is_none() && stmts.len() > 1 && !stmts.iter().any(control) {
+            // As in PostgreSQL's simple query protocol, several statements
+            // sent together without transaction control run as one
+            // implicit transaction (retried as a whole on 40001).
+            return self.implicit(|txn| stmts.iter().map(|s| run(txn, s)).collect());
+        }
+        let mut out = Vec::new();
+        for s in &stmts {
+            out.push(self.execute_statement(s)?);
+        }
+        Ok(out)
+    }
+
+    /// Runs `f` in an implicit transaction, retrying it on 40001.
+    fn implicit<T>(&mut self, mut f: impl FnMut(&mut Transaction) -> Result<T>) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            let mut txn = self.store.begin(TxnOptions::default())?;
+            let r = f(&mut txn).and_then(|res| {
+                txn.commit()?;
+                Ok(res)
+            });
+            match r {
+                Err(e) if e.code == codes::SERIALIZATION_FAILURE && attempt < IMPLICIT_RETRIES => {
+                    attempt += 1
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// Describes `sql` without running it: the number of parameters and,
+    /// for a query, its result columns (parameters bound as NULL).
+    pub fn describe(&mut self, sql: &str) -> Result<(usize, Vec<ResultColumn>)> {
+        let mut stmts = parse(sql)?;
+        let Some(stmt) = stmts.first_mut() else {
+            return Ok((0, vec![]));
+        };
+        let n = bind_params(stmt, None)?;
+        let Statement::Query(q) = &*stmt else {
+            return Ok((n, vec![]));
+        };
+        let bind = |txn: &mut Transaction| -> Result<Vec<ResultColumn>> {
+            let (_, cols) = Binder::new(txn).bind_query(q)?;
+            Ok(cols
+                .into_iter()
+                .map(|c| ResultColumn {
+                    name: c.name,
+                    ty: c.ty,
+                })
+                .collect())
+        };
+        let cols = match self.txn.as_mut() {
+            Some(t) => bind(&mut t.txn)?,
+            None => bind(&mut self.store.begin(TxnOptions {
+                isolation: Isolation::Snapshot,
+                read_only: true,
+            })?)?,
+        };
+        Ok((n, cols))
+    }
+
+    pub fn execute_statement(&mut self, stmt: &Statement) -> Result<QueryResult> {
+        match stmt {
+            Statement::StartTransaction { modes, .. } => return self.begin(modes),
+            Statement::Commit { .. } => {
+                return match self.txn.take() {
+                    None => Ok(QueryResult::command("COMMIT")),
+                    Some(t) if t.failed => Ok(QueryResult::command("ROLLBACK")),
+                    Some(t) => {
+                        t.txn.commit()?;
+                        Ok(QueryResult::command("COMMIT"))
+                    }
+                };
+            }
+            Statement::Rollback { savepoint: None, .. } => {
+                self.txn = None;
+                return Ok(QueryResult::command("ROLLBACK"));
+            }
+            Statement::Rollback {
+                savepoint: Some(name),
+                ..
+            } => {
+                let name = ident(name);
+                let t = self.txn.as_mut().ok_or_else(|| {
+                    SqlError::new(
+                        codes::NO_ACTIVE_TRANSACTION,
+                        "ROLLBACK TO SAVEPOINT can only be used in transaction blocks",
+                    )
+                })?;
+                let Some(pos) = t.savepoints.iter().rposition(|(n, _)| *n == name) else {
+                    t.failed = true;
+                    return Err(SqlError::new(
+                        codes::UNDEFINED_SAVEPOINT,
+                        format!("savepoint \"{name}\" does not exist"),
+                    ));
+                };
+                let sp = t.savepoints[pos].1;
+                t.savepoints.truncate(pos + 1);
+                t.txn.rollback_to(sp);
+                t.failed = false;
+                return Ok(QueryResult::command("ROLLBACK"));
+            }
+            _ => {}
+        }
+        if let Some(t) = self.txn.as_mut() {
+            if t.failed {
+                return Err(SqlError::new(
+                    codes::IN_FAILED_TRANSACTION,
+                    "current transaction is aborted, commands ignored until end of transaction block",
+                ));
+            }
+            match stmt {
+                Statement::Savepoint { name } => {
+                    let sp = t.txn.savepoint();
+                    t.savepoints.push((ident(name), sp));
+                    return Ok(QueryResult::command("SAVEPOINT"));
+                }
+                Statement::ReleaseSavepoint { name } => {
+                    let name = ident(name);
+                    let Some(pos) = t.savepoints.iter().rposition(|(n, _)| *n == name) else {
+                        t.failed = true;
+                        return Err(SqlError::new(
+                            codes::UNDEFINED_SAVEPOINT,
+                            format!("savepoint \"{name}\" does not exist"),
+                        ));
+                    };
+                    t.savepoints.truncate(pos);
+                    return Ok(QueryResult::command("RELEASE"));
+                }
+                _ => {}
+            }
+            // Statement-level atomicity inside the transaction.
+            let sp = t.txn.savepoint();
+            let r = run(&mut t.txn, stmt);
+            if r.is_err() {
+                t.txn.rollback_to(sp);
+                t.failed = true;
+            }
+            return r;
+        }
+        if matches!(
+            stmt,
+            Statement::Savepoint { .. } | Statement::ReleaseSavepoint { .. }
+        ) {
+            return Err(SqlError::new(
+                codes::NO_ACTIVE_TRANSACTION,
+                "SAVEPOINT can only be used in transaction blocks",
+            ));
+        }
+        // Implicit transaction, retried on serialization failure.
+        self.implicit(|txn| run(txn, stmt))
+    }
+
+    fn begin(&mut self, modes: &[ast::TransactionMode]) -> Result<QueryResult> {
+        if self.txn.is_some() {
+            // PostgreSQL warns and carries on.
+            return Ok(QueryResult::command("BEGIN"));
+        }
+        let mut options = TxnOptions::default();
+        for m in modes {
+            match m {
+                ast::TransactionMode::AccessMode(ast::TransactionAccessMode::ReadOnly) => {
+                    options.read_only = true
+                }
+                ast::TransactionMode::AccessMode(ast::TransactionAccessMode::ReadWrite) => {
+                    options.read_only = false
+                }
+                ast::TransactionMode::IsolationLevel(l) => {
+                    options.isolation = match l {
+                        ast::TransactionIsolationLevel::Serializable => Isolation::Serializable,
+                        _ => Isolation::Snapshot,
+                    }
+                }
+            }
+        }
+        let txn = self.store.begin(options)?;
+        self.txn = Some(Explicit {
+            txn,
+            failed: false,
+            savepoints: vec![],
+        });
+        Ok(QueryResult::command("BEGIN"))
+    }
+}
+
+fn dml_result(tag: &str, r: dml::DmlResult) -> QueryResult {
+    let tag = format!("{tag} {}", r.count);
+    match r.returning {
+        None => QueryResult::command(tag),
+        Some((cols, rows)) => QueryResult {
+            columns: cols
+                .into_iter()
+                .map(|c| ResultColumn {
+                    name: c.name,
+                    ty: c.ty,
+                })
+                .collect(),
+            rows,
+            tag,
+        },
+    }
+}
+
+/// Runs one non-transaction-control statement in `txn`.
+fn run(txn: &mut Transaction, stmt: &Statement) -> Result<QueryResult> {
+    Ok(match stmt {
+        Statement::Query(q) => {
+            let (plan, cols) = Binder::new(txn).bind_query(q)?;
+            let mut ctx = ExecCtx::new(txn);
+            let rows = exec::collect(&plan, &mut ctx)?;
+            QueryResult {
+                tag: format!("SELECT {}", rows.len()),
+                columns: cols
+                    .into_iter()
+                    .map(|c| ResultColumn {
+                        name: c.name,
+                        ty: c.ty,
+                    })
+                    .collect(),
+                rows,
+            }
+        }
+        Statement::Explain { statement, .. } => {
+            let Statement::Query(q) = &**statement else {
+                return Err(SqlError::unsupported("EXPLAIN of this statement"));
+            };
+            let (plan, _) = Binder::new(txn).bind_query(q)?;
+            let rows: Vec<Row> = plan
+                .explain()
+                .into_iter()
+                .map(|l| vec![crate::types::Value::Text(l)])
+                .collect();
+            QueryResult {
+                tag: format!("EXPLAIN {}", rows.len()),
+                columns: vec![ResultColumn {
+                    name: "QUERY PLAN".into(),
+                    ty: DataType::Text(None),
+                }],
+                rows,
+            }
+        }
+        Statement::Insert(i) => dml_result("INSERT 0", dml::insert(txn, i)?),
+        Statement::Update(u) => dml_result("UPDATE", dml::update(txn, u)?),
+        Statement::Delete(d) => dml_result("DELETE", dml::delete(txn, d)?),
+        Statement::AlterTable(at) => {
+            ddl::alter_table(txn, at)?;
+            QueryResult::command("ALTER TABLE")
+        }
+        Statement::CreateTable(ct) => {
+            ddl::create_table(txn, ct)?;
+            QueryResult::command("CREATE TABLE")
+        }
+        Statement::CreateIndex(ci) => {
+            ddl::create_index(txn, ci)?;
+            QueryResult::command("CREATE INDEX")
+        }
+        Statement::Drop {
+            object_type,
+            if_exists,
+            names,
+            ..
+        } => {
+            ddl::drop(txn, object_type, *if_exists, names)?;
+            QueryResult::command(format!("DROP {}", object_type.to_string().to_uppercase()))
+        }
+        Statement::Truncate(t) => {
+            for target in &t.table_names {
+                let name = crate::binder::object_name(&target.name)?;
+                let table = crate::catalog::must_get_table(txn, &name)?;
+                ddl::truncate_table(txn, &table)?;
+            }
+            QueryResult::command("TRUNCATE TABLE")
+        }
+        other => {
+            let s = other.to_string();
+            let head: String = s.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+            return Err(SqlError::unsupported(head));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use quorumdb_storage::{Engine, MemoryEngine};
+
+    use super::*;
+
+    fn session() -> Session {
+        Session::new(KvStore::local(Arc::new(MemoryEngine::new()) as Arc<dyn Engine>).expect("store"))
+    }
+
+    #[test]
+    fn parameters_bind_as_literals() {
+        let mut s = session();
+        s.execute("CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT, x DOUBLE PRECISION)")
+            .unwrap();
+        let ins = "INSERT INTO p VALUES ($1, $2, $3)";
+        s.execute_with_params(
+            ins,
+            &[Value::Int(-1), Value::Text("o'k".into()), Value::Float(0.5)],
+        )
+        .unwrap();
+        // Text parameters are coerced where used, like untyped literals.
+        s.execute_with_params(
+            ins,
+            &[Value::Text("2".into()), Value::Null, Value::Text("1.5".into())],
+        )
+        .unwrap();
+        let r = s
+            .execute_with_params("SELECT name, x FROM p WHERE id = $1", &[Value::Int(-1)])
+            .unwrap();
+        assert_eq!(
+            r[0].rows,
+            vec![vec![Value::Text("o'k".into()), Value::Float(0.5)]]
+        );
+        let r = s
+            .execute_with_params("SELECT x FROM p WHERE id = $1", &[Value::Text("2".into())])
+            .unwrap();
+        assert_eq!(r[0].rows, vec![vec![Value::Float(1.5)]]);
+        let err = s.execute_with_params("SELECT $2", &[Value::Int(1)]).unwrap_err();
+        assert_eq!(err.code, "42P02");
+    }
+
+    #[test]
+    fn describe_reports_parameters_and_columns() {
+        let mut s = session();
+        s.execute("CREATE TABLE d (id BIGINT PRIMARY KEY, v TEXT)")
+            .unwrap();
+        let (n, cols) = s
+            .describe("SELECT v, id + 1 AS n FROM d WHERE id = $1 AND v <> $2")
+            .unwrap();
+        assert_eq!(n, 2);
+        let names: Vec<_> = cols.iter().map(|c| (c.name.as_str(), c.ty)).collect();
+        assert_eq!(names, vec![("v", DataType::Text(None)), ("n", DataType::Int8)]);
+        assert_eq!(s.describe("INSERT INTO d VALUES ($1, $2)").unwrap().0, 2);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        // Runs on a test thread (2 MiB stack) in debug builds.
+        let mut s = session();
+        let n = 900;
+        let ok = format!("SELECT {}", vec!["1"; n].join(" + "));
+        assert_eq!(s.execute(&ok).unwrap()[0].rows, vec![vec![Value::Int(n as i64)]]);
+        let nested = format!("SELECT {}1{}", "(-".repeat(20), ")".repeat(20));
+        assert_eq!(s.execute(&nested).unwrap()[0].rows, vec![vec![Value::Int(1)]]);
+        let deep = format!("SELECT {}", vec!["1"; 5000].join(" + "));
+        assert_eq!(s.execute(&deep).unwrap_err().code, "54001");
+        let unions = vec!["SELECT 1"; 3000].join(" UNION ");
+        assert_eq!(s.execute(&unions).unwrap_err().code, "54001");
+    }
+
+    #[test]
+    fn a_multi_statement_string_is_one_implicit_transaction() {
+        let mut s = session();
+        s.execute("CREATE TABLE m (id INTEGER PRIMARY KEY)").unwrap();
+        let err = s
+            .execute("INSERT INTO m VALUES (1); INSERT INTO m VALUES (1)")
+            .unwrap_err();
+        assert_eq!(err.code, "23505");
+        // The first INSERT was rolled back with the second.
+        assert_eq!(
+            s.execute("SELECT count(*) FROM m").unwrap()[0].rows,
+            vec![vec![Value::Int(0)]]
+        );
+    }
+
+    #[test]
+    fn command_tags() {
+        let mut s = session();
+        let tags: Vec<String> = s
+            .execute("CREATE TABLE c (a INTEGER); INSERT INTO c VALUES (1), (2); UPDATE c SET a = 3; SELECT * FROM c; DELETE FROM c; DROP TABLE c")
+            .unwrap()
+            .into_iter()
+            .map(|r| r.tag)
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                "CREATE TABLE",
+                "INSERT 0 2",
+                "UPDATE 2",
+                "SELECT 2",
+                "DELETE 2",
+                "DROP TABLE"
+            ]
+        );
+    }
+}

@@ -1,0 +1,14 @@
+CREATE TABLE s (g TEXT, x INTEGER, f BOOLEAN);
+INSERT INTO s VALUES ('a', 1, true), ('a', 2, false), ('b', NULL, true), ('b', 4, true), ('c', NULL, NULL);
+SELECT count(*), count(x), sum(x), avg(x), min(x), max(x) FROM s;
+SELECT g, count(*), sum(x) FROM s GROUP BY g ORDER BY g;
+SELECT g, sum(x) FROM s GROUP BY g HAVING sum(x) > 2 ORDER BY 1;
+SELECT count(DISTINCT g), string_agg(g, ',') FROM s WHERE x IS NOT NULL;
+SELECT g, bool_and(f), bool_or(f) FROM s GROUP BY g ORDER BY g;
+-- aggregates over no rows: count is 0, the rest NULL
+SELECT count(*), sum(x), max(x) FROM s WHERE x > 100;
+SELECT g FROM s WHERE x > 100 GROUP BY g;
+SELECT x + 1 AS y, count(*) FROM s GROUP BY x + 1 ORDER BY y;
+SELECT g, x FROM s GROUP BY g;
+SELECT sum(g) FROM s;
+SELECT count(*) FROM s WHERE count(*) > 1;
