@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use openraft::ChangeMembers;
-use openraft::error::{ClientWriteError, RaftError};
 use quorumdb_storage::{ApplyOutcome, Commit, Version};
 use serde::{Deserialize, Serialize};
 
+use crate::commit_batch::CommitBatcher;
 use crate::network::{Channels, MAX_MESSAGE};
 use crate::pb::admin::admin_client::AdminClient;
 use crate::pb::admin::admin_server::{Admin, AdminServer};
@@ -29,7 +29,7 @@ use crate::pb::admin::{
     RemoveNodeReply, RemoveNodeRequest, StatusReply, StatusRequest,
 };
 use crate::read_index::ReadIndexBatcher;
-use crate::types::{Node, NodeId, Raft, Request, Response};
+use crate::types::{Node, NodeId, Raft};
 
 /// The answer to a forwarded commit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,25 +40,6 @@ pub enum ForwardResult {
     NotLeader { leader: Option<NodeId> },
     /// Proposed, but whether it commits is unknown.
     Unknown(String),
-}
-
-/// Proposes `commit` on this node, which believes it leads.
-pub async fn propose(raft: &Raft, commit: Commit) -> ForwardResult {
-    match raft.client_write(Request::Commit(commit)).await {
-        Ok(resp) => match resp.data {
-            Response::Commit(outcome) => ForwardResult::Applied {
-                version: resp.log_id.index,
-                outcome,
-            },
-            Response::Done => ForwardResult::Unknown("the state machine gave no commit outcome".into()),
-        },
-        // Sent before proposing, or after the entry was truncated by a new
-        // leader: either way it will not commit.
-        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
-            ForwardResult::NotLeader { leader: f.leader_id }
-        }
-        Err(e) => ForwardResult::Unknown(e.to_string()),
-    }
 }
 
 /// An admin client for `node`, over the shared channel cache.
@@ -89,6 +70,7 @@ pub struct AdminService {
     channels: Channels,
     committed: Arc<AtomicU64>,
     read_index: Arc<ReadIndexBatcher>,
+    commits: Arc<CommitBatcher>,
 }
 
 impl AdminService {
@@ -98,6 +80,7 @@ impl AdminService {
         channels: Channels,
         committed: Arc<AtomicU64>,
         read_index: Arc<ReadIndexBatcher>,
+        commits: Arc<CommitBatcher>,
     ) -> AdminServer<Self> {
         AdminServer::new(Self {
             id,
@@ -105,6 +88,7 @@ impl AdminService {
             channels,
             committed,
             read_index,
+            commits,
         })
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE)
@@ -142,7 +126,7 @@ impl Admin for AdminService {
         let commit: Commit = postcard::from_bytes(&request.into_inner().commit)
             .map_err(|e| tonic::Status::invalid_argument(format!("undecodable commit: {e}")))?;
         let result = match leader(&self.raft) {
-            Some((id, _)) if id == self.id => propose(&self.raft, commit).await,
+            Some((id, _)) if id == self.id => self.commits.propose(commit).await,
             other => ForwardResult::NotLeader {
                 leader: other.map(|(id, _)| id),
             },

@@ -8,8 +8,9 @@
 //! machine has applied it. Either way, every commit acknowledged before the
 //! call is visible at the returned version.
 //!
-//! **Commit**: on the leader, propose the commit; on a follower, forward it
-//! to the leader's admin service. The entry is validated at apply on every
+//! **Commit**: on the leader, propose the commit through the
+//! [`CommitBatcher`] (concurrent commits share entries); on a follower,
+//! forward it to the leader's admin service, which does the same. The entry is validated at apply on every
 //! replica. The gateway answers only once the commit is applied *locally*
 //! too, so the client's next transaction on this node sees it.
 //!
@@ -33,6 +34,7 @@ use tokio::runtime::Handle;
 use std::sync::Arc;
 
 use crate::admin::{self, COMMIT_TIMEOUT, ForwardResult};
+use crate::commit_batch::CommitBatcher;
 use crate::network::Channels;
 use crate::pb::admin::{CommitRequest, ReadIndexRequest};
 use crate::read_index::ReadIndexBatcher;
@@ -48,6 +50,16 @@ pub struct RaftCommitter {
     channels: Channels,
     runtime: Handle,
     read_index: Arc<ReadIndexBatcher>,
+    commits: Arc<CommitBatcher>,
+}
+
+/// What a commit needs, cloned into its task.
+struct CommitCtx {
+    id: NodeId,
+    raft: Raft,
+    mvcc: Mvcc,
+    channels: Channels,
+    commits: Arc<CommitBatcher>,
 }
 
 impl RaftCommitter {
@@ -58,6 +70,7 @@ impl RaftCommitter {
         channels: Channels,
         runtime: Handle,
         read_index: Arc<ReadIndexBatcher>,
+        commits: Arc<CommitBatcher>,
     ) -> Self {
         Self {
             id,
@@ -66,6 +79,7 @@ impl RaftCommitter {
             channels,
             runtime,
             read_index,
+            commits,
         }
     }
 
@@ -163,13 +177,14 @@ impl RaftCommitter {
         Ok(())
     }
 
-    async fn commit_async(
-        id: NodeId,
-        raft: Raft,
-        mvcc: Mvcc,
-        channels: Channels,
-        commit: Commit,
-    ) -> Result<Version> {
+    async fn commit_async(ctx: CommitCtx, commit: Commit) -> Result<Version> {
+        let CommitCtx {
+            id,
+            raft,
+            mvcc,
+            channels,
+            commits,
+        } = ctx;
         let deadline = Instant::now() + LEADER_WAIT;
         let read_version = commit.read_version;
         loop {
@@ -179,7 +194,7 @@ impl RaftCommitter {
                 ));
             };
             let result = if leader == id {
-                match tokio::time::timeout(COMMIT_TIMEOUT, admin::propose(&raft, commit.clone())).await {
+                match tokio::time::timeout(COMMIT_TIMEOUT, commits.propose(commit.clone())).await {
                     Ok(result) => result,
                     Err(_) => {
                         ForwardResult::Unknown(format!("no answer from Raft within {COMMIT_TIMEOUT:?}"))
@@ -238,13 +253,14 @@ impl Committer for RaftCommitter {
     }
 
     fn commit(&self, commit: Commit) -> Result<Version> {
-        let fut = Self::commit_async(
-            self.id,
-            self.raft.clone(),
-            self.mvcc.clone(),
-            self.channels.clone(),
-            commit,
-        );
+        let ctx = CommitCtx {
+            id: self.id,
+            raft: self.raft.clone(),
+            mvcc: self.mvcc.clone(),
+            channels: self.channels.clone(),
+            commits: self.commits.clone(),
+        };
+        let fut = Self::commit_async(ctx, commit);
         self.block_on(fut)?
     }
 }

@@ -24,6 +24,7 @@ use quorumdb_storage::{Engine, KvStore, Mvcc, SledEngine};
 use tokio::sync::watch;
 
 use crate::admin::{self, AdminService};
+use crate::commit_batch::CommitBatcher;
 use crate::committer::RaftCommitter;
 use crate::log::{Log, LogOptions};
 use crate::log_store::LogStore;
@@ -199,6 +200,7 @@ impl RaftNode {
                 ))
             })
         };
+        let commits = CommitBatcher::new(raft.clone());
         let listener = tokio::net::TcpListener::bind(config.grpc_listen)
             .await
             .map_err(|source| NodeError::Bind {
@@ -223,6 +225,7 @@ impl RaftNode {
                 channels.clone(),
                 committed.clone(),
                 read_index.clone(),
+                commits.clone(),
             ))
             .serve_with_incoming_shutdown(
                 tokio_stream::wrappers::TcpListenerStream::new(listener),
@@ -278,6 +281,7 @@ impl RaftNode {
             channels,
             tokio::runtime::Handle::current(),
             read_index,
+            commits,
         ));
         let kv = KvStore::new(mvcc.clone(), committer.clone());
         Ok(Self {

@@ -96,7 +96,7 @@ impl StateMachine {
                 meta.push((MEMBERSHIP, &membership));
                 StoreEntry::Empty
             }
-            EntryPayload::Normal(Request::Commit(commit)) => StoreEntry::Commit(commit),
+            EntryPayload::Normal(Request::Commits(commits)) => StoreEntry::Commits(commits),
             EntryPayload::Normal(Request::Gc { horizon }) => StoreEntry::Gc { horizon: *horizon },
         };
         match self
@@ -104,7 +104,7 @@ impl StateMachine {
             .apply_entry(log_id.index, store_entry, &meta)
             .map_err(sm_err)?
         {
-            EntryOutcome::Commit(outcome) => Ok(Response::Commit(outcome)),
+            EntryOutcome::Commits(outcomes) => Ok(Response::Commits(outcomes)),
             EntryOutcome::Done => Ok(Response::Done),
         }
     }

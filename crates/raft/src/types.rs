@@ -1,7 +1,7 @@
 //! The openraft type configuration and the application payloads.
 //!
-//! A log entry's application data is a [`Request`]: a transaction's commit
-//! or a GC decision. The state machine answers each with a [`Response`].
+//! A log entry's application data is a [`Request`]: a batch of transaction
+//! commits or a GC decision. The state machine answers each with a [`Response`].
 //! Versions of the MVCC store are Raft log indexes.
 
 use std::io::Cursor;
@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 /// What a log entry asks the state machine to do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
-    /// Validate and apply one transaction's commit.
-    Commit(Commit),
+    /// Validate and apply transactions' commits, in order (the leader
+    /// batches concurrent commits into one entry).
+    Commits(Vec<Commit>),
     /// Raise the GC horizon (proposed by the leader).
     Gc { horizon: Version },
 }
@@ -21,7 +22,8 @@ pub enum Request {
 /// What applying an entry produced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
-    Commit(ApplyOutcome),
+    /// One outcome per commit of the entry, in order.
+    Commits(Vec<ApplyOutcome>),
     Done,
 }
 

@@ -258,9 +258,12 @@ impl Mvcc {
     /// `version`. Either way `version` becomes the applied version, in the
     /// same atomic batch as the writes. See the module docs for the rules.
     pub fn apply(&self, version: Version, commit: &Commit) -> Result<ApplyOutcome> {
-        match self.apply_entry(version, Entry::Commit(commit), &[])? {
-            EntryOutcome::Commit(outcome) => Ok(outcome),
-            EntryOutcome::Done => Err(Error::decode("apply", "a commit entry produced no outcome")),
+        match self.apply_entry(version, Entry::Commits(std::slice::from_ref(commit)), &[])? {
+            EntryOutcome::Commits(mut outcomes) if outcomes.len() == 1 => Ok(outcomes.remove(0)),
+            _ => Err(Error::decode(
+                "apply",
+                "a one-commit entry did not produce one outcome",
+            )),
         }
     }
 
@@ -292,7 +295,7 @@ impl Mvcc {
         // Version 0 is the empty initial state. A log that starts at index 0
         // (openraft puts its initial membership there) may apply a data-less
         // entry at 0: the state it describes is still the empty one.
-        let initial_entry = version == 0 && applied == 0 && !matches!(entry, Entry::Commit(_));
+        let initial_entry = version == 0 && applied == 0 && !matches!(entry, Entry::Commits(_));
         if version <= applied && !initial_entry {
             return Err(Error::OutOfOrder { version, applied });
         }
@@ -301,23 +304,38 @@ impl Mvcc {
             batch.put(keys::meta_key(name), value.to_vec());
         }
         match entry {
-            Entry::Commit(commit) => {
-                let outcome = self.validate(commit, applied)?;
-                if outcome == ApplyOutcome::Committed && !commit.writes.is_empty() {
-                    let mut written = Vec::with_capacity(commit.writes.len());
-                    for (key, value) in &commit.writes {
-                        batch.put(
-                            keys::version_key(key, version),
-                            keys::encode_value(value.as_deref()),
-                        );
-                        written.push(key.as_slice());
+            Entry::Commits(commits) => {
+                // Keys written by the commits of this entry decided so far:
+                // every later commit of the entry read below them.
+                let mut entry_writes: HashSet<&[u8]> = HashSet::new();
+                let mut written: Vec<&[u8]> = Vec::new();
+                let mut outcomes = Vec::with_capacity(commits.len());
+                for commit in commits {
+                    let mut outcome = self.validate(commit, applied)?;
+                    if outcome == ApplyOutcome::Committed
+                        && let Some((key, kind)) = first_conflict(commit, entry_writes.iter().copied())
+                    {
+                        outcome = conflict(key, kind);
                     }
+                    if outcome == ApplyOutcome::Committed {
+                        for (key, value) in &commit.writes {
+                            batch.put(
+                                keys::version_key(key, version),
+                                keys::encode_value(value.as_deref()),
+                            );
+                            entry_writes.insert(key.as_slice());
+                            written.push(key.as_slice());
+                        }
+                    }
+                    outcomes.push(outcome);
+                }
+                if !written.is_empty() {
                     let record =
                         postcard::to_stdvec(&written).map_err(|e| Error::decode("commit record", e))?;
                     batch.put(keys::commit_key(version), record);
                 }
                 self.write_applied(batch, version)?;
-                Ok(EntryOutcome::Commit(outcome))
+                Ok(EntryOutcome::Commits(outcomes))
             }
             Entry::Gc { horizon } => {
                 let _gc = self.inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -369,36 +387,24 @@ impl Mvcc {
         if commit.read_version == applied {
             return Ok(ApplyOutcome::Committed);
         }
-        let writes: HashSet<&[u8]> = commit.writes.iter().map(|(k, _)| k.as_slice()).collect();
-        let serializable = commit.isolation == Isolation::Serializable;
-        let read_keys: HashSet<&[u8]> = if serializable {
-            commit.read_keys.iter().map(Vec::as_slice).collect()
-        } else {
-            HashSet::new()
-        };
-        let read_ranges = if serializable {
-            ReadRanges::new(&commit.read_ranges)
-        } else {
-            ReadRanges::default()
-        };
-        let records = self
+        let mut records = Vec::new();
+        for record in self
             .inner
             .engine
-            .scan(keys::commit_range(commit.read_version + 1, applied));
-        for record in records {
-            let (_, raw) = record?;
-            let written: Vec<&[u8]> =
-                postcard::from_bytes(&raw).map_err(|e| Error::decode("commit record", e))?;
-            for key in written {
-                if writes.contains(key) {
-                    return Ok(conflict(key, ConflictKind::WriteWrite));
-                }
-                if read_keys.contains(key) || read_ranges.contains(key) {
-                    return Ok(conflict(key, ConflictKind::ReadWrite));
-                }
-            }
+            .scan(keys::commit_range(commit.read_version + 1, applied))
+        {
+            records.push(record?.1);
         }
-        Ok(ApplyOutcome::Committed)
+        let mut written = Vec::new();
+        for raw in &records {
+            let keys: Vec<&[u8]> =
+                postcard::from_bytes(raw).map_err(|e| Error::decode("commit record", e))?;
+            written.extend(keys);
+        }
+        Ok(match first_conflict(commit, written.into_iter()) {
+            Some((key, kind)) => conflict(key, kind),
+            None => ApplyOutcome::Committed,
+        })
     }
 
     /// Garbage-collects versions no snapshot at or above `horizon` can see
@@ -472,8 +478,11 @@ impl Mvcc {
 /// One log entry as the store sees it; see [`Mvcc::apply_entry`].
 #[derive(Clone, Copy, Debug)]
 pub enum Entry<'a> {
-    /// A transaction's commit: validated, then stored or aborted.
-    Commit(&'a Commit),
+    /// Transactions' commits, each validated (also against the commits
+    /// before it in the list) and then stored at the entry's version or
+    /// aborted. Several commits share an entry when the committer batches
+    /// them; they serialise in list order.
+    Commits(&'a [Commit]),
     /// Raise the GC horizon (a retention decision made by the leader).
     Gc { horizon: Version },
     /// Nothing but the version (and metadata): membership, blank entries.
@@ -483,7 +492,8 @@ pub enum Entry<'a> {
 /// What [`Mvcc::apply_entry`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EntryOutcome {
-    Commit(ApplyOutcome),
+    /// One outcome per commit, in order.
+    Commits(Vec<ApplyOutcome>),
     Done,
 }
 
@@ -551,6 +561,38 @@ impl Mvcc {
         }
         Ok(report)
     }
+}
+
+/// The first of `written` (keys changed after `commit`'s snapshot) that
+/// conflicts with `commit`: in its write set (write-write), or under
+/// SERIALIZABLE among its read keys or inside a read range (read-write).
+fn first_conflict<'k>(
+    commit: &Commit,
+    written: impl Iterator<Item = &'k [u8]>,
+) -> Option<(&'k [u8], ConflictKind)> {
+    let mut written = written.peekable();
+    written.peek()?;
+    let writes: HashSet<&[u8]> = commit.writes.iter().map(|(k, _)| k.as_slice()).collect();
+    let serializable = commit.isolation == Isolation::Serializable;
+    let read_keys: HashSet<&[u8]> = if serializable {
+        commit.read_keys.iter().map(Vec::as_slice).collect()
+    } else {
+        HashSet::new()
+    };
+    let read_ranges = if serializable {
+        ReadRanges::new(&commit.read_ranges)
+    } else {
+        ReadRanges::default()
+    };
+    for key in written {
+        if writes.contains(key) {
+            return Some((key, ConflictKind::WriteWrite));
+        }
+        if read_keys.contains(key) || read_ranges.contains(key) {
+            return Some((key, ConflictKind::ReadWrite));
+        }
+    }
+    None
 }
 
 fn conflict(key: &[u8], kind: ConflictKind) -> ApplyOutcome {

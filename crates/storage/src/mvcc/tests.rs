@@ -335,9 +335,9 @@ fn entries_carry_metadata_in_the_same_batch() {
     let mvcc = store();
     let c = commit(0, &[("a", Some("1"))]);
     let out = mvcc
-        .apply_entry(1, Entry::Commit(&c), &[("log_id", b"1:1")])
+        .apply_entry(1, Entry::Commits(std::slice::from_ref(&c)), &[("log_id", b"1:1")])
         .unwrap();
-    assert_eq!(out, EntryOutcome::Commit(ApplyOutcome::Committed));
+    assert_eq!(out, EntryOutcome::Commits(vec![ApplyOutcome::Committed]));
     mvcc.apply_entry(2, Entry::Empty, &[("log_id", b"1:2"), ("membership", b"{1,2,3}")])
         .unwrap();
     assert_eq!(mvcc.meta("log_id").unwrap().as_deref(), Some(&b"1:2"[..]));
@@ -366,7 +366,7 @@ fn transfer_source() -> Mvcc {
     let mvcc = store();
     mvcc.apply_entry(
         1,
-        Entry::Commit(&commit(0, &[("a", Some("1")), ("b", Some("1"))])),
+        Entry::Commits(&[commit(0, &[("a", Some("1")), ("b", Some("1"))])]),
         &[("m", b"one")],
     )
     .unwrap();
@@ -472,4 +472,57 @@ fn a_data_less_entry_may_be_applied_at_version_zero() {
         mvcc.apply_entry(0, Entry::Empty, &[]),
         Err(Error::OutOfOrder { .. })
     ));
+}
+
+#[test]
+fn commits_sharing_an_entry_serialise_in_list_order() {
+    let mvcc = store();
+    mvcc.apply(1, &commit(0, &[("x", Some("0")), ("y", Some("0"))]))
+        .unwrap();
+    let read_x = |writes: &[(&str, Option<&str>)]| Commit {
+        read_keys: vec![b"x".to_vec()],
+        ..commit(1, writes)
+    };
+    let batch = [
+        commit(1, &[("a", Some("1"))]), // committed
+        commit(1, &[("a", Some("2"))]), // same key as the first: write-write
+        commit(1, &[("x", Some("3"))]), // committed
+        read_x(&[("z", Some("4"))]),    // read x, which the third wrote: read-write
+        Commit {
+            isolation: Isolation::Snapshot,
+            ..read_x(&[("w", Some("5"))])
+        }, // SI ignores reads
+    ];
+    let out = mvcc.apply_entry(2, Entry::Commits(&batch), &[]).unwrap();
+    let EntryOutcome::Commits(outcomes) = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(outcomes[0], ApplyOutcome::Committed);
+    assert_eq!(
+        outcomes[1],
+        ApplyOutcome::Conflict {
+            key: b"a".to_vec(),
+            kind: ConflictKind::WriteWrite
+        }
+    );
+    assert_eq!(outcomes[2], ApplyOutcome::Committed);
+    assert_eq!(
+        outcomes[3],
+        ApplyOutcome::Conflict {
+            key: b"x".to_vec(),
+            kind: ConflictKind::ReadWrite
+        }
+    );
+    assert_eq!(outcomes[4], ApplyOutcome::Committed);
+    let snap = mvcc.snapshot(2).unwrap();
+    assert_eq!(snap.get(b"a").unwrap().as_deref(), Some(&b"1"[..]));
+    assert_eq!(snap.get(b"x").unwrap().as_deref(), Some(&b"3"[..]));
+    assert_eq!(snap.get(b"z").unwrap(), None);
+    assert_eq!(snap.get(b"w").unwrap().as_deref(), Some(&b"5"[..]));
+    // A later commit that read at 1 conflicts with every key the entry wrote.
+    assert!(matches!(
+        mvcc.apply(3, &commit(1, &[("w", Some("6"))])).unwrap(),
+        ApplyOutcome::Conflict { .. }
+    ));
+    mvcc.verify().unwrap();
 }

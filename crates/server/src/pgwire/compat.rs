@@ -1,0 +1,764 @@
+//! PostgreSQL compatibility shims that belong to the protocol layer.
+//!
+//! The SQL engine knows nothing of session settings or of the functions
+//! drivers call on connect. This module answers them per statement,
+//! before the engine sees the text:
+//!
+//! - `SET` / `SET SESSION|LOCAL` / `SET TIME ZONE` / `SET NAMES` /
+//!   `RESET` / `RESET ALL` / `SHOW` / `SHOW ALL` against [`Settings`].
+//!   An unknown parameter in SET is remembered and answered with a WARNING
+//!   notice, not an error (drivers and tools set things we do not
+//!   implement). `SET TRANSACTION ...` and `SET SESSION CHARACTERISTICS`
+//!   are accepted and ignored (the engine runs SERIALIZABLE).
+//! - Function calls rewritten to literals before the engine runs the
+//!   statement: `version()`, `current_schema[()]`, `current_database()`,
+//!   `current_catalog`, `current_user`, `session_user`, `user`,
+//!   `current_role`, `pg_backend_pid()`, `current_setting(name[, missing_ok])`,
+//!   `set_config(name, value, is_local)`, `pg_is_in_recovery()`,
+//!   `pg_catalog.`-qualified forms included. A bare call in the select
+//!   list is aliased to the function name, as PostgreSQL names the column.
+//! - Canned empty answers for catalog probes we know to be harmless
+//!   (the hstore / `to_regtype($1)` look-ups of SQLAlchemy and psycopg).
+//!
+//! Invariants: classification ([`intercept`]) is pure apart from the
+//! [`Settings`] it is handed, so the extended protocol can classify at
+//! Parse time on a copy and apply at Execute time. Nothing here panics on
+//! user text.
+//!
+//! Deliberately not done: pg_catalog / information_schema emulation (psql
+//! `\d`), `current_schemas()` (needs arrays), `txid_current()`.
+
+use std::collections::BTreeMap;
+
+use quorumdb_sql::{DataType, QueryResult, ResultColumn, SqlError, Value};
+use sqlparser::ast::{self, Expr, SelectItem, Statement};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+/// PostgreSQL version we speak like; psql and drivers parse the leading
+/// number (15 → the catalog queries of PostgreSQL 15).
+pub const PG_VERSION: &str = "15.0";
+/// `server_version_num` matching [`PG_VERSION`].
+pub const PG_VERSION_NUM: &str = "150000";
+
+/// `server_version` as advertised in ParameterStatus and SHOW.
+pub fn server_version() -> String {
+    format!("{PG_VERSION} (QuorumDB {})", env!("CARGO_PKG_VERSION"))
+}
+
+/// The text of `version()`.
+pub fn version_string() -> String {
+    format!(
+        "PostgreSQL {PG_VERSION} (QuorumDB {}) on {}-unknown-linux-gnu, compiled by rustc, 64-bit",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::ARCH
+    )
+}
+
+/// A warning or notice to send before the statement's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub severity: &'static str,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Per-connection identity used by the function rewrites.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub user: String,
+    pub database: String,
+    pub pid: i32,
+}
+
+/// Session settings (GUCs) of one connection.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Lower-case name → (display name, value).
+    values: BTreeMap<String, (String, String)>,
+    defaults: BTreeMap<String, (String, String)>,
+}
+
+/// Settings a driver may set or show; (display name, default value).
+fn known_defaults(user: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("application_name", String::new()),
+        ("bytea_output", "hex".into()),
+        ("client_encoding", "UTF8".into()),
+        ("client_min_messages", "notice".into()),
+        ("DateStyle", "ISO, MDY".into()),
+        ("default_transaction_isolation", "serializable".into()),
+        ("default_transaction_read_only", "off".into()),
+        ("escape_string_warning", "on".into()),
+        ("extra_float_digits", "1".into()),
+        ("idle_in_transaction_session_timeout", "0".into()),
+        ("in_hot_standby", "off".into()),
+        ("integer_datetimes", "on".into()),
+        ("IntervalStyle", "postgres".into()),
+        ("is_superuser", "on".into()),
+        ("lc_collate", "C".into()),
+        ("lc_ctype", "C".into()),
+        ("lc_messages", "C".into()),
+        ("lock_timeout", "0".into()),
+        ("max_connections", "1000".into()),
+        ("max_identifier_length", "63".into()),
+        ("search_path", "\"$user\", public".into()),
+        ("server_encoding", "UTF8".into()),
+        ("server_version", server_version()),
+        ("server_version_num", PG_VERSION_NUM.into()),
+        ("session_authorization", user.to_owned()),
+        ("standard_conforming_strings", "on".into()),
+        ("statement_timeout", "0".into()),
+        ("synchronous_commit", "on".into()),
+        ("TimeZone", "UTC".into()),
+        ("transaction_isolation", "serializable".into()),
+        ("transaction_read_only", "off".into()),
+        ("row_security", "on".into()),
+        ("block_size", "8192".into()),
+    ]
+}
+
+/// Settings that may be shown but not changed.
+const READ_ONLY: &[&str] = &[
+    "server_version",
+    "server_version_num",
+    "server_encoding",
+    "integer_datetimes",
+    "max_identifier_length",
+    "lc_collate",
+    "lc_ctype",
+    "block_size",
+    "in_hot_standby",
+    "is_superuser",
+    "max_connections",
+];
+
+impl Settings {
+    /// Defaults, overlaid with what the client sent in its startup packet.
+    pub fn new(user: &str, startup: &BTreeMap<String, String>) -> Self {
+        let defaults: BTreeMap<String, (String, String)> = known_defaults(user)
+            .into_iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), (n.to_owned(), v)))
+            .collect();
+        let mut s = Self {
+            values: defaults.clone(),
+            defaults,
+        };
+        for (k, v) in startup {
+            let lk = k.to_ascii_lowercase();
+            if matches!(lk.as_str(), "user" | "database" | "options" | "replication") {
+                continue;
+            }
+            if s.values.contains_key(&lk) && !READ_ONLY.contains(&lk.as_str()) {
+                let _ = s.set(&lk, v);
+            }
+        }
+        s
+    }
+
+    /// The value of `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(&canonical(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Sets `name`; returns a notice for unknown parameters.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<Option<Notice>, SqlError> {
+        let key = canonical(name);
+        if READ_ONLY.contains(&key.as_str()) {
+            return Err(SqlError::new(
+                "55P02",
+                format!("parameter \"{key}\" cannot be changed"),
+            ));
+        }
+        let value = match key.as_str() {
+            "client_encoding" => {
+                let v = value.to_ascii_uppercase().replace('-', "");
+                if v != "UTF8" && v != "UNICODE" {
+                    return Err(SqlError::new(
+                        "0A000",
+                        format!("client_encoding \"{value}\" is not supported; only UTF8"),
+                    ));
+                }
+                "UTF8".to_owned()
+            }
+            "transaction_isolation" | "default_transaction_isolation" => value.to_ascii_lowercase(),
+            "timezone" => {
+                let v = value.trim();
+                if v.eq_ignore_ascii_case("utc")
+                    || v.eq_ignore_ascii_case("etc/utc")
+                    || v.eq_ignore_ascii_case("gmt")
+                    || v == "0"
+                    || v == "+00"
+                    || v == "00:00"
+                {
+                    v.to_owned()
+                } else {
+                    // Timestamps are without time zone; remember it, warn.
+                    self.put(&key, name, v.to_owned());
+                    return Ok(Some(Notice {
+                        severity: "WARNING",
+                        code: "01000",
+                        message: format!("time zone \"{v}\" is accepted but QuorumDB computes in UTC"),
+                    }));
+                }
+            }
+            _ => value.to_owned(),
+        };
+        let known = self.values.contains_key(&key);
+        self.put(&key, name, value);
+        if known {
+            Ok(None)
+        } else {
+            Ok(Some(Notice {
+                severity: "WARNING",
+                code: "01000",
+                message: format!("unrecognized configuration parameter \"{name}\" (ignored)"),
+            }))
+        }
+    }
+
+    fn put(&mut self, key: &str, name: &str, value: String) {
+        let display = self
+            .values
+            .get(key)
+            .map(|(d, _)| d.clone())
+            .unwrap_or_else(|| name.to_ascii_lowercase());
+        self.values.insert(key.to_owned(), (display, value));
+    }
+
+    /// RESET name (`None`: RESET ALL).
+    pub fn reset(&mut self, name: Option<&str>) {
+        match name {
+            None => self.values = self.defaults.clone(),
+            Some(n) => {
+                let key = canonical(n);
+                match self.defaults.get(&key) {
+                    Some(d) => {
+                        self.values.insert(key, d.clone());
+                    }
+                    None => {
+                        self.values.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Lower-case name with PostgreSQL's aliases folded.
+fn canonical(name: &str) -> String {
+    let n = name.trim().trim_matches('"').to_ascii_lowercase();
+    match n.as_str() {
+        "time zone" | "time_zone" => "timezone".into(),
+        "names" => "client_encoding".into(),
+        "transaction isolation level" => "transaction_isolation".into(),
+        "session authorization" => "session_authorization".into(),
+        _ => n,
+    }
+}
+
+/// What the compatibility layer does with one statement.
+#[derive(Debug)]
+pub enum Intercept {
+    /// Answered here (SET/SHOW/RESET/canned): the result or an error.
+    Answer(Result<QueryResult, SqlError>),
+    /// Run this SQL instead (function calls replaced by literals).
+    Rewrite(String),
+    /// Hand the text to the engine unchanged.
+    Pass,
+}
+
+/// Classifies (and, for SET/RESET, applies to `settings`) one statement.
+pub fn intercept(sql: &str, settings: &mut Settings, id: &Identity, notices: &mut Vec<Notice>) -> Intercept {
+    let text = normalize(sql);
+    let lower = text.to_ascii_lowercase();
+    let first = lower.split_whitespace().next().unwrap_or("");
+    match first {
+        "set" => return Intercept::Answer(do_set(&text, settings, notices)),
+        "reset" => {
+            let rest = text[5..].trim();
+            if rest.eq_ignore_ascii_case("all") {
+                settings.reset(None);
+            } else {
+                settings.reset(Some(rest));
+            }
+            return Intercept::Answer(Ok(command("RESET")));
+        }
+        "show" => return Intercept::Answer(do_show(&text[4..], settings)),
+        "discard" if lower == "discard all" => {
+            settings.reset(None);
+            return Intercept::Answer(Ok(command("DISCARD ALL")));
+        }
+        // pgbench without -n; maintenance has no meaning here.
+        "vacuum" | "analyze" | "checkpoint" => {
+            let tag = first.to_ascii_uppercase();
+            return Intercept::Answer(Ok(command(&tag)));
+        }
+        _ => {}
+    }
+    // Extension-type probes (SQLAlchemy/psycopg hstore): no such types.
+    if lower.contains("pg_type") && (lower.contains("hstore") || lower.contains("to_regtype(")) {
+        return Intercept::Answer(Ok(empty_result_for(&text)));
+    }
+    const MARKERS: &[&str] = &[
+        "version",
+        "current_",
+        "session_user",
+        "user",
+        "pg_backend_pid",
+        "set_config",
+        "pg_is_in_recovery",
+    ];
+    if MARKERS.iter().any(|m| lower.contains(m)) {
+        match rewrite_functions(&text, settings, id, notices) {
+            Ok(Some(sql)) => return Intercept::Rewrite(sql),
+            Ok(None) => {}
+            Err(e) => return Intercept::Answer(Err(e)),
+        }
+    }
+    Intercept::Pass
+}
+
+/// Trims whitespace, comments around, and a trailing semicolon.
+fn normalize(sql: &str) -> String {
+    let mut t = sql.trim();
+    loop {
+        if let Some(r) = t.strip_prefix("--") {
+            t = r.split_once('\n').map(|(_, r)| r).unwrap_or("").trim();
+        } else if let Some(r) = t.strip_suffix(';') {
+            t = r.trim_end();
+        } else {
+            break;
+        }
+    }
+    t.to_owned()
+}
+
+fn command(tag: &str) -> QueryResult {
+    QueryResult {
+        columns: vec![],
+        rows: vec![],
+        tag: tag.to_owned(),
+    }
+}
+
+fn text_rows(name: &str, rows: Vec<String>) -> QueryResult {
+    QueryResult {
+        columns: vec![ResultColumn {
+            name: name.to_owned(),
+            ty: DataType::Text(None),
+        }],
+        tag: "SHOW".into(),
+        rows: rows.into_iter().map(|v| vec![Value::Text(v)]).collect(),
+    }
+}
+
+/// Strips one level of quotes from a SET value.
+fn unquote(v: &str) -> String {
+    let v = v.trim();
+    if v.len() >= 2
+        && ((v.starts_with('\'') && v.ends_with('\'')) || (v.starts_with('"') && v.ends_with('"')))
+    {
+        let q = &v[..1];
+        v[1..v.len() - 1].replace(&format!("{q}{q}"), q)
+    } else {
+        v.to_owned()
+    }
+}
+
+fn do_set(text: &str, settings: &mut Settings, notices: &mut Vec<Notice>) -> Result<QueryResult, SqlError> {
+    let mut rest = text[3..].trim_start();
+    for kw in ["session ", "local "] {
+        if rest.get(..kw.len()).is_some_and(|h| h.eq_ignore_ascii_case(kw)) {
+            rest = rest.get(kw.len()..).unwrap_or_default().trim_start();
+        }
+    }
+    let lower = rest.to_ascii_lowercase();
+    if lower.starts_with("transaction") || lower.starts_with("characteristics") {
+        return Ok(command("SET"));
+    }
+    let (name, value) = if lower.starts_with("time zone") {
+        ("TimeZone".to_owned(), rest[9..].trim().to_owned())
+    } else if lower.starts_with("names") {
+        ("client_encoding".to_owned(), rest[5..].trim().to_owned())
+    } else if lower.starts_with("session authorization") || lower.starts_with("role") {
+        return Err(SqlError::new(
+            "0A000",
+            "SET ROLE / SESSION AUTHORIZATION is not supported",
+        ));
+    } else {
+        let split = rest
+            .find(|c: char| c == '=' || c.is_whitespace())
+            .ok_or_else(|| SqlError::syntax(format!("syntax error in SET: {text}")))?;
+        let name = rest[..split].trim().to_owned();
+        let mut value = rest[split..].trim_start();
+        if let Some(v) = value.strip_prefix('=') {
+            value = v.trim_start();
+        } else if value.get(..3).is_some_and(|h| h.eq_ignore_ascii_case("to ")) {
+            value = value.get(3..).unwrap_or_default().trim_start();
+        } else {
+            return Err(SqlError::syntax(format!("syntax error in SET: {text}")));
+        }
+        (name, value.to_owned())
+    };
+    if name.is_empty() || value.is_empty() {
+        return Err(SqlError::syntax(format!("syntax error in SET: {text}")));
+    }
+    if value.eq_ignore_ascii_case("default")
+        || value.eq_ignore_ascii_case("local") && name.eq_ignore_ascii_case("TimeZone")
+    {
+        settings.reset(Some(&name));
+        return Ok(command("SET"));
+    }
+    let value = value.split(',').map(unquote).collect::<Vec<_>>().join(", ");
+    if let Some(n) = settings.set(&name, &value)? {
+        notices.push(n);
+    }
+    Ok(command("SET"))
+}
+
+fn do_show(rest: &str, settings: &Settings) -> Result<QueryResult, SqlError> {
+    let name = rest.trim();
+    if name.eq_ignore_ascii_case("all") {
+        let mut r = QueryResult {
+            columns: ["name", "setting", "description"]
+                .into_iter()
+                .map(|n| ResultColumn {
+                    name: n.into(),
+                    ty: DataType::Text(None),
+                })
+                .collect(),
+            rows: settings
+                .values
+                .values()
+                .map(|(n, v)| {
+                    vec![
+                        Value::Text(n.clone()),
+                        Value::Text(v.clone()),
+                        Value::Text(String::new()),
+                    ]
+                })
+                .collect(),
+            tag: String::new(),
+        };
+        r.tag = "SHOW".into();
+        return Ok(r);
+    }
+    let key = canonical(name);
+    let Some((display, value)) = settings.values.get(&key) else {
+        return Err(SqlError::new(
+            "42704",
+            format!(
+                "unrecognized configuration parameter \"{}\"",
+                name.trim_matches('"')
+            ),
+        ));
+    };
+    let column = if key == "transaction_isolation" && name.contains(' ') {
+        "transaction_isolation".to_owned()
+    } else {
+        display.to_ascii_lowercase()
+    };
+    Ok(text_rows(&column, vec![value.clone()]))
+}
+
+/// An empty result whose columns are named after the select list.
+fn empty_result_for(sql: &str) -> QueryResult {
+    let mut columns = Vec::new();
+    if let Ok(stmts) = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+        && let Some(Statement::Query(q)) = stmts.first()
+        && let ast::SetExpr::Select(s) = &*q.body
+    {
+        for item in &s.projection {
+            let name = match item {
+                SelectItem::ExprWithAlias { alias, .. } => alias.value.clone(),
+                SelectItem::UnnamedExpr(Expr::Identifier(i)) => i.value.clone(),
+                SelectItem::UnnamedExpr(Expr::CompoundIdentifier(is)) => {
+                    is.last().map(|i| i.value.clone()).unwrap_or_default()
+                }
+                _ => "?column?".into(),
+            };
+            columns.push(ResultColumn {
+                name,
+                ty: DataType::Text(None),
+            });
+        }
+    }
+    QueryResult {
+        columns,
+        rows: vec![],
+        tag: "SELECT 0".into(),
+    }
+}
+
+/// Replaces compat function calls by literals; `None` if nothing changed.
+fn rewrite_functions(
+    sql: &str,
+    settings: &mut Settings,
+    id: &Identity,
+    notices: &mut Vec<Notice>,
+) -> Result<Option<String>, SqlError> {
+    // The engine reports syntax errors; we only rewrite what parses.
+    let Ok(mut stmts) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
+        return Ok(None);
+    };
+    if stmts.len() != 1 {
+        return Ok(None);
+    }
+    let mut changed = false;
+    let mut error = None;
+    let stmt = &mut stmts[0];
+    // Alias bare calls in a select list first, so the column is named
+    // after the function (PostgreSQL's behaviour).
+    if let Statement::Query(q) = stmt
+        && let ast::SetExpr::Select(s) = &mut *q.body
+    {
+        for item in &mut s.projection {
+            if let SelectItem::UnnamedExpr(e) = item
+                && let Some(name) = compat_name(e)
+            {
+                *item = SelectItem::ExprWithAlias {
+                    expr: e.clone(),
+                    alias: ast::Ident::with_quote('"', name),
+                };
+            }
+        }
+    }
+    let _ = ast::visit_expressions_mut(stmt, |e| {
+        match replacement(e, settings, id, notices) {
+            Ok(Some(new)) => {
+                *e = new;
+                changed = true;
+            }
+            Ok(None) => {}
+            Err(err) => {
+                error = Some(err);
+                return std::ops::ControlFlow::Break(());
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    if let Some(e) = error {
+        return Err(e);
+    }
+    Ok(changed.then(|| stmt.to_string()))
+}
+
+/// The function name of a compat call (for the column alias).
+fn compat_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Function(f) => {
+            let name = f.name.0.last()?.as_ident()?.value.to_ascii_lowercase();
+            is_compat_function(&name).then_some(name)
+        }
+        Expr::Identifier(i) if i.quote_style.is_none() => {
+            let n = i.value.to_ascii_lowercase();
+            is_keyword_function(&n).then_some(n)
+        }
+        _ => None,
+    }
+}
+
+fn is_keyword_function(n: &str) -> bool {
+    matches!(
+        n,
+        "current_user" | "session_user" | "current_role" | "current_catalog" | "current_schema" | "user"
+    )
+}
+
+fn is_compat_function(n: &str) -> bool {
+    is_keyword_function(n)
+        || matches!(
+            n,
+            "version"
+                | "current_database"
+                | "pg_backend_pid"
+                | "current_setting"
+                | "set_config"
+                | "pg_is_in_recovery"
+        )
+}
+
+fn string_lit(s: impl Into<String>) -> Expr {
+    Expr::value(ast::Value::SingleQuotedString(s.into()))
+}
+
+/// Literal arguments of a call (strings and booleans as text).
+fn literal_args(f: &ast::Function) -> Option<Vec<String>> {
+    let ast::FunctionArguments::List(list) = &f.args else {
+        return Some(vec![]);
+    };
+    list.args
+        .iter()
+        .map(|a| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Value(v))) => match &v.value {
+                ast::Value::SingleQuotedString(s) => Some(s.clone()),
+                ast::Value::Boolean(b) => Some(b.to_string()),
+                ast::Value::Number(n, _) => Some(n.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+fn replacement(
+    e: &Expr,
+    settings: &mut Settings,
+    id: &Identity,
+    notices: &mut Vec<Notice>,
+) -> Result<Option<Expr>, SqlError> {
+    let (name, func) = match e {
+        Expr::Function(f) => {
+            let parts: Vec<String> = f
+                .name
+                .0
+                .iter()
+                .filter_map(|p| p.as_ident().map(|i| i.value.to_ascii_lowercase()))
+                .collect();
+            match parts.as_slice() {
+                [n] => (n.clone(), Some(f)),
+                [schema, n] if schema == "pg_catalog" => (n.clone(), Some(f)),
+                _ => return Ok(None),
+            }
+        }
+        Expr::Identifier(i)
+            if i.quote_style.is_none() && is_keyword_function(&i.value.to_ascii_lowercase()) =>
+        {
+            (i.value.to_ascii_lowercase(), None)
+        }
+        _ => return Ok(None),
+    };
+    let args = match func {
+        Some(f) => match literal_args(f) {
+            Some(a) => a,
+            None => return Ok(None),
+        },
+        None => vec![],
+    };
+    Ok(Some(match (name.as_str(), args.as_slice()) {
+        ("version", []) => string_lit(version_string()),
+        ("current_schema", []) => string_lit("public"),
+        ("current_database" | "current_catalog", []) => string_lit(id.database.clone()),
+        ("current_user" | "session_user" | "user" | "current_role", []) => string_lit(id.user.clone()),
+        ("pg_backend_pid", []) => Expr::value(ast::Value::Number(id.pid.to_string(), false)),
+        ("pg_is_in_recovery", []) => Expr::value(ast::Value::Boolean(false)),
+        ("current_setting", [n]) | ("current_setting", [n, _]) => match settings.get(n) {
+            Some(v) => string_lit(v.to_owned()),
+            None if args.get(1).is_some_and(|m| m == "true") => Expr::value(ast::Value::Null),
+            None => {
+                return Err(SqlError::new(
+                    "42704",
+                    format!("unrecognized configuration parameter \"{n}\""),
+                ));
+            }
+        },
+        ("set_config", [n, v, _local]) => {
+            if let Some(notice) = settings.set(n, v)? {
+                notices.push(notice);
+            }
+            string_lit(v.clone())
+        }
+        _ => return Ok(None),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> Identity {
+        Identity {
+            user: "root".into(),
+            database: "db".into(),
+            pid: 7,
+        }
+    }
+
+    #[test]
+    fn set_show_reset() {
+        let mut s = Settings::new("root", &BTreeMap::new());
+        let mut n = vec![];
+        assert!(matches!(
+            intercept("SET extra_float_digits = 3", &mut s, &id(), &mut n),
+            Intercept::Answer(Ok(_))
+        ));
+        assert_eq!(s.get("extra_float_digits"), Some("3"));
+        assert!(n.is_empty());
+        intercept(
+            "set application_name to 'PostgreSQL JDBC Driver';",
+            &mut s,
+            &id(),
+            &mut n,
+        );
+        assert_eq!(s.get("application_name"), Some("PostgreSQL JDBC Driver"));
+        intercept("SET no_such_thing = 1", &mut s, &id(), &mut n);
+        assert_eq!(n.len(), 1);
+        let Intercept::Answer(Ok(r)) = intercept("SHOW transaction isolation level", &mut s, &id(), &mut n)
+        else {
+            panic!()
+        };
+        assert_eq!(r.columns[0].name, "transaction_isolation");
+        assert_eq!(r.rows[0][0], Value::Text("serializable".into()));
+        intercept("RESET ALL", &mut s, &id(), &mut n);
+        assert_eq!(s.get("extra_float_digits"), Some("1"));
+        let Intercept::Answer(Err(e)) = intercept("show nope", &mut s, &id(), &mut n) else {
+            panic!()
+        };
+        assert_eq!(e.code, "42704");
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        let mut s = Settings::new("root", &BTreeMap::new());
+        let mut n = vec![];
+        for sql in [
+            "SET é = 1",
+            "SET ééééééé TO x",
+            "SET x tö 1",
+            "SET",
+            "SET x",
+            "set session",
+            "RESET",
+            "SHOW",
+            "show \"\"",
+            "SET time zone",
+            "SET names",
+            "SET x = 'unterminated",
+            "select current_setting(1, 2, 3)",
+            "select version(",
+            "select user",
+        ] {
+            let _ = intercept(sql, &mut s, &id(), &mut n);
+        }
+    }
+
+    #[test]
+    fn functions_become_literals() {
+        let mut s = Settings::new("root", &BTreeMap::new());
+        let mut n = vec![];
+        let Intercept::Rewrite(sql) = intercept(
+            "select pg_catalog.version(), current_schema()",
+            &mut s,
+            &id(),
+            &mut n,
+        ) else {
+            panic!()
+        };
+        assert!(sql.contains("PostgreSQL 15.0"), "{sql}");
+        assert!(sql.contains("AS \"current_schema\""), "{sql}");
+        let Intercept::Rewrite(sql) = intercept(
+            "select current_user, current_setting('DateStyle')",
+            &mut s,
+            &id(),
+            &mut n,
+        ) else {
+            panic!()
+        };
+        assert!(sql.contains("'root'") && sql.contains("'ISO, MDY'"), "{sql}");
+        assert!(matches!(
+            intercept("select user_id from users", &mut s, &id(), &mut n),
+            Intercept::Pass
+        ));
+    }
+}

@@ -1,0 +1,1309 @@
+//! Query handlers: one [`ConnHandler`] per connection, bridging pgwire's
+//! simple and extended query protocols to a [`quorumdb_sql::Session`].
+//!
+//! - Simple query (`Q`): the string is split into statements
+//!   ([`split::split_statements`]); each runs in turn (compat layer first,
+//!   then the engine); the first error stops the batch, as in PostgreSQL.
+//!   Notices (unknown SET, BEGIN inside a transaction, ...) are sent before
+//!   the statement's result.
+//! - Extended query: Parse classifies and describes the statement
+//!   (parameter types inferred when the client sent no OIDs, see
+//!   [`infer`]); Bind decodes text and binary parameters; Execute runs it
+//!   and streams rows in the formats the client asked for; pgwire keeps
+//!   the portal for `max_rows`/PortalSuspended.
+//! - ReadyForQuery reports the session's real state: `I` idle, `T` in a
+//!   transaction block, `E` in a failed one (from `Session::in_transaction`
+//!   / `transaction_failed`), never pgwire's guess.
+//!
+//! Invariants: every engine call runs in `spawn_blocking` with the
+//! connection's own session behind a std `Mutex` (a commit may wait for
+//! Raft); no session is shared between connections, so none blocks
+//! another. Dropping the handler drops the session, which rolls back an
+//! open transaction (client disconnect). Nothing here unwraps client input.
+//!
+//! A multi-statement simple query without transaction control runs as one
+//! implicit transaction (as in PostgreSQL): an error rolls back the whole
+//! string; a serialization failure re-runs it (results are buffered until
+//! the batch is done, so nothing was sent yet).
+//!
+//! COPY FROM STDIN / TO STDOUT (text, CSV; simple and extended protocol):
+//! the rows of a COPY FROM are inserted in batches of [`COPY_BATCH`] through
+//! the session, inside one transaction (opened here outside a block), so a
+//! bad row leaves nothing behind.
+//!
+//! Not done: describing a portal re-uses the statement's description;
+//! cursors (DECLARE/FETCH); CancelRequest (the engine has no interrupt
+//! hook, so a running statement cannot be stopped); a parse error in COPY
+//! data inside an explicit block does not mark the block failed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use futures::sink::{Sink, SinkExt};
+use pgwire::api::copy::CopyHandler;
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{
+    CopyResponse, DescribePortalResponse, DescribeStatementResponse, FieldFormat, FieldInfo, QueryResponse,
+    Response, Tag,
+};
+use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::store::{Entry, PortalStore};
+use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME, PgWireConnectionState, Type};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse, CopyOutResponse};
+use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
+use pgwire::messages::extendedquery::{
+    Describe, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
+};
+use pgwire::messages::response::{
+    CommandComplete, EmptyQueryResponse, NoticeResponse, ReadyForQuery, TransactionStatus,
+};
+use pgwire::messages::simplequery::Query;
+use quorumdb_sql::{DataType, QueryResult, ResultColumn, Session, SqlError, Value};
+use quorumdb_storage::{Isolation, KvStore, TxnOptions};
+
+use super::codec;
+use super::compat::{self, Identity, Intercept, Notice, Settings};
+use super::copy::{self, CopySpec, RecordReader};
+use super::infer;
+use super::pg_catalog;
+use super::split;
+
+const STATUS_IDLE: u8 = 0;
+const STATUS_TXN: u8 = 1;
+const STATUS_FAILED: u8 = 2;
+
+/// Per-connection state, used only inside `spawn_blocking`.
+struct ConnState {
+    session: Session,
+    /// For catalog answers outside the session's transaction.
+    store: KvStore,
+    /// Initialised from the startup packet on first use.
+    settings: Option<Settings>,
+    id: Identity,
+}
+
+impl ConnState {
+    fn settings(&mut self) -> &mut Settings {
+        let id = &self.id;
+        self.settings
+            .get_or_insert_with(|| Settings::new(&id.user, &BTreeMap::new()))
+    }
+
+    fn status(&self) -> u8 {
+        if self.session.transaction_failed() {
+            STATUS_FAILED
+        } else if self.session.in_transaction() {
+            STATUS_TXN
+        } else {
+            STATUS_IDLE
+        }
+    }
+
+    /// Runs one statement: compat layer first, then the engine.
+    fn run_one(
+        &mut self,
+        text: &str,
+        params: &[Value],
+        notices: &mut Vec<Notice>,
+    ) -> Result<QueryResult, SqlError> {
+        // In a failed block everything but COMMIT/ROLLBACK fails with 25P02:
+        // the engine enforces that, so compat answers are skipped.
+        let sql: std::borrow::Cow<'_, str> = if self.session.transaction_failed() {
+            text.into()
+        } else {
+            if let Some(r) = pg_catalog::answer(text, &self.store, &self.id.user, &self.id.database) {
+                return r;
+            }
+            let id = self.id.clone();
+            match compat::intercept(text, self.settings(), &id, notices) {
+                Intercept::Answer(r) => return r,
+                Intercept::Rewrite(s) => s.into(),
+                Intercept::Pass => text.into(),
+            }
+        };
+        let first = first_keyword(&sql);
+        let was_in_txn = self.session.in_transaction();
+        match first.as_str() {
+            "begin" | "start" if was_in_txn => notices.push(Notice {
+                severity: "WARNING",
+                code: "25001",
+                message: "there is already a transaction in progress".into(),
+            }),
+            "commit" | "end" | "rollback" | "abort"
+                if !was_in_txn && !sql.to_ascii_lowercase().contains(" to ") =>
+            {
+                notices.push(Notice {
+                    severity: "WARNING",
+                    code: "25P01",
+                    message: "there is no transaction in progress".into(),
+                })
+            }
+            _ => {}
+        }
+        // `END` and `ABORT` are PostgreSQL spellings the parser may not know.
+        let sql: std::borrow::Cow<'_, str> = match first.as_str() {
+            "end" => "COMMIT".into(),
+            "abort" => "ROLLBACK".into(),
+            _ => sql,
+        };
+        let mut results = self.session.execute_with_params(&sql, params)?;
+        results
+            .pop()
+            .ok_or_else(|| SqlError::new("42601", "empty statement"))
+    }
+}
+
+fn first_keyword(sql: &str) -> String {
+    let t = sql.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+    t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// A prepared statement (pgwire's `Statement` type).
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    sql: String,
+    param_types: Vec<Type>,
+    columns: Vec<ResultColumn>,
+}
+
+/// One connection's handlers (simple, extended, parser).
+pub struct ConnHandler {
+    state: Arc<Mutex<ConnState>>,
+    status: Arc<AtomicU8>,
+    parser: Arc<Parser>,
+    max_query_bytes: usize,
+    /// An open COPY FROM STDIN, between CopyInResponse and CopyDone/Fail.
+    copy_in: Mutex<Option<CopyIn>>,
+}
+
+/// State of a COPY FROM STDIN in progress.
+struct CopyIn {
+    spec: CopySpec,
+    reader: RecordReader,
+    columns: Vec<String>,
+    /// We opened the transaction (COPY is atomic) and must end it.
+    began: bool,
+    pending: Vec<Vec<Value>>,
+    rows: u64,
+    error: Option<SqlError>,
+}
+
+/// Rows per INSERT when loading COPY data.
+const COPY_BATCH: usize = 256;
+
+/// The extended protocol's statement parser for one connection.
+pub struct Parser {
+    state: Arc<Mutex<ConnState>>,
+    store: KvStore,
+    max_query_bytes: usize,
+}
+
+impl ConnHandler {
+    pub fn new(store: KvStore, max_query_bytes: usize) -> Self {
+        let state = Arc::new(Mutex::new(ConnState {
+            session: Session::new(store.clone()),
+            store: store.clone(),
+            settings: None,
+            id: Identity {
+                user: String::new(),
+                database: String::new(),
+                pid: 0,
+            },
+        }));
+        Self {
+            parser: Arc::new(Parser {
+                state: state.clone(),
+                store,
+                max_query_bytes,
+            }),
+            state,
+            status: Arc::new(AtomicU8::new(STATUS_IDLE)),
+            max_query_bytes,
+            copy_in: Mutex::new(None),
+        }
+    }
+
+    fn transaction_status(&self) -> TransactionStatus {
+        match self.status.load(Ordering::Acquire) {
+            STATUS_TXN => TransactionStatus::Transaction,
+            STATUS_FAILED => TransactionStatus::Error,
+            _ => TransactionStatus::Idle,
+        }
+    }
+}
+
+/// Fills identity and startup settings once the client is authenticated.
+fn init_state<C: ClientInfo>(state: &Mutex<ConnState>, client: &C) {
+    let Ok(mut st) = state.lock() else { return };
+    if st.settings.is_some() {
+        return;
+    }
+    let meta = client.metadata();
+    let user = meta.get("user").cloned().unwrap_or_default();
+    st.id = Identity {
+        database: meta.get("database").cloned().unwrap_or_else(|| user.clone()),
+        user: user.clone(),
+        pid: client.pid_and_secret_key().0,
+    };
+    let startup: BTreeMap<String, String> = meta.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    st.settings = Some(Settings::new(&user, &startup));
+}
+
+fn lock(state: &Mutex<ConnState>) -> std::sync::MutexGuard<'_, ConnState> {
+    // A panic inside the engine poisons only this connection's state; the
+    // session is still structurally valid, so keep serving it.
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Runs `f` on the connection state in the blocking pool.
+async fn blocking<T: Send + 'static>(
+    state: &Arc<Mutex<ConnState>>,
+    status: Option<&Arc<AtomicU8>>,
+    f: impl FnOnce(&mut ConnState) -> T + Send + 'static,
+) -> PgWireResult<T> {
+    let state = state.clone();
+    let status_cell = status.cloned();
+    tokio::task::spawn_blocking(move || {
+        let mut st = lock(&state);
+        let r = f(&mut st);
+        if let Some(cell) = status_cell {
+            cell.store(st.status(), Ordering::Release);
+        }
+        r
+    })
+    .await
+    .map_err(|e| user_error(&SqlError::internal(format!("statement task failed: {e}")), None))
+}
+
+/// An SqlError as pgwire's error (ERROR severity, SQLSTATE, position).
+fn error_info(e: &SqlError, position: Option<usize>) -> ErrorInfo {
+    let mut info = ErrorInfo::new("ERROR".to_owned(), e.code.to_owned(), e.message.clone());
+    info.position = position.map(|p| p.to_string());
+    info
+}
+
+fn user_error(e: &SqlError, position: Option<usize>) -> PgWireError {
+    PgWireError::UserError(Box::new(error_info(e, position)))
+}
+
+fn notice_message(n: &Notice) -> PgWireBackendMessage {
+    PgWireBackendMessage::NoticeResponse(NoticeResponse::from(ErrorInfo::new(
+        n.severity.to_owned(),
+        n.code.to_owned(),
+        n.message.clone(),
+    )))
+}
+
+/// Wire field descriptions for result columns.
+fn fields(columns: &[ResultColumn], format: Option<&Format>) -> Vec<FieldInfo> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let fmt = format
+                .map(|f| codec::format_at(f, i))
+                .unwrap_or(FieldFormat::Text);
+            FieldInfo::new(c.name.clone(), None, None, codec::pg_type(c.ty), fmt)
+                .with_type_modifier(codec::type_modifier(c.ty))
+                .with_type_size(codec::type_size(c.ty))
+        })
+        .collect()
+}
+
+fn row_description(fields: &[FieldInfo]) -> RowDescription {
+    RowDescription::new(fields.iter().map(Into::into).collect())
+}
+
+/// Where in `text` (1-based characters) an error points, when known:
+/// the parser's line/column for syntax errors; the first whole-word
+/// occurrence of the quoted name for undefined tables/columns/functions.
+fn error_position(e: &SqlError, text: &str) -> Option<usize> {
+    match e.code {
+        "42601" => split::parser_error_position(&e.message, text),
+        "42P01" | "42703" | "42883" => {
+            let name = e.message.split('"').nth(1)?;
+            let name = name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase();
+            if name.is_empty() {
+                return None;
+            }
+            let lower = text.to_ascii_lowercase();
+            let bytes = lower.as_bytes();
+            let word = |i: usize| {
+                bytes
+                    .get(i)
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            };
+            let mut from = 0;
+            while let Some(i) = lower.get(from..)?.find(&name) {
+                let at = from + i;
+                let end = at + name.len();
+                if (at == 0 || !word(at - 1)) && !word(end) {
+                    return Some(text.get(..at)?.chars().count() + 1);
+                }
+                from = end;
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// 54000 for a query string over the configured limit.
+fn too_long(sql: &str, max: usize) -> Option<SqlError> {
+    (sql.len() > max).then(|| {
+        SqlError::new(
+            "54000",
+            format!(
+                "query string is too long ({} bytes; the limit is {max})",
+                sql.len()
+            ),
+        )
+    })
+}
+
+/// One result of a simple-query batch.
+enum Out {
+    Notice(Notice),
+    Result(QueryResult),
+    Error(SqlError, Option<usize>),
+    Empty,
+}
+
+/// How often a multi-statement batch (one implicit transaction) is
+/// re-run after a serialization failure; nothing has been sent yet then.
+const BATCH_RETRIES: usize = 8;
+
+fn is_transaction_control(text: &str) -> bool {
+    matches!(
+        first_keyword(text).as_str(),
+        "begin" | "start" | "commit" | "end" | "rollback" | "abort" | "savepoint" | "release" | "prepare"
+    )
+}
+
+fn run_simple(st: &mut ConnState, sql: &str) -> Vec<Out> {
+    let pieces = split::split_statements(sql);
+    if pieces.is_empty() {
+        return vec![Out::Empty];
+    }
+    // PostgreSQL runs a multi-statement string as one implicit transaction
+    // unless it contains transaction control itself.
+    let wrap = pieces.len() > 1
+        && !st.session.in_transaction()
+        && !pieces.iter().any(|p| is_transaction_control(p.text));
+    if !wrap {
+        return run_pieces(st, &pieces).0;
+    }
+    let mut attempt = 0;
+    loop {
+        if let Err(e) = st.session.execute("BEGIN") {
+            return vec![Out::Error(e, None)];
+        }
+        let (mut out, failed) = run_pieces(st, &pieces);
+        let outcome = if failed.is_some() {
+            let _ = st.session.execute("ROLLBACK");
+            failed
+        } else {
+            match st.session.execute("COMMIT") {
+                Ok(_) => None,
+                Err(e) => {
+                    let code = e.code;
+                    out.push(Out::Error(e, None));
+                    Some(code)
+                }
+            }
+        };
+        if st.session.in_transaction() {
+            let _ = st.session.execute("ROLLBACK");
+        }
+        if outcome == Some("40001") && attempt < BATCH_RETRIES {
+            attempt += 1;
+            continue;
+        }
+        return out;
+    }
+}
+
+/// Runs statements until the first error; returns the outputs and the
+/// SQLSTATE of that error, if any.
+fn run_pieces(st: &mut ConnState, pieces: &[split::Piece<'_>]) -> (Vec<Out>, Option<&'static str>) {
+    let mut out = Vec::with_capacity(pieces.len());
+    for p in pieces {
+        let mut notices = Vec::new();
+        let r = st.run_one(p.text, &[], &mut notices);
+        out.extend(notices.into_iter().map(Out::Notice));
+        match r {
+            Ok(qr) => out.push(Out::Result(qr)),
+            Err(e) => {
+                let pos = error_position(&e, p.text).map(|c| c + p.char_offset);
+                let code = e.code;
+                out.push(Out::Error(e, pos));
+                return (out, Some(code));
+            }
+        }
+    }
+    (out, None)
+}
+
+#[async_trait]
+impl SimpleQueryHandler for ConnHandler {
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        init_state(&self.state, client);
+        let sql = query.query;
+        if let Some(e) = too_long(&sql, self.max_query_bytes) {
+            client
+                .feed(PgWireBackendMessage::ErrorResponse(error_info(&e, None).into()))
+                .await?;
+            let status = self.transaction_status();
+            client.set_state(PgWireConnectionState::ReadyForQuery);
+            client.set_transaction_status(status);
+            client
+                .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status)))
+                .await?;
+            return Ok(());
+        }
+        let pieces = split::split_statements(&sql);
+        if let [piece] = pieces.as_slice()
+            && let Some(spec) = copy::parse_copy(piece.text)
+        {
+            let result = match spec {
+                Ok(spec) if spec.query.is_some() => self.copy_out(client, spec).await,
+                Ok(spec) => self.copy_in_start(client, spec).await,
+                Err(e) => Err(e),
+            };
+            return match result {
+                Ok(true) => Ok(()),
+                Ok(false) => self.ready(client).await,
+                Err(e) => {
+                    client
+                        .feed(PgWireBackendMessage::ErrorResponse(error_info(&e, None).into()))
+                        .await?;
+                    self.ready(client).await
+                }
+            };
+        }
+        let outs = blocking(&self.state, Some(&self.status), move |st| run_simple(st, &sql)).await?;
+        for out in outs {
+            match out {
+                Out::Notice(n) => client.feed(notice_message(&n)).await?,
+                Out::Empty => {
+                    client
+                        .feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new()))
+                        .await?
+                }
+                Out::Error(e, pos) => {
+                    client
+                        .feed(PgWireBackendMessage::ErrorResponse(error_info(&e, pos).into()))
+                        .await?
+                }
+                Out::Result(qr) => {
+                    if !qr.columns.is_empty() || qr.tag.starts_with("SELECT") || qr.tag.starts_with("SHOW") {
+                        let schema = fields(&qr.columns, None);
+                        client
+                            .feed(PgWireBackendMessage::RowDescription(row_description(&schema)))
+                            .await?;
+                        let types: Vec<DataType> = qr.columns.iter().map(|c| c.ty).collect();
+                        let formats = vec![FieldFormat::Text; types.len()];
+                        let mut failed = None;
+                        for row in &qr.rows {
+                            match codec::encode_row(row, &types, &formats) {
+                                Ok(r) => client.feed(PgWireBackendMessage::DataRow(r)).await?,
+                                Err(e) => {
+                                    failed = Some(e);
+                                    break;
+                                }
+                            }
+                        }
+                        if let Some(e) = failed {
+                            client
+                                .feed(PgWireBackendMessage::ErrorResponse(error_info(&e, None).into()))
+                                .await?;
+                            break;
+                        }
+                    }
+                    client
+                        .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+                            qr.tag,
+                        )))
+                        .await?;
+                }
+            }
+        }
+        let status = self.transaction_status();
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(status);
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status)))
+            .await?;
+        Ok(())
+    }
+
+    async fn do_query<C>(&self, _client: &mut C, _query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // `on_query` is overridden and never calls this.
+        Err(user_error(
+            &SqlError::internal("simple query dispatch bypassed"),
+            None,
+        ))
+    }
+}
+
+/// Looks up the columns of `tables` in a read-only snapshot.
+fn table_columns(store: &KvStore, tables: &[String]) -> HashMap<String, infer::Columns> {
+    let mut out = HashMap::new();
+    let Ok(mut txn) = store.begin(TxnOptions {
+        isolation: Isolation::Snapshot,
+        read_only: true,
+    }) else {
+        return out;
+    };
+    for t in tables {
+        if let Ok(Some(def)) = quorumdb_sql::catalog::get_table(&mut txn, t) {
+            out.insert(
+                t.clone(),
+                def.columns.iter().map(|c| (c.name.clone(), c.ty)).collect(),
+            );
+        }
+    }
+    out
+}
+
+/// Parse: classify, describe, infer parameter types.
+fn prepare(
+    st: &mut ConnState,
+    store: &KvStore,
+    sql: &str,
+    client_types: &[Option<Type>],
+) -> Result<Option<Prepared>, SqlError> {
+    let pieces = split::split_statements(sql);
+    let text = match pieces.as_slice() {
+        [] => return Ok(None),
+        [one] => one.text,
+        _ => {
+            return Err(SqlError::new(
+                "42601",
+                "cannot insert multiple commands into a prepared statement",
+            ));
+        }
+    };
+    // Classify on a copy: SET etc. take effect at Execute, not Parse.
+    let engine_sql = if st.session.transaction_failed() {
+        text.to_owned()
+    } else {
+        if let Some(r) = pg_catalog::answer(text, &st.store, &st.id.user, &st.id.database) {
+            return Ok(Some(Prepared {
+                sql: sql.to_owned(),
+                param_types: vec![],
+                columns: r?.columns,
+            }));
+        }
+        let mut settings = st.settings().clone();
+        let id = st.id.clone();
+        match compat::intercept(text, &mut settings, &id, &mut Vec::new()) {
+            Intercept::Answer(r) => {
+                let columns = r.map(|q| q.columns).unwrap_or_default();
+                return Ok(Some(Prepared {
+                    sql: sql.to_owned(),
+                    param_types: (0..infer::count_placeholders(text).max(client_types.len()))
+                        .map(|i| client_types.get(i).cloned().flatten().unwrap_or(Type::TEXT))
+                        .collect(),
+                    columns,
+                }));
+            }
+            Intercept::Rewrite(s) => s,
+            Intercept::Pass => text.to_owned(),
+        }
+    };
+    let first = first_keyword(&engine_sql);
+    let (count, columns) = if matches!(first.as_str(), "end" | "abort") {
+        (0, vec![])
+    } else {
+        st.session.describe(&engine_sql).map_err(|e| {
+            if e.code == "42601" {
+                SqlError::new(e.code, e.message)
+            } else {
+                e
+            }
+        })?
+    };
+    // The engine describes only queries; RETURNING columns are those of
+    // the same select list over the target table.
+    let columns = match (columns.is_empty(), returning_probe(&engine_sql)) {
+        (true, Some(probe)) => st.session.describe(&probe).map(|(_, c)| c).unwrap_or_default(),
+        _ => columns,
+    };
+    let count = count.max(client_types.len());
+    let mut types: Vec<Option<Type>> = (0..count)
+        .map(|i| {
+            client_types
+                .get(i)
+                .cloned()
+                .flatten()
+                .filter(|t| *t != Type::UNKNOWN)
+        })
+        .collect();
+    if types.iter().any(Option::is_none)
+        && let Ok(mut stmts) = quorumdb_sql::session::parse(&engine_sql)
+        && !stmts.is_empty()
+    {
+        let stmt = stmts.remove(0);
+        let tables = infer::referenced_tables(&stmt);
+        let defs = table_columns(store, &tables);
+        let inferred = infer::infer_param_types(&stmt, count, &defs);
+        for (slot, t) in types.iter_mut().zip(inferred) {
+            if slot.is_none() {
+                *slot = t.map(codec::pg_type);
+            }
+        }
+    }
+    let param_types: Vec<Type> = types.into_iter().map(|t| t.unwrap_or(Type::TEXT)).collect();
+    let columns = type_bare_placeholders(&engine_sql, columns, &param_types);
+    Ok(Some(Prepared {
+        sql: sql.to_owned(),
+        param_types,
+        columns,
+    }))
+}
+
+/// `SELECT <returning list> FROM <target>` for a DML statement with
+/// RETURNING (to describe its result columns).
+fn returning_probe(sql: &str) -> Option<String> {
+    use sqlparser::ast::{FromTable, Statement, TableObject};
+    let stmts = quorumdb_sql::session::parse(sql).ok()?;
+    let (items, table) = match stmts.first()? {
+        Statement::Insert(i) => match &i.table {
+            TableObject::TableName(n) => (i.returning.as_ref()?, n.to_string()),
+            _ => return None,
+        },
+        Statement::Update(u) => (u.returning.as_ref()?, u.table.relation.to_string()),
+        Statement::Delete(d) => {
+            let tables = match &d.from {
+                FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
+            };
+            (d.returning.as_ref()?, tables.first()?.relation.to_string())
+        }
+        _ => return None,
+    };
+    let list: Vec<String> = items.iter().map(ToString::to_string).collect();
+    Some(format!("SELECT {} FROM {table}", list.join(", ")))
+}
+
+/// `SELECT $1` has the parameter's type (the engine, binding parameters
+/// as NULL, reports it as unknown).
+fn type_bare_placeholders(sql: &str, mut columns: Vec<ResultColumn>, params: &[Type]) -> Vec<ResultColumn> {
+    use sqlparser::ast::{Expr, SelectItem, SetExpr, Statement};
+    if !columns.iter().any(|c| c.ty == DataType::Unknown) {
+        return columns;
+    }
+    let Ok(stmts) = quorumdb_sql::session::parse(sql) else {
+        return columns;
+    };
+    let Some(Statement::Query(q)) = stmts.first() else {
+        return columns;
+    };
+    let SetExpr::Select(sel) = &*q.body else {
+        return columns;
+    };
+    if sel.projection.len() != columns.len() {
+        return columns;
+    }
+    for (item, col) in sel.projection.iter().zip(columns.iter_mut()) {
+        let e = match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
+            _ => continue,
+        };
+        if col.ty != DataType::Unknown {
+            continue;
+        }
+        if let Expr::Value(v) = e
+            && let sqlparser::ast::Value::Placeholder(p) = &v.value
+            && let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok())
+            && let Some(t) = n
+                .checked_sub(1)
+                .and_then(|i| params.get(i))
+                .and_then(codec::data_type_of)
+        {
+            col.ty = t;
+        }
+    }
+    columns
+}
+
+#[async_trait]
+impl QueryParser for Parser {
+    type Statement = Prepared;
+
+    async fn parse_sql<C>(
+        &self,
+        client: &C,
+        sql: &str,
+        types: &[Option<Type>],
+    ) -> PgWireResult<Option<Prepared>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        init_state(&self.state, client);
+        if let Some(e) = too_long(sql, self.max_query_bytes) {
+            return Err(user_error(&e, None));
+        }
+        let text = sql.to_owned();
+        let types = types.to_vec();
+        let store = self.store.clone();
+        blocking(&self.state, None, move |st| prepare(st, &store, &text, &types))
+            .await?
+            .map_err(|e| user_error(&e, error_position(&e, sql)))
+    }
+
+    fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
+        Ok(stmt.param_types.clone())
+    }
+
+    fn get_result_schema(&self, stmt: &Prepared, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
+        Ok(fields(&stmt.columns, format))
+    }
+}
+
+/// Strips a trailing row count from a tag (pgwire appends the rows sent).
+fn tag_prefix(tag: &str) -> String {
+    match tag.rsplit_once(' ') {
+        Some((head, n)) if n.chars().all(|c| c.is_ascii_digit()) => head.to_owned(),
+        _ => tag.to_owned(),
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for ConnHandler {
+    type Statement = Prepared;
+    type QueryParser = Parser;
+
+    fn query_parser(&self) -> Arc<Parser> {
+        self.parser.clone()
+    }
+
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Prepared>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let stmt = &portal.statement.statement;
+        if portal.parameters.len() != stmt.param_types.len() {
+            return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                "ERROR".into(),
+                "08P01".into(),
+                format!(
+                    "bind message supplies {} parameters, but prepared statement requires {}",
+                    portal.parameters.len(),
+                    stmt.param_types.len()
+                ),
+            ))));
+        }
+        let mut params = Vec::with_capacity(portal.parameters.len());
+        for (i, p) in portal.parameters.iter().enumerate() {
+            let ty = stmt.param_types.get(i).and_then(codec::data_type_of);
+            let fmt = codec::format_at(&portal.parameter_format, i);
+            params.push(codec::decode_param(p.as_deref(), ty, fmt).map_err(|e| user_error(&e, None))?);
+        }
+        if let Some(spec) = split::split_statements(&stmt.sql)
+            .first()
+            .and_then(|p| copy::parse_copy(p.text))
+        {
+            let spec = spec.map_err(|e| user_error(&e, None))?;
+            if spec.query.is_some() {
+                let (n, lines) = self
+                    .copy_out_lines(spec)
+                    .await
+                    .map_err(|e| user_error(&e, None))?;
+                let data: Vec<PgWireResult<CopyData>> = lines
+                    .into_iter()
+                    .map(|l| Ok(CopyData::new(l.into_bytes().into())))
+                    .collect();
+                return Ok(Response::CopyOut(CopyResponse::new(
+                    0,
+                    n,
+                    futures::stream::iter(data),
+                )));
+            }
+            let n = self.copy_in_open(spec).await.map_err(|e| user_error(&e, None))?;
+            return Ok(Response::CopyIn(CopyResponse::new(
+                0,
+                n,
+                futures::stream::empty(),
+            )));
+        }
+        let sql = stmt.sql.clone();
+        let (notices, result) = blocking(&self.state, Some(&self.status), move |st| {
+            let text = split::split_statements(&sql)
+                .first()
+                .map(|p| p.text.to_owned())
+                .unwrap_or_default();
+            let mut notices = Vec::new();
+            let r = st.run_one(&text, &params, &mut notices);
+            (notices, r)
+        })
+        .await?;
+        for n in &notices {
+            client.feed(notice_message(n)).await?;
+        }
+        let qr = result.map_err(|e| user_error(&e, None))?;
+        if qr.columns.is_empty() && !qr.tag.starts_with("SELECT") && !qr.tag.starts_with("SHOW") {
+            return Ok(Response::Execution(Tag::new(&qr.tag)));
+        }
+        // Encode with the types the client was told at Describe time.
+        let columns = if stmt.columns.len() == qr.columns.len() {
+            &stmt.columns
+        } else {
+            &qr.columns
+        };
+        let schema = Arc::new(fields(columns, Some(&portal.result_column_format)));
+        let types: Vec<DataType> = columns.iter().map(|c| c.ty).collect();
+        let formats: Vec<FieldFormat> = schema.iter().map(|f| f.format()).collect();
+        let rows: Vec<PgWireResult<_>> = qr
+            .rows
+            .iter()
+            .map(|r| codec::encode_row(r, &types, &formats).map_err(|e| user_error(&e, None)))
+            .collect();
+        let mut resp = QueryResponse::new(schema, futures::stream::iter(rows));
+        resp.set_command_tag(&tag_prefix(&qr.tag));
+        Ok(Response::Query(resp))
+    }
+
+    async fn do_describe_statement<C>(
+        &self,
+        _client: &mut C,
+        stmt: &StoredStatement<Prepared>,
+    ) -> PgWireResult<DescribeStatementResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        Ok(DescribeStatementResponse::new(
+            stmt.statement.param_types.clone(),
+            fields(&stmt.statement.columns, None),
+        ))
+    }
+
+    async fn do_describe_portal<C>(
+        &self,
+        _client: &mut C,
+        portal: &Portal<Prepared>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        Ok(DescribePortalResponse::new(fields(
+            &portal.statement.statement.columns,
+            Some(&portal.result_column_format),
+        )))
+    }
+
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // Own implementation: ParameterDescription is always sent for a
+        // statement, and NoData whenever there are no result columns (the
+        // default sends an empty RowDescription when there are parameters).
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        let (params, fields) = match message.target_type {
+            TARGET_TYPE_BYTE_STATEMENT => match client.portal_store().get_statement(name) {
+                Some(Entry::Value(stmt)) => (
+                    Some(stmt.statement.param_types.clone()),
+                    fields(&stmt.statement.columns, None),
+                ),
+                Some(Entry::Empty) => (Some(vec![]), vec![]),
+                None => return Err(PgWireError::StatementNotFound(name.to_owned())),
+            },
+            TARGET_TYPE_BYTE_PORTAL => match client.portal_store().get_portal(name) {
+                Some(Entry::Value(portal)) => (
+                    None,
+                    fields(
+                        &portal.statement.statement.columns,
+                        Some(&portal.result_column_format),
+                    ),
+                ),
+                Some(Entry::Empty) => (None, vec![]),
+                None => return Err(PgWireError::PortalNotFound(name.to_owned())),
+            },
+            other => return Err(PgWireError::InvalidTargetType(other)),
+        };
+        if let Some(params) = params {
+            client
+                .feed(PgWireBackendMessage::ParameterDescription(
+                    ParameterDescription::new(params.iter().map(|t| t.oid()).collect()),
+                ))
+                .await?;
+        }
+        if fields.is_empty() {
+            client.feed(PgWireBackendMessage::NoData(NoData::new())).await?;
+        } else {
+            client
+                .feed(PgWireBackendMessage::RowDescription(row_description(&fields)))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn on_sync<C>(&self, client: &mut C, _message: PgSync) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        client.portal_store().rm_portal(DEFAULT_NAME);
+        let status = self.transaction_status();
+        client.set_transaction_status(status);
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status)))
+            .await?;
+        client.flush().await?;
+        Ok(())
+    }
+}
+
+impl ConnHandler {
+    /// Sends ReadyForQuery with the session's status.
+    async fn ready<C>(&self, client: &mut C) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let status = self.transaction_status();
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(status);
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status)))
+            .await?;
+        Ok(())
+    }
+
+    /// COPY ... TO STDOUT: runs the query; returns the formatted lines.
+    async fn copy_out_lines(&self, spec: CopySpec) -> Result<(usize, Vec<String>), SqlError> {
+        let query = spec.query.clone().unwrap_or_default();
+        let qr = blocking(&self.state, Some(&self.status), move |st| {
+            st.run_one(&query, &[], &mut Vec::new())
+        })
+        .await
+        .map_err(|e| SqlError::internal(e.to_string()))??;
+        let mut lines = Vec::with_capacity(qr.rows.len());
+        for row in &qr.rows {
+            let mut texts = Vec::with_capacity(qr.columns.len());
+            for (v, c) in row.iter().zip(&qr.columns) {
+                texts.push(
+                    codec::encode_value(v, c.ty, FieldFormat::Text)?
+                        .map(|b| String::from_utf8_lossy(&b).into_owned()),
+                );
+            }
+            lines.push(copy::format_row(&texts, &spec));
+        }
+        Ok((qr.columns.len(), lines))
+    }
+
+    /// COPY ... TO STDOUT in the simple protocol. `Ok(false)`: the caller
+    /// sends ReadyForQuery.
+    async fn copy_out<C>(&self, client: &mut C, spec: CopySpec) -> Result<bool, SqlError>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let (n, lines) = self.copy_out_lines(spec).await?;
+        let io = |e: PgWireError| SqlError::new("08006", e.to_string());
+        client
+            .feed(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
+                0,
+                i16::try_from(n).unwrap_or(i16::MAX),
+                vec![0; n],
+            )))
+            .await
+            .map_err(|e| io(e.into()))?;
+        let count = lines.len();
+        for line in lines {
+            client
+                .feed(PgWireBackendMessage::CopyData(CopyData::new(
+                    line.into_bytes().into(),
+                )))
+                .await
+                .map_err(|e| io(e.into()))?;
+        }
+        client
+            .feed(PgWireBackendMessage::CopyDone(CopyDone::new()))
+            .await
+            .map_err(|e| io(e.into()))?;
+        client
+            .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+                format!("COPY {count}"),
+            )))
+            .await
+            .map_err(|e| io(e.into()))?;
+        Ok(false)
+    }
+
+    /// COPY ... FROM STDIN: opens the copy state (and, outside a
+    /// transaction block, a transaction); returns the column count.
+    async fn copy_in_open(&self, spec: CopySpec) -> Result<usize, SqlError> {
+        let table = spec.table.clone();
+        let given = spec.columns.clone();
+        let (columns, began) = blocking(&self.state, Some(&self.status), move |st| {
+            if st.session.transaction_failed() {
+                return Err(SqlError::new(
+                    "25P02",
+                    "current transaction is aborted, commands ignored until end of transaction block",
+                ));
+            }
+            let columns: Vec<String> = if given.is_empty() {
+                st.session
+                    .describe(&format!("SELECT * FROM {table}"))?
+                    .1
+                    .into_iter()
+                    .map(|c| c.name)
+                    .collect()
+            } else {
+                given
+            };
+            let began = !st.session.in_transaction();
+            if began {
+                st.session.execute("BEGIN")?;
+            }
+            Ok((columns, began))
+        })
+        .await
+        .map_err(|e| SqlError::internal(e.to_string()))??;
+        let n = columns.len();
+        *self.copy_in.lock().unwrap_or_else(|p| p.into_inner()) = Some(CopyIn {
+            reader: RecordReader::new(&spec),
+            spec,
+            columns,
+            began,
+            pending: Vec::new(),
+            rows: 0,
+            error: None,
+        });
+        Ok(n)
+    }
+
+    /// COPY ... FROM STDIN in the simple protocol. `Ok(true)`: copy mode
+    /// entered (no ReadyForQuery until CopyDone/CopyFail).
+    async fn copy_in_start<C>(&self, client: &mut C, spec: CopySpec) -> Result<bool, SqlError>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let n = self.copy_in_open(spec).await?;
+        client
+            .send(PgWireBackendMessage::CopyInResponse(CopyInResponse::new(
+                0,
+                i16::try_from(n).unwrap_or(i16::MAX),
+                vec![0; n],
+            )))
+            .await
+            .map_err(|e| SqlError::new("08006", PgWireError::from(e).to_string()))?;
+        client.set_state(PgWireConnectionState::CopyInProgress(false));
+        Ok(true)
+    }
+
+    /// Parses buffered records; returns a batch to insert when one is due.
+    fn copy_take(&self, at_end: bool) -> Option<(String, Vec<String>, Vec<Vec<Value>>)> {
+        let mut guard = self.copy_in.lock().unwrap_or_else(|p| p.into_inner());
+        let ci = guard.as_mut()?;
+        if ci.error.is_some() {
+            return None;
+        }
+        match ci.reader.records(&ci.spec, at_end) {
+            Ok(records) => {
+                for r in records {
+                    if r.len() != ci.columns.len() {
+                        ci.error = Some(SqlError::new(
+                            "22P04",
+                            format!(
+                                "{} data for {} columns (COPY line {})",
+                                if r.len() > ci.columns.len() {
+                                    "extra"
+                                } else {
+                                    "missing"
+                                },
+                                ci.columns.len(),
+                                ci.reader.line
+                            ),
+                        ));
+                        return None;
+                    }
+                    ci.pending.push(copy::to_values(r));
+                }
+            }
+            Err(e) => {
+                ci.error = Some(e);
+                return None;
+            }
+        }
+        if ci.pending.is_empty() || (!at_end && ci.pending.len() < COPY_BATCH) {
+            return None;
+        }
+        Some((
+            ci.spec.table.clone(),
+            ci.columns.clone(),
+            std::mem::take(&mut ci.pending),
+        ))
+    }
+
+    /// Inserts a batch of COPY rows through the session.
+    async fn copy_flush(&self, table: String, columns: Vec<String>, rows: Vec<Vec<Value>>) {
+        let count = rows.len() as u64;
+        let r = blocking(&self.state, Some(&self.status), move |st| {
+            for chunk in rows.chunks(COPY_BATCH) {
+                let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+                let mut params = Vec::with_capacity(chunk.len() * columns.len());
+                for (i, row) in chunk.iter().enumerate() {
+                    sql.push_str(if i == 0 { "(" } else { ", (" });
+                    for (j, v) in row.iter().enumerate() {
+                        params.push(v.clone());
+                        if j > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!("${}", params.len()));
+                    }
+                    sql.push(')');
+                }
+                st.session.execute_with_params(&sql, &params)?;
+            }
+            Ok::<(), SqlError>(())
+        })
+        .await;
+        let mut guard = self.copy_in.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(ci) = guard.as_mut() {
+            match r {
+                Ok(Ok(())) => ci.rows += count,
+                Ok(Err(e)) => ci.error = Some(e),
+                Err(e) => ci.error = Some(SqlError::internal(e.to_string())),
+            }
+        }
+    }
+
+    /// Ends our implicit COPY transaction (commit or roll back).
+    async fn copy_finish(&self, began: bool, commit: bool) -> Result<(), SqlError> {
+        if !began {
+            return Ok(());
+        }
+        let stmt = if commit { "COMMIT" } else { "ROLLBACK" };
+        blocking(&self.state, Some(&self.status), move |st| {
+            let r = st.session.execute(stmt).map(|_| ());
+            if st.session.in_transaction() {
+                let _ = st.session.execute("ROLLBACK");
+            }
+            r
+        })
+        .await
+        .map_err(|e| SqlError::internal(e.to_string()))?
+    }
+}
+
+#[async_trait]
+impl CopyHandler for ConnHandler {
+    async fn on_copy_data<C>(&self, _client: &mut C, data: CopyData) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        {
+            let mut guard = self.copy_in.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(ci) = guard.as_mut()
+                && ci.error.is_none()
+            {
+                ci.reader.push(&data.data);
+            }
+        }
+        if let Some((table, columns, rows)) = self.copy_take(false) {
+            self.copy_flush(table, columns, rows).await;
+        }
+        Ok(())
+    }
+
+    async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Some((table, columns, rows)) = self.copy_take(true) {
+            self.copy_flush(table, columns, rows).await;
+        }
+        let ci = self.copy_in.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(ci) = ci else {
+            return Err(user_error(&SqlError::new("08P01", "CopyDone without COPY"), None));
+        };
+        let outcome = match ci.error {
+            Some(e) => self.copy_finish(ci.began, false).await.and(Err(e)),
+            None => self.copy_finish(ci.began, true).await,
+        };
+        client.set_transaction_status(self.transaction_status());
+        match outcome {
+            Ok(()) => {
+                client
+                    .send(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+                        format!("COPY {}", ci.rows),
+                    )))
+                    .await?;
+                Ok(())
+            }
+            Err(e) => Err(user_error(&e, None)),
+        }
+    }
+
+    async fn on_copy_fail<C>(&self, client: &mut C, fail: CopyFail) -> PgWireError
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let ci = self.copy_in.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(ci) = ci {
+            let _ = self.copy_finish(ci.began, false).await;
+        }
+        client.set_transaction_status(self.transaction_status());
+        user_error(
+            &SqlError::new("57014", format!("COPY from stdin failed: {}", fail.message)),
+            None,
+        )
+    }
+}

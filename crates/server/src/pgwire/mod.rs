@@ -1,0 +1,187 @@
+//! The PostgreSQL wire protocol endpoint.
+//!
+//! [`serve`] accepts connections on a listener and speaks protocol 3.0 to
+//! each through the `pgwire` crate:
+//!
+//! ```text
+//!  TcpListener ─accept─► per connection: Handlers
+//!                          ├─ auth::QdbStartup     (trust / SCRAM-SHA-256, ParameterStatus)
+//!                          ├─ handler::ConnHandler (simple + extended query → Session)
+//!                          │     ├─ compat  (SET/SHOW/RESET, version(), current_user, ...)
+//!                          │     ├─ pg_catalog (psql's \d, \dt, \di, \l answered from the catalog)
+//!                          │     ├─ infer   ($n types when the client sends no OIDs)
+//!                          │     └─ codec   (text/binary values)
+//!                          ├─ copy         (COPY FROM STDIN / TO STDOUT, text and CSV)
+//!                          └─ split        (statements of a simple query, error positions)
+//! ```
+//!
+//! Invariants:
+//! - Each connection owns one [`quorumdb_sql::Session`]; statements run in
+//!   `spawn_blocking`, so a slow commit (Raft) blocks neither the runtime
+//!   nor other sessions.
+//! - A client that disconnects mid-transaction has its transaction rolled
+//!   back (the session is dropped with the connection).
+//! - Bytes from the network never panic the server: malformed messages end
+//!   that connection only (pgwire's codec), handler code has no unwraps on
+//!   client input, and a connection task that fails is logged and dropped.
+//! - When `shutdown` becomes `true`, the listener stops accepting; open
+//!   connections get [`PgConfig::shutdown_grace`] to finish, then are closed
+//!   (closing rolls back their open transactions).
+//!
+//! Deliberately not here: TLS, binary COPY, CancelRequest (no engine interrupt),
+//! general pg_catalog emulation, users in the catalog (see [`auth::UserStore`]).
+
+pub mod auth;
+mod codec;
+mod compat;
+mod copy;
+mod handler;
+mod infer;
+mod pg_catalog;
+mod split;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::pgwire::api::PgWireServerHandlers;
+use ::pgwire::api::auth::StartupHandler;
+use ::pgwire::api::copy::CopyHandler;
+use ::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use quorumdb_storage::KvStore;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+pub use auth::{AuthMode, Credential, MemoryUserStore, UserStore};
+
+/// Configuration of the SQL endpoint.
+#[derive(Clone, Debug)]
+pub struct PgConfig {
+    /// How clients authenticate (default: trust loopback, SCRAM otherwise).
+    pub auth: AuthMode,
+    /// Users and their credentials (default: `root`, no password).
+    pub users: Arc<dyn UserStore>,
+    /// How long open connections may continue after shutdown is requested.
+    pub shutdown_grace: Duration,
+    /// Connections beyond this many are refused with 53300.
+    pub max_connections: usize,
+    /// Longest accepted query string in bytes (longer: 54000).
+    pub max_query_bytes: usize,
+}
+
+impl Default for PgConfig {
+    fn default() -> Self {
+        Self {
+            auth: AuthMode::default(),
+            users: Arc::new(MemoryUserStore::new()),
+            shutdown_grace: Duration::from_secs(5),
+            max_connections: 1000,
+            max_query_bytes: 16 << 20,
+        }
+    }
+}
+
+/// The handlers of one connection.
+struct Handlers {
+    startup: Arc<auth::QdbStartup>,
+    query: Arc<handler::ConnHandler>,
+}
+
+impl PgWireServerHandlers for Handlers {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        self.query.clone()
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.query.clone()
+    }
+
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        self.startup.clone()
+    }
+
+    fn copy_handler(&self) -> Arc<impl CopyHandler> {
+        self.query.clone()
+    }
+}
+
+/// Serves the PostgreSQL protocol on `listener` until `shutdown` is true
+/// (or its sender is dropped). Returns once every connection has closed.
+///
+/// Errors: only a fatal listener error is returned; per-connection errors
+/// (garbage bytes, resets, auth failures) are logged and end that
+/// connection alone.
+pub async fn serve(
+    listener: TcpListener,
+    store: KvStore,
+    config: PgConfig,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let local = listener.local_addr().ok();
+    tracing::info!(addr = ?local, auth = ?config.auth, "pgwire: listening");
+    let startup = Arc::new(auth::QdbStartup::new(config.users.clone(), config.auth));
+    let mut conns: JoinSet<()> = JoinSet::new();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        tokio::select! {
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            accepted = listener.accept() => {
+                let (socket, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!(error = %e, "pgwire: accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                if conns.len() >= config.max_connections {
+                    tracing::warn!(%peer, "pgwire: too many connections");
+                    conns.spawn(refuse(socket));
+                    continue;
+                }
+                let _ = socket.set_nodelay(true);
+                let handlers = Handlers {
+                    startup: startup.clone(),
+                    query: Arc::new(handler::ConnHandler::new(store.clone(), config.max_query_bytes)),
+                };
+                conns.spawn(connection(socket, peer, handlers));
+            }
+        }
+    }
+    drop(listener);
+    tracing::info!(open = conns.len(), "pgwire: shutting down");
+    let drain = async { while conns.join_next().await.is_some() {} };
+    if tokio::time::timeout(config.shutdown_grace, drain).await.is_err() {
+        conns.abort_all();
+        while conns.join_next().await.is_some() {}
+    }
+    Ok(())
+}
+
+async fn connection(socket: tokio::net::TcpStream, peer: SocketAddr, handlers: Handlers) {
+    tracing::debug!(%peer, "pgwire: connection opened");
+    if let Err(e) = ::pgwire::tokio::process_socket(socket, None, handlers).await {
+        tracing::debug!(%peer, error = %e, "pgwire: connection ended with an error");
+    }
+    tracing::debug!(%peer, "pgwire: connection closed");
+}
+
+/// Answers a connection over the limit with FATAL 53300 and closes it.
+async fn refuse(mut socket: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let msg = b"SFATAL\0VFATAL\0C53300\0Msorry, too many clients already\0\0";
+    let mut buf = Vec::with_capacity(msg.len() + 5);
+    buf.push(b'E');
+    buf.extend_from_slice(&((msg.len() + 4) as u32).to_be_bytes());
+    buf.extend_from_slice(msg);
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.write_all(&buf)).await;
+}

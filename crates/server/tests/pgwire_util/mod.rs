@@ -1,0 +1,78 @@
+//! Shared helpers for the pgwire integration tests: an in-process server
+//! on 127.0.0.1:0 over a memory store, and client connections to it.
+//!
+//! Invariant: every helper waits with a generous timeout and polls; none
+//! sleeps to synchronise.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use quorumdb_server::pgwire::{PgConfig, serve};
+use quorumdb_storage::{Engine, KvStore, MemoryEngine};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub shutdown: watch::Sender<bool>,
+    pub handle: JoinHandle<std::io::Result<()>>,
+}
+
+impl TestServer {
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+}
+
+pub async fn start(config: PgConfig) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let store = KvStore::local(Arc::new(MemoryEngine::new()) as Arc<dyn Engine>).expect("store");
+    let (tx, rx) = watch::channel(false);
+    let handle = tokio::spawn(serve(listener, store, config, rx));
+    TestServer {
+        addr,
+        shutdown: tx,
+        handle,
+    }
+}
+
+pub async fn start_default() -> TestServer {
+    start(PgConfig::default()).await
+}
+
+pub fn config(server: &TestServer, user: &str) -> tokio_postgres::Config {
+    let mut c = tokio_postgres::Config::new();
+    c.host("127.0.0.1")
+        .port(server.port())
+        .user(user)
+        .dbname("qdb")
+        .connect_timeout(TIMEOUT);
+    c
+}
+
+pub async fn connect(server: &TestServer) -> tokio_postgres::Client {
+    connect_as(server, "root").await
+}
+
+pub async fn connect_as(server: &TestServer, user: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio::time::timeout(TIMEOUT, config(server, user).connect(tokio_postgres::NoTls))
+        .await
+        .expect("connect timed out")
+        .expect("connect");
+    tokio::spawn(conn);
+    client
+}
+
+/// The SQLSTATE of a tokio-postgres error.
+pub fn sqlstate(e: &tokio_postgres::Error) -> String {
+    e.code()
+        .map(|c| c.code().to_owned())
+        .unwrap_or_else(|| format!("no sqlstate: {e:?}"))
+}
