@@ -1,5 +1,5 @@
-//! QuorumDB's chaos suite, checker half: the history format and the
-//! checkers that judge histories recorded against a cluster.
+//! QuorumDB's chaos suite: real clusters broken on purpose, histories
+//! recorded through the wire protocol, and checkers that judge them.
 //!
 //! * [`history`]: Elle/Jepsen-shaped histories as JSON lines, validated and
 //!   paired (invoke -> ok | fail | info).
@@ -9,15 +9,30 @@
 //! * [`elle`]: an Elle-style list-append checker (G0 .. G2-item, with
 //!   process and real-time variants) for strict serializability.
 //!
-//! Cluster control, fault injection (nemeses) and the workload runners live
-//! elsewhere once a server exists; nothing here talks to a database.
+//!
+//! The runner half:
+//! * [`cluster`]: N `quorumdb` processes on loopback, owned by PID, with
+//!   kill -9 / restart / SIGSTOP / SIGCONT / membership changes and cleanup
+//!   on drop.
+//! * [`proxy`]: a fault-injecting TCP proxy in front of every node's gRPC
+//!   port (partitions, one-way faults) that knows which node connected.
+//! * [`nemesis`]: the fault kinds and the healthy/faulty schedule.
+//! * [`workload`]: bank, register, list-append and set over PostgreSQL wire.
+//! * [`runner`]: one run end to end, and its evidence folder;
+//!   [`report`]: the text summary and the SVG picture.
 
 pub mod bank;
 pub mod checker;
+pub mod cluster;
 pub mod elle;
 pub mod history;
 pub mod linearizable;
+pub mod nemesis;
+pub mod proxy;
+pub mod report;
+pub mod runner;
 pub mod set;
+pub mod workload;
 
 pub use checker::{Anomaly, Checker, Validity, Verdict};
 pub use history::{History, HistoryError, Op, OpType, Outcome};

@@ -954,3 +954,33 @@ async fn copy_through_the_extended_protocol() {
         .get(0);
     assert_eq!(n, 600);
 }
+
+/// `DEALLOCATE ALL` drops the protocol-level prepared statements (psycopg
+/// 3 sends it after a failed transaction); using one afterwards, or
+/// deallocating an unknown name, fails with 26000.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deallocate_drops_prepared_statements() {
+    let server = start_default().await;
+    let c = connect(&server).await;
+    let one = c.prepare("SELECT $1::INTEGER + 1").await.expect("prepare");
+    let two = c.prepare("SELECT $1::INTEGER + 2").await.expect("prepare");
+    let v: i32 = c.query_one(&one, &[&1i32]).await.expect("run").get(0);
+    assert_eq!(v, 2);
+    let e = c
+        .batch_execute("DEALLOCATE no_such_statement")
+        .await
+        .expect_err("unknown name");
+    assert_eq!(sqlstate(&e), "26000", "{e:?}");
+    // Through the extended protocol, as psycopg 3 sends it.
+    c.execute("DEALLOCATE ALL", &[]).await.expect("deallocate all");
+    for stmt in [&one, &two] {
+        let e = c.query_one(stmt, &[&1i32]).await.expect_err("all deallocated");
+        assert_eq!(sqlstate(&e), "26000", "{e:?}");
+    }
+    let v: i32 = c
+        .query_one("SELECT $1::INTEGER + 3", &[&1i32])
+        .await
+        .expect("new statements still work")
+        .get(0);
+    assert_eq!(v, 4);
+}

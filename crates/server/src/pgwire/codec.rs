@@ -201,6 +201,79 @@ fn float4_text(f: f64) -> String {
     }
 }
 
+/// Decodes a Bind parameter whose Parse-time type is `wire` (None or
+/// unknown: the engine coerces it). Like [`decode_param`], except that a
+/// text timestamp with a UTC offset (`2024-02-29 13:45:30+00`, as pgjdbc
+/// sends for `LocalDateTime`) is read as PostgreSQL does: `timestamp`
+/// ignores the offset, `timestamptz` converts the value to UTC.
+pub fn decode_wire_param(
+    bytes: Option<&[u8]>,
+    wire: Option<&Type>,
+    fmt: FieldFormat,
+) -> Result<Value, SqlError> {
+    let ty = wire.and_then(data_type_of);
+    if let (Some(b), FieldFormat::Text, Some(w @ (&Type::TIMESTAMP | &Type::TIMESTAMPTZ))) =
+        (bytes, fmt, wire)
+        && let Some((local, offset_secs)) = split_utc_offset(utf8(b)?.trim())
+    {
+        let micros = quorumdb_sql::datetime::parse_timestamp(local)?;
+        let shift = if *w == Type::TIMESTAMPTZ {
+            offset_secs * 1_000_000
+        } else {
+            0
+        };
+        return Ok(Value::Timestamp(
+            micros
+                .checked_sub(shift)
+                .ok_or_else(|| SqlError::overflow("timestamp"))?,
+        ));
+    }
+    decode_param(bytes, ty, fmt)
+}
+
+/// Splits `<date> <time><offset>` into the local part and the offset in
+/// seconds east of UTC; offsets are `Z`, `±HH`, `±HHMM` or `±HH:MM[:SS]`
+/// after a time of day. `None` when there is no offset.
+fn split_utc_offset(s: &str) -> Option<(&str, i64)> {
+    let time_at = s.find([' ', 'T'])? + 1;
+    let time = &s[time_at..];
+    if let Some(local) = time.strip_suffix('Z') {
+        return Some((&s[..time_at + local.len()], 0));
+    }
+    let sign_at = time.rfind(['+', '-'])?;
+    let (local, zone) = (&time[..sign_at], &time[sign_at..]);
+    if !local.contains(':') {
+        return None;
+    }
+    let sign = if zone.starts_with('-') { -1 } else { 1 };
+    let digits = &zone[1..];
+    if !digits.chars().all(|c| c.is_ascii_digit() || c == ':') {
+        return None;
+    }
+    let fields: Vec<&str> = if digits.contains(':') {
+        digits.split(':').collect()
+    } else if digits.len() == 4 {
+        vec![&digits[..2], &digits[2..]]
+    } else {
+        vec![digits]
+    };
+    if fields.is_empty() || fields.len() > 3 {
+        return None;
+    }
+    let mut secs = 0i64;
+    for (i, f) in fields.iter().enumerate() {
+        if f.is_empty() || f.len() > 2 || !f.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let n: i64 = f.parse().ok()?;
+        secs += n * [3600, 60, 1][i];
+    }
+    if secs > 16 * 3600 {
+        return None;
+    }
+    Some((s[..time_at + local.len()].trim_end(), sign * secs))
+}
+
 /// Decodes a Bind parameter of declared type `ty` (None: unknown).
 pub fn decode_param(bytes: Option<&[u8]>, ty: Option<DataType>, fmt: FieldFormat) -> Result<Value, SqlError> {
     let Some(bytes) = bytes else {
@@ -379,6 +452,48 @@ mod tests {
         ] {
             let enc = encode_numeric(s);
             assert_eq!(decode_numeric(&enc).as_deref(), Some(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn text_timestamps_with_offsets() {
+        let ts = |s: &str, wire: &Type| decode_wire_param(Some(s.as_bytes()), Some(wire), FieldFormat::Text);
+        let local = quorumdb_sql::datetime::parse_timestamp("2024-02-29 13:45:30.123456").unwrap();
+        assert_eq!(
+            ts("2024-02-29 13:45:30.123456+00", &Type::TIMESTAMP).unwrap(),
+            Value::Timestamp(local)
+        );
+        assert_eq!(
+            ts("2024-02-29 13:45:30.123456-08:00", &Type::TIMESTAMP).unwrap(),
+            Value::Timestamp(local)
+        );
+        assert_eq!(
+            ts("2024-02-29 13:45:30.123456+0530", &Type::TIMESTAMPTZ).unwrap(),
+            Value::Timestamp(local - 19_800_000_000)
+        );
+        assert_eq!(
+            ts("2024-02-29T13:45:30.123456Z", &Type::TIMESTAMPTZ).unwrap(),
+            Value::Timestamp(local)
+        );
+        // No offset: left to the engine, as before.
+        assert_eq!(
+            ts("2024-02-29 13:45:30", &Type::TIMESTAMP).unwrap(),
+            Value::Text("2024-02-29 13:45:30".into())
+        );
+        assert_eq!(
+            ts("2024-02-29", &Type::TIMESTAMP).unwrap(),
+            Value::Text("2024-02-29".into())
+        );
+        assert!(ts("2024-02-29 13:45:30+99", &Type::TIMESTAMP).is_ok());
+        assert!(ts("2024-02-29 13:45:30+ab", &Type::TIMESTAMP).is_ok());
+        for odd in [
+            "2024-02-29 13:45:30+1é1",
+            "2024-02-29 13:45:30+é",
+            "x y:+",
+            "T:-",
+            " :+::::",
+        ] {
+            let _ = ts(odd, &Type::TIMESTAMPTZ);
         }
     }
 

@@ -36,7 +36,7 @@
 //! hook, so a running statement cannot be stopped); a parse error in COPY
 //! data inside an explicit block does not mark the block failed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -58,7 +58,7 @@ use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse, CopyOutResponse};
 use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
 use pgwire::messages::extendedquery::{
-    Describe, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
+    Describe, Parse, ParseComplete, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
 };
 use pgwire::messages::response::{
     CommandComplete, EmptyQueryResponse, NoticeResponse, ReadyForQuery, TransactionStatus,
@@ -159,6 +159,38 @@ impl ConnState {
     }
 }
 
+/// What a `DEALLOCATE` statement drops.
+#[derive(Debug, PartialEq)]
+enum Deallocate {
+    All,
+    Named(String),
+}
+
+/// Recognises `DEALLOCATE [PREPARE] { name | ALL }` (a prepared statement
+/// of the protocol and of SQL share one namespace, as in PostgreSQL). An
+/// unquoted name is folded to lower case; a double-quoted one is exact.
+fn parse_deallocate(sql: &str) -> Option<Deallocate> {
+    let t = sql.trim().trim_end_matches(';').trim_end();
+    let (kw, rest) = t.split_once(char::is_whitespace)?;
+    if !kw.eq_ignore_ascii_case("deallocate") {
+        return None;
+    }
+    let mut rest = rest.trim_start();
+    if let Some((word, after)) = rest.split_once(char::is_whitespace)
+        && word.eq_ignore_ascii_case("prepare")
+    {
+        rest = after.trim_start();
+    }
+    if rest.eq_ignore_ascii_case("all") {
+        return Some(Deallocate::All);
+    }
+    if let Some(quoted) = rest.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        return (!quoted.is_empty()).then(|| Deallocate::Named(quoted.replace("\"\"", "\"")));
+    }
+    let ident = !rest.is_empty() && rest.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+    ident.then(|| Deallocate::Named(rest.to_lowercase()))
+}
+
 fn first_keyword(sql: &str) -> String {
     let t = sql.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
     t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
@@ -183,6 +215,9 @@ pub struct ConnHandler {
     max_query_bytes: usize,
     /// An open COPY FROM STDIN, between CopyInResponse and CopyDone/Fail.
     copy_in: Mutex<Option<CopyIn>>,
+    /// Names of the named statements Parsed on this connection, so that
+    /// `DEALLOCATE ALL` can drop them (pgwire's store cannot list them).
+    statement_names: Mutex<BTreeSet<String>>,
 }
 
 /// State of a COPY FROM STDIN in progress.
@@ -229,6 +264,7 @@ impl ConnHandler {
             status: Arc::new(AtomicU8::new(STATUS_IDLE)),
             max_query_bytes,
             copy_in: Mutex::new(None),
+            statement_names: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -500,6 +536,17 @@ impl SimpleQueryHandler for ConnHandler {
                 }
             };
         }
+        if let [piece] = pieces.as_slice()
+            && let Some(target) = parse_deallocate(piece.text)
+            && self.transaction_status() != TransactionStatus::Error
+        {
+            let msg = match self.deallocate(client, target) {
+                Ok(tag) => PgWireBackendMessage::CommandComplete(CommandComplete::new(tag.to_owned())),
+                Err(e) => PgWireBackendMessage::ErrorResponse(error_info(&e, None).into()),
+            };
+            client.feed(msg).await?;
+            return self.ready(client).await;
+        }
         let outs = blocking(&self.state, Some(&self.status), move |st| run_simple(st, &sql)).await?;
         for out in outs {
             match out {
@@ -609,6 +656,13 @@ fn prepare(
             ));
         }
     };
+    if !st.session.transaction_failed() && parse_deallocate(text).is_some() {
+        return Ok(Some(Prepared {
+            sql: sql.to_owned(),
+            param_types: vec![],
+            columns: vec![],
+        }));
+    }
     // Classify on a copy: SET etc. take effect at Execute, not Parse.
     let engine_sql = if st.session.transaction_failed() {
         text.to_owned()
@@ -829,9 +883,11 @@ impl ExtendedQueryHandler for ConnHandler {
         }
         let mut params = Vec::with_capacity(portal.parameters.len());
         for (i, p) in portal.parameters.iter().enumerate() {
-            let ty = stmt.param_types.get(i).and_then(codec::data_type_of);
             let fmt = codec::format_at(&portal.parameter_format, i);
-            params.push(codec::decode_param(p.as_deref(), ty, fmt).map_err(|e| user_error(&e, None))?);
+            params.push(
+                codec::decode_wire_param(p.as_deref(), stmt.param_types.get(i), fmt)
+                    .map_err(|e| user_error(&e, None))?,
+            );
         }
         if let Some(spec) = split::split_statements(&stmt.sql)
             .first()
@@ -859,6 +915,16 @@ impl ExtendedQueryHandler for ConnHandler {
                 n,
                 futures::stream::empty(),
             )));
+        }
+        if let Some(target) = split::split_statements(&stmt.sql)
+            .first()
+            .and_then(|p| parse_deallocate(p.text))
+            && self.transaction_status() != TransactionStatus::Error
+        {
+            let tag = self
+                .deallocate(client, target)
+                .map_err(|e| user_error(&e, None))?;
+            return Ok(Response::Execution(Tag::new(tag)));
         }
         let sql = stmt.sql.clone();
         let (notices, result) = blocking(&self.state, Some(&self.status), move |st| {
@@ -981,6 +1047,31 @@ impl ExtendedQueryHandler for ConnHandler {
         Ok(())
     }
 
+    async fn on_parse<C>(&self, client: &mut C, message: Parse) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // pgwire's default, plus remembering the name for DEALLOCATE ALL.
+        let name = message.name.clone().unwrap_or_else(|| DEFAULT_NAME.to_owned());
+        match StoredStatement::parse(client, &message, self.query_parser()).await? {
+            Some(stmt) => client.portal_store().put_statement(Arc::new(stmt)),
+            None => client.portal_store().put_empty_statement(&name),
+        }
+        if name != DEFAULT_NAME {
+            self.statement_names
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(name);
+        }
+        client
+            .send(PgWireBackendMessage::ParseComplete(ParseComplete::new()))
+            .await?;
+        Ok(())
+    }
+
     async fn on_sync<C>(&self, client: &mut C, _message: PgSync) -> PgWireResult<()>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -1000,6 +1091,35 @@ impl ExtendedQueryHandler for ConnHandler {
 }
 
 impl ConnHandler {
+    /// Runs `DEALLOCATE`: drops one named statement (26000 if there is
+    /// none) or all of them. Returns the command tag.
+    fn deallocate<C>(&self, client: &mut C, target: Deallocate) -> Result<&'static str, SqlError>
+    where
+        C: ClientPortalStore,
+        C::PortalStore: PortalStore,
+    {
+        let mut names = self.statement_names.lock().unwrap_or_else(|p| p.into_inner());
+        match target {
+            Deallocate::All => {
+                for name in std::mem::take(&mut *names) {
+                    client.portal_store().rm_statement(&name);
+                }
+                Ok("DEALLOCATE ALL")
+            }
+            Deallocate::Named(name) => {
+                if client.portal_store().get_statement(&name).is_none() {
+                    return Err(SqlError::new(
+                        "26000",
+                        format!("prepared statement \"{name}\" does not exist"),
+                    ));
+                }
+                client.portal_store().rm_statement(&name);
+                names.remove(&name);
+                Ok("DEALLOCATE")
+            }
+        }
+    }
+
     /// Sends ReadyForQuery with the session's status.
     async fn ready<C>(&self, client: &mut C) -> PgWireResult<()>
     where
@@ -1305,5 +1425,37 @@ impl CopyHandler for ConnHandler {
             &SqlError::new("57014", format!("COPY from stdin failed: {}", fail.message)),
             None,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deallocate_forms() {
+        assert_eq!(parse_deallocate("DEALLOCATE ALL"), Some(Deallocate::All));
+        assert_eq!(parse_deallocate("deallocate prepare all;"), Some(Deallocate::All));
+        assert_eq!(
+            parse_deallocate("DEALLOCATE _pg3_0"),
+            Some(Deallocate::Named("_pg3_0".into()))
+        );
+        assert_eq!(
+            parse_deallocate("DEALLOCATE PREPARE Stmt1"),
+            Some(Deallocate::Named("stmt1".into()))
+        );
+        assert_eq!(
+            parse_deallocate("DEALLOCATE \"My \"\"S\"\"\""),
+            Some(Deallocate::Named("My \"S\"".into()))
+        );
+        for other in [
+            "DEALLOCATE",
+            "DEALLOCATE a b",
+            "DEALLOCATE \"\"",
+            "SELECT 1",
+            "deallocatex all",
+        ] {
+            assert_eq!(parse_deallocate(other), None, "{other}");
+        }
     }
 }
