@@ -22,7 +22,7 @@ use crate::admin::ForwardResult;
 use crate::types::{Raft, Request, Response};
 
 /// Proposals outstanding at once.
-pub const MAX_IN_FLIGHT: usize = 4;
+pub const MAX_IN_FLIGHT: usize = 1;
 /// Commits per entry at most (bounds entry size and apply latency).
 pub const MAX_BATCH: usize = 256;
 

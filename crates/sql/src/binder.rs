@@ -53,8 +53,16 @@ pub fn ident(i: &ast::Ident) -> String {
     }
 }
 
-/// The last part of an object name (the schema qualifier is ignored).
+/// The last part of an object name (the schema qualifier is ignored, but
+/// `information_schema` names are refused: its views are read-only and
+/// only resolved in FROM, see [`crate::infoschema`]).
 pub fn object_name(n: &ast::ObjectName) -> Result<String> {
+    if let Some(view) = crate::infoschema::view_name(n) {
+        return Err(SqlError::new(
+            codes::INSUFFICIENT_PRIVILEGE,
+            format!("permission denied: information_schema.{view} is a read-only view"),
+        ));
+    }
     match n.0.last() {
         Some(ast::ObjectNamePart::Identifier(i)) => Ok(ident(i)),
         _ => Err(SqlError::syntax(format!("invalid name {n}"))),
@@ -362,6 +370,37 @@ impl<'t> Binder<'t> {
             ast::TableFactor::Table {
                 name, alias, args, ..
             } => {
+                if let Some(view) = crate::infoschema::view_name(name) {
+                    if args.is_some() {
+                        return Err(SqlError::unsupported(format!(
+                            "table function information_schema.{view}"
+                        )));
+                    }
+                    let (cols, rows) = crate::infoschema::view(self.txn, &view)?;
+                    let alias_name = alias
+                        .as_ref()
+                        .map(|a| ident(&a.name))
+                        .unwrap_or_else(|| view.clone());
+                    let width = cols.len();
+                    for (i, (name, ty)) in cols.into_iter().enumerate() {
+                        let name = alias
+                            .as_ref()
+                            .and_then(|a| a.columns.get(i))
+                            .map(|c| ident(&c.name))
+                            .unwrap_or_else(|| name.to_string());
+                        scope.push(ScopeColumn {
+                            table: Some(alias_name.clone()),
+                            name,
+                            ty,
+                            hidden: false,
+                        });
+                    }
+                    let rows = rows
+                        .into_iter()
+                        .map(|r| r.into_iter().map(Expr::Literal).collect())
+                        .collect();
+                    return Ok(Plan::Values { rows, width });
+                }
                 let tname = object_name(name)?;
                 if let Some(args) = args {
                     if tname != "generate_series" {

@@ -9,8 +9,8 @@
 //! Limits: one schema (`public`, which may be written as a qualifier);
 //! names are case-folded to lower case unless quoted.
 
-use quorumdb_storage::Transaction;
 use quorumdb_storage::keycode::Direction;
+use quorumdb_storage::{ScanOrder, Transaction};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SqlError, codes};
@@ -76,6 +76,16 @@ pub fn get_table(txn: &mut Transaction, name: &str) -> Result<Option<Table>> {
         Some(b) => Ok(Some(decode(&b)?)),
         None => Ok(None),
     }
+}
+
+/// Every table definition, in name order, as seen by `txn`.
+pub fn list_tables(txn: &mut Transaction) -> Result<Vec<Table>> {
+    txn.scan_prefix(keys::CATALOG_TABLE, ScanOrder::Forward)
+        .map(|item| {
+            let (_, v) = item?;
+            decode(&v)
+        })
+        .collect()
 }
 
 pub fn must_get_table(txn: &mut Transaction, name: &str) -> Result<Table> {

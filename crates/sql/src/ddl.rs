@@ -1,4 +1,4 @@
-//! DDL: CREATE/DROP TABLE, CREATE/DROP INDEX, TRUNCATE.
+//! DDL: CREATE/DROP TABLE, CREATE/DROP INDEX, ALTER TABLE, TRUNCATE.
 //!
 //! All of it runs inside the statement's transaction: catalog entries and
 //! data keys are written through the same [`Transaction`], so DDL commits
@@ -252,8 +252,10 @@ pub fn truncate_table(txn: &mut Transaction, table: &Table) -> Result<()> {
     Ok(())
 }
 
-/// ALTER TABLE: ADD COLUMN, DROP COLUMN, RENAME COLUMN, RENAME TO.
-/// ADD and DROP rewrite every row (and drop indexes on a dropped column).
+/// ALTER TABLE: ADD COLUMN, DROP COLUMN, RENAME COLUMN, RENAME TO, ADD
+/// PRIMARY KEY. ADD and DROP COLUMN rewrite every row (and drop indexes on a
+/// dropped column); ADD PRIMARY KEY re-keys every row and rebuilds the
+/// indexes.
 pub fn alter_table(txn: &mut Transaction, at: &ast::AlterTable) -> Result<()> {
     let name = object_name(&at.name)?;
     let Some(mut table) = catalog::get_table(txn, &name)? else {
@@ -412,10 +414,115 @@ pub fn alter_table(txn: &mut Transaction, at: &ast::AlterTable) -> Result<()> {
                 }
                 table.name = new;
             }
+            ast::AlterTableOperation::AddConstraint {
+                constraint: ast::TableConstraint::PrimaryKey(pk),
+                ..
+            } => {
+                let cols = resolve_key_columns(&pk.columns, &table.columns)?;
+                add_primary_key(txn, &mut table, cols)?;
+            }
             other => return Err(SqlError::unsupported(format!("ALTER TABLE {other}"))),
         }
     }
     catalog::put_table(txn, &table)
+}
+
+fn resolve_key_columns(cols: &[ast::IndexColumn], columns: &[Column]) -> Result<Vec<usize>> {
+    let mut out: Vec<usize> = Vec::new();
+    for ic in cols {
+        let n = match &ic.column.expr {
+            ast::Expr::Identifier(i) => ident(i),
+            other => return Err(SqlError::unsupported(format!("key expression {other}"))),
+        };
+        let pos = columns.iter().position(|c| c.name == n).ok_or_else(|| {
+            SqlError::new(
+                codes::UNDEFINED_COLUMN,
+                format!("column \"{n}\" named in key does not exist"),
+            )
+        })?;
+        if out.contains(&pos) {
+            return Err(SqlError::new(
+                codes::DUPLICATE_COLUMN,
+                format!("column \"{n}\" appears twice in primary key constraint"),
+            ));
+        }
+        out.push(pos);
+    }
+    Ok(out)
+}
+
+/// ALTER TABLE ... ADD PRIMARY KEY on a table keyed by its hidden row id:
+/// every row moves from its row-id key to its primary-key key and every
+/// secondary index is rebuilt (index entries end with the key), all in the
+/// statement's transaction. NULLs in a key column are 23502, two rows with
+/// the same key 23505; the key columns become NOT NULL.
+fn add_primary_key(txn: &mut Transaction, table: &mut Table, cols: Vec<usize>) -> Result<()> {
+    if !table.primary_key.is_empty() {
+        return Err(SqlError::new(
+            codes::INVALID_TABLE_DEFINITION,
+            format!(
+                "multiple primary keys for table \"{}\" are not allowed",
+                table.name
+            ),
+        ));
+    }
+    let old_rows = table_rows(txn, table)?;
+    let width = table.columns.len();
+    let mut moved = Vec::with_capacity(old_rows.len());
+    let mut seen = std::collections::HashSet::with_capacity(old_rows.len());
+    for (_, mut row) in old_rows.iter().cloned() {
+        row.truncate(width);
+        let pk: Vec<crate::types::Value> = cols
+            .iter()
+            .map(|&i| row.get(i).cloned().unwrap_or(crate::types::Value::Null))
+            .collect();
+        if let Some(i) = cols.iter().zip(&pk).find_map(|(&i, v)| v.is_null().then_some(i)) {
+            return Err(SqlError::new(
+                codes::NOT_NULL_VIOLATION,
+                format!(
+                    "column \"{}\" of relation \"{}\" contains null values",
+                    table.columns[i].name, table.name
+                ),
+            ));
+        }
+        let key = keys::row_key(table.id, &pk);
+        if !seen.insert(key.clone()) {
+            let names: Vec<&str> = cols.iter().map(|&i| table.columns[i].name.as_str()).collect();
+            let vals: Vec<String> = pk
+                .iter()
+                .map(|v| v.to_text().unwrap_or_else(|| "NULL".into()))
+                .collect();
+            return Err(SqlError::new(
+                codes::UNIQUE_VIOLATION,
+                format!(
+                    "could not create unique index \"{}_pkey\": key ({})=({}) is duplicated",
+                    table.name,
+                    names.join(", "),
+                    vals.join(", ")
+                ),
+            ));
+        }
+        moved.push((key, pk, row));
+    }
+    // Old keys go first: a new key may equal an old row-id key.
+    for (key, _) in old_rows {
+        txn.delete(key)?;
+    }
+    for index in &table.indexes {
+        delete_prefix(txn, &keys::index_prefix(index.id))?;
+    }
+    txn.delete(keys::rowid_key(table.id))?;
+    table.primary_key = cols;
+    for &i in &table.primary_key {
+        table.columns[i].nullable = false;
+    }
+    for (key, pk, row) in moved {
+        for index in &table.indexes {
+            dml::put_index_entry(txn, table, index, &row, &pk, index.unique)?;
+        }
+        txn.set(key, keys::encode_row(&row)?)?;
+    }
+    Ok(())
 }
 
 /// Every stored row of a table with its key.

@@ -12,7 +12,8 @@
 //! - [`types`], [`numeric`], [`datetime`]: data types and values.
 //! - [`error`]: [`SqlError`] with its SQLSTATE.
 //! - [`keys`]: how rows, index entries and the catalog map to KV keys.
-//! - [`catalog`]: table/index definitions stored transactionally.
+//! - [`catalog`]: table/index definitions stored transactionally;
+//!   [`infoschema`]: the read-only `information_schema` views over it.
 //! - [`expr`], [`plan`]: bound expressions and plan trees.
 //! - [`binder`], [`optimizer`], [`exec`]: planning and execution.
 //! - [`dml`], [`ddl`]: statements that write.
@@ -29,13 +30,15 @@ pub mod dml;
 pub mod error;
 pub mod exec;
 pub mod expr;
+pub mod infoschema;
 pub mod keys;
 pub mod numeric;
 pub mod optimizer;
+pub mod params;
 pub mod plan;
 pub mod session;
 pub mod types;
 
 pub use error::{SqlError, SqlState};
-pub use session::{QueryResult, ResultColumn, Session};
+pub use session::{Description, QueryResult, ResultColumn, Session};
 pub use types::{DataType, Value};

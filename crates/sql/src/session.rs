@@ -52,6 +52,15 @@ impl QueryResult {
     }
 }
 
+/// What [`Session::describe_statement`] reports.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Description {
+    /// The inferred type of `$1`, `$2`, ... (`DataType::Unknown` if unsure).
+    pub params: Vec<DataType>,
+    /// The result columns of a query; empty for other statements.
+    pub columns: Vec<ResultColumn>,
+}
+
 struct Explicit {
     txn: Transaction,
     failed: bool,
@@ -231,34 +240,51 @@ impl Session {
     }
 
     /// Describes `sql` without running it: the number of parameters and,
-    /// for a query, its result columns (parameters bound as NULL).
+    /// for a query, its result columns (parameters bound as NULL). See
+    /// [`Session::describe_statement`] for the parameter types too.
     pub fn describe(&mut self, sql: &str) -> Result<(usize, Vec<ResultColumn>)> {
+        let d = self.describe_statement(sql)?;
+        Ok((d.params.len(), d.columns))
+    }
+
+    /// Describes the first statement of `sql` without running it: the
+    /// inferred type of each parameter `$1..$n` ([`DataType::Unknown`] when
+    /// the context does not say; see [`crate::params`]) and, for a query,
+    /// its result columns (parameters bound as NULL).
+    pub fn describe_statement(&mut self, sql: &str) -> Result<Description> {
         let mut stmts = parse(sql)?;
         let Some(stmt) = stmts.first_mut() else {
-            return Ok((0, vec![]));
+            return Ok(Description::default());
         };
+        let original = stmt.clone();
         let n = bind_params(stmt, None)?;
-        let Statement::Query(q) = &*stmt else {
-            return Ok((n, vec![]));
+        let describe = |txn: &mut Transaction| -> Result<Description> {
+            let params = if n == 0 {
+                vec![]
+            } else {
+                crate::params::infer(txn, &original, n)
+            };
+            let columns = match &*stmt {
+                Statement::Query(q) => {
+                    let (_, cols) = Binder::new(txn).bind_query(q)?;
+                    cols.into_iter()
+                        .map(|c| ResultColumn {
+                            name: c.name,
+                            ty: c.ty,
+                        })
+                        .collect()
+                }
+                _ => vec![],
+            };
+            Ok(Description { params, columns })
         };
-        let bind = |txn: &mut Transaction| -> Result<Vec<ResultColumn>> {
-            let (_, cols) = Binder::new(txn).bind_query(q)?;
-            Ok(cols
-                .into_iter()
-                .map(|c| ResultColumn {
-                    name: c.name,
-                    ty: c.ty,
-                })
-                .collect())
-        };
-        let cols = match self.txn.as_mut() {
-            Some(t) => bind(&mut t.txn)?,
-            None => bind(&mut self.store.begin(TxnOptions {
+        match self.txn.as_mut() {
+            Some(t) => describe(&mut t.txn),
+            None => describe(&mut self.store.begin(TxnOptions {
                 isolation: Isolation::Snapshot,
                 read_only: true,
-            })?)?,
-        };
-        Ok((n, cols))
+            })?),
+        }
     }
 
     pub fn execute_statement(&mut self, stmt: &Statement) -> Result<QueryResult> {
@@ -537,6 +563,50 @@ mod tests {
         let names: Vec<_> = cols.iter().map(|c| (c.name.as_str(), c.ty)).collect();
         assert_eq!(names, vec![("v", DataType::Text(None)), ("n", DataType::Int8)]);
         assert_eq!(s.describe("INSERT INTO d VALUES ($1, $2)").unwrap().0, 2);
+    }
+
+    #[test]
+    fn describe_infers_parameter_types() {
+        let mut s = session();
+        s.execute(
+            "CREATE TABLE acc (aid INTEGER PRIMARY KEY, bid INTEGER, abalance BIGINT, filler VARCHAR(84), at TIMESTAMP)",
+        )
+        .unwrap();
+        let params = |s: &mut Session, sql: &str| s.describe_statement(sql).unwrap().params;
+        use DataType::*;
+        assert_eq!(
+            params(&mut s, "UPDATE acc SET abalance = abalance + $1 WHERE aid = $2"),
+            [Int8, Int4]
+        );
+        assert_eq!(
+            params(&mut s, "SELECT abalance FROM acc WHERE acc.aid = $1"),
+            [Int4]
+        );
+        assert_eq!(
+            params(&mut s, "INSERT INTO acc (aid, filler, at) VALUES ($1, $2, $3)"),
+            [Int4, Text(Some(84)), Timestamp]
+        );
+        assert_eq!(
+            params(&mut s, "INSERT INTO acc VALUES ($1, $2, $3, $4, $5)"),
+            [Int4, Int4, Int8, Text(Some(84)), Timestamp]
+        );
+        assert_eq!(
+            params(
+                &mut s,
+                "SELECT aid FROM acc WHERE bid IN ($1, 2) AND aid BETWEEN $2 AND $3 AND filler LIKE $4 LIMIT $5 OFFSET $6"
+            ),
+            [Int4, Int4, Int4, Text(None), Int8, Int8]
+        );
+        assert_eq!(
+            params(&mut s, "SELECT $1::date, $2, $3 + 1.5"),
+            [Date, Unknown, Numeric(None)]
+        );
+        let d = s
+            .describe_statement("SELECT filler FROM acc WHERE aid = $1")
+            .unwrap();
+        assert_eq!(d.columns.len(), 1);
+        // A missing table is reported when the statement runs, not here.
+        assert_eq!(params(&mut s, "INSERT INTO nope VALUES ($1)"), [Unknown]);
     }
 
     #[test]

@@ -36,7 +36,7 @@
 //! hook, so a running statement cannot be stopped); a parse error in COPY
 //! data inside an explicit block does not mark the block failed.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -65,7 +65,7 @@ use pgwire::messages::response::{
 };
 use pgwire::messages::simplequery::Query;
 use quorumdb_sql::{DataType, QueryResult, ResultColumn, Session, SqlError, Value};
-use quorumdb_storage::{Isolation, KvStore, TxnOptions};
+use quorumdb_storage::KvStore;
 
 use super::codec;
 use super::compat::{self, Identity, Intercept, Notice, Settings};
@@ -238,7 +238,6 @@ const COPY_BATCH: usize = 256;
 /// The extended protocol's statement parser for one connection.
 pub struct Parser {
     state: Arc<Mutex<ConnState>>,
-    store: KvStore,
     max_query_bytes: usize,
 }
 
@@ -246,7 +245,7 @@ impl ConnHandler {
     pub fn new(store: KvStore, max_query_bytes: usize) -> Self {
         let state = Arc::new(Mutex::new(ConnState {
             session: Session::new(store.clone()),
-            store: store.clone(),
+            store,
             settings: None,
             id: Identity {
                 user: String::new(),
@@ -257,7 +256,6 @@ impl ConnHandler {
         Self {
             parser: Arc::new(Parser {
                 state: state.clone(),
-                store,
                 max_query_bytes,
             }),
             state,
@@ -618,30 +616,9 @@ impl SimpleQueryHandler for ConnHandler {
     }
 }
 
-/// Looks up the columns of `tables` in a read-only snapshot.
-fn table_columns(store: &KvStore, tables: &[String]) -> HashMap<String, infer::Columns> {
-    let mut out = HashMap::new();
-    let Ok(mut txn) = store.begin(TxnOptions {
-        isolation: Isolation::Snapshot,
-        read_only: true,
-    }) else {
-        return out;
-    };
-    for t in tables {
-        if let Ok(Some(def)) = quorumdb_sql::catalog::get_table(&mut txn, t) {
-            out.insert(
-                t.clone(),
-                def.columns.iter().map(|c| (c.name.clone(), c.ty)).collect(),
-            );
-        }
-    }
-    out
-}
-
 /// Parse: classify, describe, infer parameter types.
 fn prepare(
     st: &mut ConnState,
-    store: &KvStore,
     sql: &str,
     client_types: &[Option<Type>],
 ) -> Result<Option<Prepared>, SqlError> {
@@ -719,17 +696,14 @@ fn prepare(
                 .filter(|t| *t != Type::UNKNOWN)
         })
         .collect();
+    // Types the client left open come from the engine's inference, against
+    // the session's own view of the catalog (its uncommitted DDL included).
     if types.iter().any(Option::is_none)
-        && let Ok(mut stmts) = quorumdb_sql::session::parse(&engine_sql)
-        && !stmts.is_empty()
+        && let Ok(description) = st.session.describe_statement(&engine_sql)
     {
-        let stmt = stmts.remove(0);
-        let tables = infer::referenced_tables(&stmt);
-        let defs = table_columns(store, &tables);
-        let inferred = infer::infer_param_types(&stmt, count, &defs);
-        for (slot, t) in types.iter_mut().zip(inferred) {
-            if slot.is_none() {
-                *slot = t.map(codec::pg_type);
+        for (slot, t) in types.iter_mut().zip(description.params) {
+            if slot.is_none() && t != DataType::Unknown {
+                *slot = Some(codec::pg_type(t));
             }
         }
     }
@@ -825,8 +799,7 @@ impl QueryParser for Parser {
         }
         let text = sql.to_owned();
         let types = types.to_vec();
-        let store = self.store.clone();
-        blocking(&self.state, None, move |st| prepare(st, &store, &text, &types))
+        blocking(&self.state, None, move |st| prepare(st, &text, &types))
             .await?
             .map_err(|e| user_error(&e, error_position(&e, sql)))
     }

@@ -1,0 +1,259 @@
+//! Parameter type inference for `Session::describe_statement`.
+//!
+//! The extended protocol's Describe wants a type per `$n`. Binding
+//! substitutes parameters as literals (see `session::bind_params`), so the
+//! types are inferred here from the statement's syntax instead, the way
+//! PostgreSQL would resolve an `unknown` parameter in the common cases:
+//!
+//! - `$n::type` / `CAST($n AS type)`: that type;
+//! - `x op $n` / `$n op x` for comparisons and arithmetic, `x [NOT] IN (..,
+//!   $n, ..)`, `x BETWEEN $n AND $m`, `x IS [NOT] DISTINCT FROM $n`: the
+//!   type of `x` when it is a column of a table the statement names, a
+//!   cast, a literal, or arithmetic over those;
+//! - `LIKE`/`ILIKE`/`||` operands: text; `AND`/`OR`/`NOT` operands: boolean;
+//! - `INSERT INTO t (cols) VALUES (.., $n, ..)`: the target column's type;
+//!   `UPDATE t SET c = $n`: the type of `c`;
+//! - `LIMIT $n` / `OFFSET $n`: bigint.
+//!
+//! Anything else is [`DataType::Unknown`] (the client then sends text,
+//! which is coerced where it is used). Column names are looked up by their
+//! last part over every table the statement names; the first match wins.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+use quorumdb_storage::Transaction;
+use sqlparser::ast::{self, BinaryOperator as B, Expr, Visit, Visitor};
+
+use crate::binder::{ident, map_type};
+use crate::catalog;
+use crate::infoschema;
+use crate::types::DataType;
+
+/// The inferred type of each of `$1..=$count` in `stmt`.
+pub fn infer(txn: &mut Transaction, stmt: &ast::Statement, count: usize) -> Vec<DataType> {
+    let mut tables = Vec::new();
+    let _ = ast::visit_relations(stmt, |n| {
+        if infoschema::view_name(n).is_none() {
+            tables.push(n.clone());
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let mut columns: HashMap<String, DataType> = HashMap::new();
+    let mut defs = HashMap::new();
+    for n in tables {
+        let Ok(name) = crate::binder::object_name(&n) else {
+            continue;
+        };
+        // A missing table is reported when the statement runs.
+        if let Ok(Some(t)) = catalog::get_table(txn, &name) {
+            for c in &t.columns {
+                columns.entry(c.name.clone()).or_insert(c.ty);
+            }
+            defs.insert(name, t);
+        }
+    }
+    let mut v = Infer {
+        columns,
+        defs,
+        types: vec![DataType::Unknown; count],
+    };
+    let _ = stmt.visit(&mut v);
+    v.types
+}
+
+struct Infer {
+    columns: HashMap<String, DataType>,
+    defs: HashMap<String, catalog::Table>,
+    types: Vec<DataType>,
+}
+
+fn param(e: &Expr) -> Option<usize> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            ast::Value::Placeholder(p) => p
+                .strip_prefix('$')
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| *n > 0),
+            _ => None,
+        },
+        Expr::Nested(e) => param(e),
+        _ => None,
+    }
+}
+
+impl Infer {
+    fn set(&mut self, e: &Expr, ty: Option<DataType>) {
+        if let (Some(n), Some(ty)) = (param(e), ty)
+            && ty != DataType::Unknown
+            && let Some(slot) = self.types.get_mut(n - 1)
+            && *slot == DataType::Unknown
+        {
+            *slot = ty;
+        }
+    }
+
+    fn column(&self, name: &str) -> Option<DataType> {
+        self.columns.get(name).copied()
+    }
+
+    fn ty(&self, e: &Expr) -> Option<DataType> {
+        match e {
+            Expr::Identifier(i) => self.column(&ident(i)),
+            Expr::CompoundIdentifier(parts) => parts.last().and_then(|i| self.column(&ident(i))),
+            Expr::Cast { data_type, .. } => map_type(data_type).ok(),
+            Expr::Nested(e) => self.ty(e),
+            Expr::UnaryOp { expr, .. } => self.ty(expr),
+            Expr::Value(v) => match &v.value {
+                ast::Value::Number(s, _) => Some(if s.contains(['.', 'e', 'E']) {
+                    DataType::Numeric(None)
+                } else if s.parse::<i32>().is_ok() {
+                    DataType::Int4
+                } else {
+                    DataType::Int8
+                }),
+                ast::Value::SingleQuotedString(_) => Some(DataType::Text(None)),
+                ast::Value::Boolean(_) => Some(DataType::Bool),
+                _ => None,
+            },
+            Expr::BinaryOp { left, op, right } => match op {
+                B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {
+                    self.ty(left).or_else(|| self.ty(right))
+                }
+                B::StringConcat => Some(DataType::Text(None)),
+                _ => Some(DataType::Bool),
+            },
+            _ => None,
+        }
+    }
+
+    fn target_columns(&self, table: &str, names: &[ast::ObjectName]) -> Vec<Option<DataType>> {
+        let Some(t) = self.defs.get(table) else {
+            return vec![];
+        };
+        if names.is_empty() {
+            return t.columns.iter().map(|c| Some(c.ty)).collect();
+        }
+        names
+            .iter()
+            .map(|n| {
+                let name = crate::binder::object_name(n).ok()?;
+                t.columns.iter().find(|c| c.name == name).map(|c| c.ty)
+            })
+            .collect()
+    }
+}
+
+impl Visitor for Infer {
+    type Break = ();
+
+    fn pre_visit_statement(&mut self, s: &ast::Statement) -> ControlFlow<()> {
+        match s {
+            ast::Statement::Insert(ins) => {
+                let ast::TableObject::TableName(name) = &ins.table else {
+                    return ControlFlow::Continue(());
+                };
+                let Ok(table) = crate::binder::object_name(name) else {
+                    return ControlFlow::Continue(());
+                };
+                let targets = self.target_columns(&table, &ins.columns);
+                if let Some(src) = &ins.source
+                    && let ast::SetExpr::Values(values) = &*src.body
+                {
+                    for row in &values.rows {
+                        for (e, ty) in row.iter().zip(&targets) {
+                            self.set(e, *ty);
+                        }
+                    }
+                }
+            }
+            ast::Statement::Update(up) => {
+                for a in &up.assignments {
+                    if let ast::AssignmentTarget::ColumnName(n) = &a.target
+                        && let Some(ast::ObjectNamePart::Identifier(i)) = n.0.last()
+                    {
+                        let ty = self.column(&ident(i));
+                        self.set(&a.value, ty);
+                    }
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_query(&mut self, q: &ast::Query) -> ControlFlow<()> {
+        let int8 = Some(DataType::Int8);
+        match &q.limit_clause {
+            Some(ast::LimitClause::LimitOffset { limit, offset, .. }) => {
+                if let Some(l) = limit {
+                    self.set(l, int8);
+                }
+                if let Some(o) = offset {
+                    self.set(&o.value, int8);
+                }
+            }
+            Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => {
+                self.set(offset, int8);
+                self.set(limit, int8);
+            }
+            None => {}
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+        let text = Some(DataType::Text(None));
+        let boolean = Some(DataType::Bool);
+        match e {
+            Expr::Cast { expr, data_type, .. } => self.set(expr, map_type(data_type).ok()),
+            Expr::BinaryOp { left, op, right } => match op {
+                B::And | B::Or => {
+                    self.set(left, boolean);
+                    self.set(right, boolean);
+                }
+                B::StringConcat => {
+                    self.set(left, text);
+                    self.set(right, text);
+                }
+                _ => {
+                    self.set(left, self.ty(right));
+                    self.set(right, self.ty(left));
+                }
+            },
+            Expr::IsDistinctFrom(l, r) | Expr::IsNotDistinctFrom(l, r) => {
+                self.set(l, self.ty(r));
+                self.set(r, self.ty(l));
+            }
+            Expr::UnaryOp {
+                op: ast::UnaryOperator::Not,
+                expr,
+            } => self.set(expr, boolean),
+            Expr::In {
+                expr,
+                target: ast::InTarget::List(list),
+                ..
+            } => {
+                let ty = self.ty(expr);
+                for item in list {
+                    self.set(item, ty);
+                }
+                let first = list.iter().find_map(|i| self.ty(i));
+                self.set(expr, first);
+            }
+            Expr::Between { expr, low, high, .. } => {
+                let ty = self.ty(expr);
+                self.set(low, ty);
+                self.set(high, ty);
+                let other = self.ty(low).or_else(|| self.ty(high));
+                self.set(expr, other);
+            }
+            Expr::Like { expr, pattern, .. } | Expr::ILike { expr, pattern, .. } => {
+                self.set(expr, text);
+                self.set(pattern, text);
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+}
