@@ -333,17 +333,43 @@ impl RaftNode {
         self.log.stats()
     }
 
-    /// Stops Raft and the gRPC server, and waits for them.
+    /// Stops Raft and the gRPC server, and waits until the store is closed
+    /// (so the same data directory can be opened again at once). Callers
+    /// must drop their own [`KvStore`] clones first.
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
-        if let Err(e) = self.raft.shutdown().await {
+        let RaftNode {
+            id,
+            raft,
+            mvcc,
+            kv,
+            committer,
+            shutdown,
+            tasks,
+            ..
+        } = self;
+        let _ = shutdown.send(true);
+        if let Err(e) = raft.shutdown().await {
             tracing::warn!("raft shutdown: {e}");
         }
-        for task in self.tasks {
+        for task in tasks {
             task.abort();
             let _ = task.await;
         }
-        tracing::info!(node = self.id, "raft node stopped");
+        drop((kv, committer, raft));
+        // openraft's state-machine task lets go of its handle shortly after
+        // the core stops; wait (bounded) so sled's lock is released.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while mvcc.handle_count() > 1 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if mvcc.handle_count() > 1 {
+            tracing::warn!(
+                node = id,
+                handles = mvcc.handle_count(),
+                "the store is still in use after shutdown"
+            );
+        }
+        tracing::info!(node = id, "raft node stopped");
     }
 }
 

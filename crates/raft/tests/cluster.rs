@@ -347,3 +347,65 @@ async fn concurrent_increments_through_every_node_are_exact() {
         node.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_directory_refuses_another_node_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let n1 = start(1, dir.path(), None, tuning()).await;
+    n1.shutdown().await;
+    let err = RaftNode::start(NodeConfig {
+        id: 2,
+        data_dir: dir.path().join("n1"),
+        grpc_listen: "127.0.0.1:0".parse().unwrap(),
+        grpc_advertise: None,
+        join: None,
+        tuning: tuning(),
+    })
+    .await
+    .err()
+    .expect("node 2 must not start on node 1's data");
+    assert!(err.to_string().contains("belongs to node 1"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_garbage_collects_behind_its_retention_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let tuning = RaftTuning {
+        gc_retention: Duration::from_secs(1),
+        ..tuning()
+    };
+    let n1 = start(1, dir.path(), None, tuning).await;
+    eventually(30, "n1 leads", || {
+        n1.raft().metrics().borrow().current_leader == Some(1)
+    })
+    .await;
+    let kv = n1.kv();
+    blocking({
+        let kv = kv.clone();
+        move || put(&kv, "k", "old")
+    })
+    .await
+    .unwrap();
+    // A transaction that stays open while newer versions pile up.
+    let kv2 = kv.clone();
+    let mut old = blocking(move || kv2.begin(TxnOptions::default()).unwrap()).await;
+    let read_at = old.read_version();
+    let mut i = 0;
+    let mvcc = n1.mvcc().clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while mvcc.horizon() <= read_at {
+        assert!(
+            Instant::now() < deadline,
+            "no GC entry raised the horizon past {read_at}"
+        );
+        let kv = kv.clone();
+        i += 1;
+        blocking(move || put(&kv, "k", &format!("new{i}"))).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await; // pacing the writes, not synchronising
+    }
+    // The old transaction now gets a clear error, never a wrong answer.
+    let result = blocking(move || old.get(b"k")).await;
+    assert!(matches!(result, Err(Error::SnapshotTooOld { .. })), "{result:?}");
+    n1.mvcc().verify().unwrap();
+    n1.shutdown().await;
+}

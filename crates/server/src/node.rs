@@ -171,13 +171,21 @@ impl Node {
         &self.metrics
     }
 
-    /// Stops accepting connections, then stops Raft.
+    /// Stops accepting connections, then stops Raft and closes the store.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks {
+        let Node {
+            raft,
+            kv,
+            stop,
+            tasks,
+            ..
+        } = self;
+        let _ = stop.send(true);
+        for task in tasks {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
         }
-        match Arc::try_unwrap(self.raft) {
+        drop(kv);
+        match Arc::try_unwrap(raft) {
             Ok(raft) => raft.shutdown().await,
             Err(raft) => {
                 // A connection task still holds it; stop Raft anyway.

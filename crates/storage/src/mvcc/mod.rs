@@ -221,6 +221,12 @@ impl Mvcc {
         }
     }
 
+    /// How many handles (clones) of this store are alive. A caller that
+    /// shuts a node down waits for 1 before reopening the same directory.
+    pub fn handle_count(&self) -> usize {
+        Arc::strong_count(&self.inner)
+    }
+
     /// The highest version applied.
     pub fn applied(&self) -> Version {
         self.inner.applied.load(Ordering::Acquire)
