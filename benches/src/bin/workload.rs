@@ -187,16 +187,18 @@ async fn run_client(
 }
 
 async fn transfer(client: &Client, from: i32, to: i32, amount: i64) -> Result<(), tokio_postgres::Error> {
-    client.batch_execute("BEGIN").await?;
+    // SERIALIZABLE everywhere (QuorumDB's default; PostgreSQL's default
+    // READ COMMITTED would let this read-then-write lose updates).
+    client.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE").await?;
     let result = async {
         let a: i64 = client
             .query_one("SELECT balance FROM wl_bank WHERE id = $1", &[&from])
             .await?
-            .get(0);
+            .try_get(0)?;
         let b: i64 = client
             .query_one("SELECT balance FROM wl_bank WHERE id = $1", &[&to])
             .await?
-            .get(0);
+            .try_get(0)?;
         let moved = amount.min(a);
         client
             .execute(
@@ -296,22 +298,23 @@ async fn run(args: Args) -> Result<bool, BoxError> {
             let count: i64 = admin
                 .query_one("SELECT count(*) FROM wl_write", &[])
                 .await?
-                .get(0);
+                .try_get(0)?;
             let acked = all.acked_writes.len() as i64;
             println!("check: {count} rows stored, {acked} inserts acknowledged");
             count >= acked
         }
         Workload::Bank => {
+            // sum(bigint) is NUMERIC in PostgreSQL: cast so both answer BIGINT.
             let total: i64 = admin
-                .query_one("SELECT sum(balance) FROM wl_bank", &[])
+                .query_one("SELECT CAST(sum(balance) AS BIGINT) FROM wl_bank", &[])
                 .await?
-                .get::<_, Option<i64>>(0)
+                .try_get::<_, Option<i64>>(0)?
                 .unwrap_or(0);
             let expected = INITIAL_BALANCE * i64::from(args.rows);
             let negative: i64 = admin
                 .query_one("SELECT count(*) FROM wl_bank WHERE balance < 0", &[])
                 .await?
-                .get(0);
+                .try_get(0)?;
             println!("check: total balance {total} (expected {expected}), {negative} negative balances");
             total == expected && negative == 0
         }
