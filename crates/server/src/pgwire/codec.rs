@@ -185,19 +185,14 @@ pub fn encode_value(v: &Value, ty: DataType, fmt: FieldFormat) -> Result<Option<
     }))
 }
 
-/// float4 text: the shortest text that round-trips the 32-bit value.
+/// float4 text: the shortest text that round-trips the 32-bit value; NaN
+/// and the infinities are spelled as the engine spells every float.
 fn float4_text(f: f64) -> String {
-    let f = f as f32;
-    if f.is_nan() {
-        "NaN".into()
-    } else if f.is_infinite() {
-        if f > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        }
+    let narrow = f as f32;
+    if narrow.is_finite() {
+        format!("{narrow}")
     } else {
-        format!("{f}")
+        quorumdb_sql::types::format_float(f64::from(narrow))
     }
 }
 
