@@ -83,13 +83,14 @@ impl RaftCommitter {
         }
     }
 
-    /// Runs `fut` on the node's runtime and waits for it from this thread.
+    /// Runs `fut` to completion on this (blocking) thread, inside the node's
+    /// runtime context so its timers, channels and gRPC clients work: the
+    /// waker unparks this thread directly, with no task or channel between.
     fn block_on<T: Send + 'static>(&self, fut: impl Future<Output = T> + Send + 'static) -> Result<T> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        self.runtime.spawn(async move {
-            let _ = tx.send(fut.await);
-        });
-        rx.recv()
+        let _context = self.runtime.enter();
+        // Tokio's timers panic once the runtime is shutting down: that is
+        // the node stopping, not a bug, so it becomes `Unavailable`.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| futures::executor::block_on(fut)))
             .map_err(|_| Error::Unavailable("the node is shutting down".into()))
     }
 
@@ -250,6 +251,13 @@ impl Committer for RaftCommitter {
     fn read_version(&self) -> Result<Version> {
         let fut = Self::read_version_async(self.raft.clone(), self.mvcc.clone(), self.read_index.clone());
         self.block_on(fut)?
+    }
+
+    /// The locally applied version: no read-index round. Safe because a
+    /// transaction started here is validated (at apply if it writes, by
+    /// confirming its reads against a read index if it does not).
+    fn provisional_version(&self) -> Option<Version> {
+        Some(self.mvcc.applied())
     }
 
     fn commit(&self, commit: Commit) -> Result<Version> {

@@ -7,6 +7,10 @@
 //! call returns, so a vote is never answered before it is on disk. The last
 //! purged log id is recorded before anything is purged.
 //!
+//! Appends and reads run inline on the async worker: they are `pwrite`s and
+//! `pread`s against the page cache. Truncation, purging and the vote, which
+//! sync, run in the blocking pool.
+//!
 //! The committed log id is kept in memory only (exposed for status and
 //! metrics): openraft allows losing it, and the state machine persists the
 //! last applied log id with its data, so after a restart the node simply
@@ -98,10 +102,9 @@ impl RaftLogReader<TypeConfig> for LogStore {
             Bound::Excluded(i) => *i,
             Bound::Unbounded => u64::MAX,
         };
-        let entries = self
-            .blocking(move |log| log.entries(start..end))
-            .await
-            .map_err(read_err)?;
+        // Inline: recent entries are `pread`s served by the page cache, and a
+        // hop to the blocking pool would cost more than the read.
+        let entries = self.log.entries(start..end).map_err(read_err)?;
         entries.iter().map(decode).collect()
     }
 }
@@ -178,9 +181,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let done = Box::new(move |result: Result<(), LogError>| {
             callback.log_io_completed(result.map_err(std::io::Error::other));
         });
-        self.blocking(move |log| log.append_async(records, done))
-            .await
-            .map_err(write_err)
+        // Inline: `append_async` only copies the records into the page cache
+        // (the flusher thread syncs them), so it does not block for long;
+        // a hop to the blocking pool per append cost more than the write.
+        self.log.append_async(records, done).map_err(write_err)
     }
 
     async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {

@@ -228,7 +228,9 @@ impl RaftNode {
                 commits.clone(),
             ))
             .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                // Nagle's algorithm on the server side would hold small
+                // replies (AppendEntries acks) back for a delayed ACK: ~40 ms.
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
                 async move {
                     let _ = shutdown_rx.wait_for(|stop| *stop).await;
                 },

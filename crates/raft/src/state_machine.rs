@@ -110,6 +110,23 @@ impl StateMachine {
     }
 }
 
+/// Most work (see [`apply_weight`]) a batch of entries may carry and still
+/// be applied inline on the async worker.
+const INLINE_APPLY_WEIGHT: usize = 256;
+
+/// Rough cost of applying `entry`: keys written and read ranges checked,
+/// plus one; a GC entry counts as too much to apply inline.
+fn apply_weight(entry: &Entry) -> usize {
+    match &entry.payload {
+        EntryPayload::Normal(Request::Commits(commits)) => commits
+            .iter()
+            .map(|c| 1 + c.writes.len() + c.read_keys.len() + c.read_ranges.len())
+            .sum(),
+        EntryPayload::Normal(Request::Gc { .. }) => INLINE_APPLY_WEIGHT + 1,
+        EntryPayload::Blank | EntryPayload::Membership(_) => 1,
+    }
+}
+
 impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
     async fn build_snapshot(&mut self) -> Result<Snapshot, StorageError> {
         let mvcc = self.mvcc.clone();
@@ -175,8 +192,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I::IntoIter: Send,
     {
         let entries: Vec<Entry> = entries.into_iter().collect();
+        // The store is synchronous (sled). Small batches of commits apply in
+        // a few tens of microseconds, less than a hop to the blocking pool
+        // costs; anything bigger (or a GC, which deletes garbage) runs
+        // there so it cannot hold up an async worker.
+        if entries.iter().map(apply_weight).sum::<usize>() <= INLINE_APPLY_WEIGHT {
+            return entries.iter().map(|e| self.apply_one(e)).collect();
+        }
         let this = self.clone();
-        // The store is synchronous (sled); keep it off the async workers.
         tokio::task::spawn_blocking(move || entries.iter().map(|e| this.apply_one(e)).collect())
             .await
             .map_err(|e| StorageIOError::write_state_machine(&e))?

@@ -192,6 +192,10 @@ impl Committer for MeteredCommitter {
         self.inner.read_version()
     }
 
+    fn provisional_version(&self) -> Option<Version> {
+        self.inner.provisional_version()
+    }
+
     fn commit(&self, commit: Commit) -> Result<Version> {
         let started = Instant::now();
         let result = self.inner.commit(commit);

@@ -71,6 +71,30 @@ struct Explicit {
 pub struct Session {
     store: KvStore,
     txn: Option<Explicit>,
+    /// Parsed statements by SQL text: drivers send the same few texts over
+    /// and over (Parse, then Execute, for every call), and parsing costs
+    /// more than cloning the tree. Emptied when it reaches [`PARSE_CACHE`].
+    parsed: std::collections::HashMap<String, Vec<Statement>>,
+}
+
+/// Most SQL texts a session keeps parsed.
+const PARSE_CACHE: usize = 64;
+/// Longest SQL text (bytes) a session keeps parsed.
+const PARSE_CACHE_TEXT: usize = 1024;
+
+/// The error a failed statement reports. An error may rest on what a
+/// provisional transaction read (a unique violation found in a stale
+/// snapshot, say), so those reads are confirmed first; if they no longer
+/// hold, the statement raced a concurrent commit and the truthful answer is
+/// a serialization failure (40001), which an implicit transaction retries.
+fn confirmed_error(txn: &Transaction, e: SqlError) -> SqlError {
+    if e.code == codes::SERIALIZATION_FAILURE {
+        return e;
+    }
+    match txn.confirm_reads() {
+        Ok(()) => e,
+        Err(stale) => SqlError::from(stale),
+    }
 }
 
 /// Parses SQL text into statements (42601 on a syntax error).
@@ -161,7 +185,29 @@ pub fn parse_expr(sql: &str) -> Result<ast::Expr> {
 
 impl Session {
     pub fn new(store: KvStore) -> Self {
-        Self { store, txn: None }
+        Self {
+            store,
+            txn: None,
+            parsed: Default::default(),
+        }
+    }
+
+    /// [`parse`], remembered per SQL text (see [`Session::parsed`]).
+    fn parse_cached(&mut self, sql: &str) -> Result<Vec<Statement>> {
+        if let Some(stmts) = self.parsed.get(sql) {
+            return Ok(stmts.clone());
+        }
+        let stmts = parse(sql)?;
+        if sql.len() > PARSE_CACHE_TEXT {
+            // Long texts are rarely repeated, and cloning a deeply nested
+            // tree recurses as deep as parsing it did.
+            return Ok(stmts);
+        }
+        if self.parsed.len() >= PARSE_CACHE {
+            self.parsed.clear();
+        }
+        self.parsed.insert(sql.to_owned(), stmts.clone());
+        Ok(stmts)
     }
 
     /// True inside BEGIN ... COMMIT/ROLLBACK.
@@ -184,7 +230,7 @@ impl Session {
     /// an untyped string literal (it is coerced where it is used), which is
     /// how text-format parameters of the extended protocol arrive.
     pub fn execute_with_params(&mut self, sql: &str, params: &[Value]) -> Result<Vec<QueryResult>> {
-        let stmts = match parse(sql).and_then(|mut s| {
+        let stmts = match self.parse_cached(sql).and_then(|mut s| {
             for stmt in &mut s {
                 bind_params(stmt, Some(params))?;
             }
@@ -226,10 +272,10 @@ impl Session {
         let mut attempt = 0;
         loop {
             let mut txn = self.store.begin(TxnOptions::default())?;
-            let r = f(&mut txn).and_then(|res| {
-                txn.commit()?;
-                Ok(res)
-            });
+            let r = match f(&mut txn) {
+                Ok(res) => txn.commit().map(|_| res).map_err(SqlError::from),
+                Err(e) => Err(confirmed_error(&txn, e)),
+            };
             match r {
                 Err(e) if e.code == codes::SERIALIZATION_FAILURE && attempt < IMPLICIT_RETRIES => {
                     attempt += 1
@@ -252,7 +298,7 @@ impl Session {
     /// the context does not say; see [`crate::params`]) and, for a query,
     /// its result columns (parameters bound as NULL).
     pub fn describe_statement(&mut self, sql: &str) -> Result<Description> {
-        let mut stmts = parse(sql)?;
+        let mut stmts = self.parse_cached(sql)?;
         let Some(stmt) = stmts.first_mut() else {
             return Ok(Description::default());
         };
@@ -278,12 +324,18 @@ impl Session {
             };
             Ok(Description { params, columns })
         };
+        let options = TxnOptions {
+            isolation: Isolation::Snapshot,
+            read_only: true,
+        };
         match self.txn.as_mut() {
             Some(t) => describe(&mut t.txn),
-            None => describe(&mut self.store.begin(TxnOptions {
-                isolation: Isolation::Snapshot,
-                read_only: true,
-            })?),
+            // A description only needs the catalog, so it starts from what
+            // this node has applied; only if that fails (say, a table just
+            // created through another node is not here yet) does it pay for
+            // a linearizable read version and try again.
+            None => describe(&mut self.store.begin_unconfirmed(options)?)
+                .or_else(|_| describe(&mut self.store.begin(options)?)),
         }
     }
 
@@ -359,7 +411,7 @@ impl Session {
             }
             // Statement-level atomicity inside the transaction.
             let sp = t.txn.savepoint();
-            let r = run(&mut t.txn, stmt);
+            let r = run(&mut t.txn, stmt).map_err(|e| confirmed_error(&t.txn, e));
             if r.is_err() {
                 t.txn.rollback_to(sp);
                 t.failed = true;

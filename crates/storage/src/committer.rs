@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::mvcc::{Commit, Mvcc, Version};
+use crate::mvcc::{Commit, Isolation, Mvcc, Version};
 use crate::txn::{Transaction, TxnOptions};
 
 /// Decides versions and makes commits durable. See the module docs.
@@ -26,6 +26,19 @@ pub trait Committer: Send + Sync {
     /// acknowledged before this call is visible at it, and it is applied
     /// locally when this returns.
     fn read_version(&self) -> Result<Version>;
+
+    /// A version already applied locally at which a SERIALIZABLE read-write
+    /// transaction may start *without coordination*, when that is cheaper
+    /// than [`Committer::read_version`]. It may miss commits acknowledged
+    /// elsewhere, so such a transaction is *provisional*: if it writes, the
+    /// validation of its commit covers its reads (they are checked against
+    /// every commit between this version and its own); if it writes
+    /// nothing, [`crate::Transaction::commit`] confirms its reads against a
+    /// fresh [`Committer::read_version`]. `None` (the default): always start
+    /// at `read_version`.
+    fn provisional_version(&self) -> Option<Version> {
+        None
+    }
 
     /// Applies `commit` durably. `Ok(version)` once committed; a conflict
     /// is [`crate::Error::Conflict`]; [`crate::Error::OutcomeUnknown`] when
@@ -108,10 +121,36 @@ impl KvStore {
         &self.mvcc
     }
 
-    /// Starts a transaction at the committer's current read version.
-    pub fn begin(&self, options: TxnOptions) -> Result<Transaction> {
-        let version = self.committer.read_version()?;
+    /// Starts a read-only transaction at the committer's provisional version
+    /// (else its read version) whose reads are *never* confirmed: they may
+    /// miss recent commits. For work that only needs a recent view, such as
+    /// describing a statement from the catalog, never for answering queries.
+    pub fn begin_unconfirmed(&self, mut options: TxnOptions) -> Result<Transaction> {
+        options.read_only = true;
+        let version = match self.committer.provisional_version() {
+            Some(version) => version,
+            None => self.committer.read_version()?,
+        };
         let snapshot = self.mvcc.snapshot(version)?;
-        Ok(Transaction::new(snapshot, self.committer.clone(), options))
+        Ok(Transaction::new(snapshot, self.committer.clone(), options, false))
+    }
+
+    /// Starts a transaction. A SERIALIZABLE read-write transaction starts
+    /// at the committer's provisional version when it offers one (its reads
+    /// are validated at commit, see [`Committer::provisional_version`]);
+    /// every other transaction at the committer's linearizable read version.
+    pub fn begin(&self, options: TxnOptions) -> Result<Transaction> {
+        let validated = options.isolation == Isolation::Serializable && !options.read_only;
+        let (version, provisional) = match self.committer.provisional_version().filter(|_| validated) {
+            Some(version) => (version, true),
+            None => (self.committer.read_version()?, false),
+        };
+        let snapshot = self.mvcc.snapshot(version)?;
+        Ok(Transaction::new(
+            snapshot,
+            self.committer.clone(),
+            options,
+            provisional,
+        ))
     }
 }

@@ -5,8 +5,18 @@
 //! SERIALIZABLE): point keys, and for scans the scanned *range* rather than
 //! every key in it, so the read set stays small and also covers phantoms.
 //! Nothing leaves the gateway before [`Transaction::commit`], which hands one
-//! [`Commit`] to a [`Committer`]. A transaction that wrote nothing commits
-//! without touching the committer.
+//! [`Commit`] to a [`Committer`].
+//!
+//! A *provisional* transaction started at a version that may miss commits
+//! acknowledged elsewhere (see [`Committer::provisional_version`]); it always
+//! records its reads. If it writes, commit validation checks those reads
+//! against every commit after its read version, exactly as for any other
+//! transaction, so it is serializable at its commit version. If it wrote
+//! nothing, its commit *confirms* the reads: it takes a linearizable read
+//! version and checks that no commit in between wrote into the read set
+//! (else 40001). A transaction that read and wrote nothing, or one that was
+//! linearizable from the start and wrote nothing, commits without touching
+//! the committer.
 //!
 //! Savepoints are positions in an undo log of the write buffer. Rolling back
 //! to one restores the buffered writes; the read set is kept, because those
@@ -60,11 +70,19 @@ pub struct Transaction {
     read_keys: BTreeSet<Vec<u8>>,
     read_ranges: Vec<KeyRange>,
     undo: Vec<Undo>,
+    /// Started at a provisional version: reads need confirming.
+    provisional: bool,
 }
 
 impl Transaction {
-    pub(crate) fn new(snapshot: Snapshot, committer: Arc<dyn Committer>, options: TxnOptions) -> Self {
+    pub(crate) fn new(
+        snapshot: Snapshot,
+        committer: Arc<dyn Committer>,
+        options: TxnOptions,
+        provisional: bool,
+    ) -> Self {
         Self {
+            provisional,
             snapshot,
             committer,
             options,
@@ -182,13 +200,40 @@ impl Transaction {
     }
 
     /// Commits. Returns the commit version, or `None` when there was nothing
-    /// to write (read-only work never reaches the committer).
+    /// to write. A provisional transaction that read but wrote nothing has
+    /// its reads confirmed first (see the module docs): a read-write
+    /// conflict there is [`Error::Conflict`], as for a commit.
     pub fn commit(self) -> Result<Option<Version>> {
         if self.writes.is_empty() {
+            self.confirm_reads()?;
             return Ok(None);
         }
         let commit = self.to_commit();
         self.committer.commit(commit).map(Some)
+    }
+
+    /// Confirms a provisional transaction's reads so far: `Ok` when they are
+    /// what a linearizable snapshot taken now would have returned,
+    /// [`Error::Conflict`] when a commit since its read version wrote into
+    /// its read set. Anything derived from those reads (rows, or an error
+    /// such as a unique violation) may be shown to the client only after
+    /// this, or after a successful commit. Free for a transaction that is
+    /// not provisional or has read nothing.
+    pub fn confirm_reads(&self) -> Result<()> {
+        if !self.provisional || (self.read_keys.is_empty() && self.read_ranges.is_empty()) {
+            return Ok(());
+        }
+        let commit = self.to_commit();
+        let through = self.committer.read_version()?;
+        self.snapshot
+            .confirm_reads(&commit, through)?
+            .into_result(through, commit.read_version)
+            .map(|_| ())
+    }
+
+    /// True if this transaction started at a provisional version.
+    pub fn is_provisional(&self) -> bool {
+        self.provisional
     }
 
     /// Discards the transaction. Equivalent to dropping it.

@@ -64,7 +64,7 @@ use pgwire::messages::response::{
     CommandComplete, EmptyQueryResponse, NoticeResponse, ReadyForQuery, TransactionStatus,
 };
 use pgwire::messages::simplequery::Query;
-use quorumdb_sql::{DataType, QueryResult, ResultColumn, Session, SqlError, Value};
+use quorumdb_sql::{DataType, Description, QueryResult, ResultColumn, Session, SqlError, Value};
 use quorumdb_storage::KvStore;
 
 use super::codec;
@@ -669,10 +669,12 @@ fn prepare(
         }
     };
     let first = first_keyword(&engine_sql);
-    let (count, columns) = if matches!(first.as_str(), "end" | "abort") {
-        (0, vec![])
+    // One description gives the parameter count, their inferred types and
+    // the result columns.
+    let description = if matches!(first.as_str(), "end" | "abort") {
+        Description::default()
     } else {
-        st.session.describe(&engine_sql).map_err(|e| {
+        st.session.describe_statement(&engine_sql).map_err(|e| {
             if e.code == "42601" {
                 SqlError::new(e.code, e.message)
             } else {
@@ -680,6 +682,8 @@ fn prepare(
             }
         })?
     };
+    let count = description.params.len();
+    let columns = description.columns;
     // The engine describes only queries; RETURNING columns are those of
     // the same select list over the target table.
     let columns = match (columns.is_empty(), returning_probe(&engine_sql)) {
@@ -698,13 +702,9 @@ fn prepare(
         .collect();
     // Types the client left open come from the engine's inference, against
     // the session's own view of the catalog (its uncommitted DDL included).
-    if types.iter().any(Option::is_none)
-        && let Ok(description) = st.session.describe_statement(&engine_sql)
-    {
-        for (slot, t) in types.iter_mut().zip(description.params) {
-            if slot.is_none() && t != DataType::Unknown {
-                *slot = Some(codec::pg_type(t));
-            }
+    for (slot, t) in types.iter_mut().zip(description.params) {
+        if slot.is_none() && t != DataType::Unknown {
+            *slot = Some(codec::pg_type(t));
         }
     }
     let param_types: Vec<Type> = types.into_iter().map(|t| t.unwrap_or(Type::TEXT)).collect();

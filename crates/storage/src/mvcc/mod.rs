@@ -376,6 +376,29 @@ impl Mvcc {
         Ok(())
     }
 
+    /// Checks a transaction that wrote nothing: would its reads at
+    /// `commit.read_version` have been the same at `through`? `Committed`
+    /// when none of the commits applied in `(read_version, through]` wrote
+    /// into its read set, so its reads stand as if made at `through`.
+    /// `through` must already be applied here. Takes no lock: commit
+    /// records below the applied version never change, except that GC may
+    /// drop them, which the horizon re-check after the scan catches.
+    pub fn confirm_reads(&self, commit: &Commit, through: Version) -> Result<ApplyOutcome> {
+        let applied = self.applied();
+        if through > applied {
+            return Err(Error::decode(
+                "confirm",
+                format!("version {through} is above the applied version {applied}"),
+            ));
+        }
+        let outcome = self.validate(commit, through)?;
+        let horizon = self.horizon();
+        if commit.read_version < horizon {
+            return Ok(ApplyOutcome::TooOld { horizon });
+        }
+        Ok(outcome)
+    }
+
     fn validate(&self, commit: &Commit, applied: Version) -> Result<ApplyOutcome> {
         let horizon = self.horizon();
         if commit.read_version < horizon {
@@ -685,6 +708,14 @@ impl Snapshot {
         };
         self.inner.check_horizon(self.version)?;
         Ok(value)
+    }
+
+    /// [`Mvcc::confirm_reads`] on this snapshot's store.
+    pub fn confirm_reads(&self, commit: &Commit, through: Version) -> Result<ApplyOutcome> {
+        Mvcc {
+            inner: self.inner.clone(),
+        }
+        .confirm_reads(commit, through)
     }
 
     /// The visible pairs of `range`, in key order or reverse key order.
