@@ -150,6 +150,19 @@ async fn remove_under_load(cluster: &mut Cluster, load: &mut Load, victim: u64, 
     // Writes go on through every remaining node, with the removed one still up.
     load.progress(&remaining, 20, 120, "writes through the remaining nodes")
         .await;
+    // The removed node is still running; a load balancer asking its /health
+    // must learn that it no longer serves.
+    let v = cluster.get(victim);
+    let said = eventually(
+        60,
+        &format!("removed node {victim} reports 503 on /health"),
+        || {
+            let r = common::http_get(v.http, "/health")?;
+            (!r.starts_with("HTTP/1.1 200")).then(|| r.lines().last().unwrap_or("").to_string())
+        },
+    )
+    .await;
+    println!("removed node {victim} /health: {said}");
     let new_leader = cluster.leader_among(&remaining).await;
     assert!(remaining.contains(&new_leader));
 
