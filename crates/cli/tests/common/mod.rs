@@ -159,6 +159,12 @@ pub struct Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         for p in &mut self.procs {
+            // A node that exited by itself explains most failures; one that
+            // exited 0 was stopped by SIGTERM/SIGINT, which (outside Proc::stop)
+            // came from outside the test.
+            if let Some(Ok(Some(status))) = p.child.as_mut().map(|c| c.try_wait()) {
+                eprintln!("node {} had exited before the end of the test: {status}", p.id);
+            }
             p.kill9();
         }
         if std::thread::panicking() {
