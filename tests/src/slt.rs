@@ -16,12 +16,62 @@
 //!
 //! Limits: labels are not cross-checked (each query is compared against its
 //! own expected result, which the corpus always gives).
+//!
+//! The runner drives any [`SltDb`]: [`InProcess`] (a [`Session`] over a
+//! memory store, what [`run_script`] uses) or
+//! [`PgWire`](crate::slt_pgwire::PgWire) (a server over the PostgreSQL
+//! protocol). Both hand back typed [`Value`]s, so rendering is the same code.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use quorumdb_sql::{Session, Value};
 use quorumdb_storage::{Engine, KvStore, MemoryEngine};
+
+/// A database the runner can drive.
+pub trait SltDb {
+    /// Runs a `statement` record's SQL; `Err` carries the error text.
+    fn statement(&mut self, sql: &str) -> Result<(), String>;
+    /// Runs a `query` record's SQL: the last result set, or `Err`.
+    fn query(&mut self, sql: &str) -> Result<ResultSet, String>;
+}
+
+/// What a query returned: its column count and rows.
+#[derive(Debug, Default, Clone)]
+pub struct ResultSet {
+    pub columns: usize,
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// The SQL engine in this process, on a fresh memory store.
+pub struct InProcess(Session);
+
+impl InProcess {
+    pub fn new() -> Self {
+        Self(new_session())
+    }
+}
+
+impl Default for InProcess {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SltDb for InProcess {
+    fn statement(&mut self, sql: &str) -> Result<(), String> {
+        self.0.execute(sql).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    fn query(&mut self, sql: &str) -> Result<ResultSet, String> {
+        let mut results = self.0.execute(sql).map_err(|e| e.to_string())?;
+        let last = results.pop().ok_or_else(|| "no result".to_string())?;
+        Ok(ResultSet {
+            columns: last.columns.len(),
+            rows: last.rows,
+        })
+    }
+}
 
 pub const ENGINE: &str = "postgresql";
 
@@ -35,13 +85,20 @@ pub struct FileReport {
     pub elapsed: Duration,
 }
 
+impl FileReport {
+    /// Share of executed records that passed (0 when none ran).
+    pub fn pass_rate(&self) -> f64 {
+        self.passed as f64 / (self.passed + self.failed).max(1) as f64
+    }
+}
+
 enum SortMode {
     No,
     Row,
     Value,
 }
 
-fn render(v: &Value, ty: char) -> String {
+pub fn render(v: &Value, ty: char) -> String {
     match v {
         Value::Null => "NULL".into(),
         _ => match ty {
@@ -100,11 +157,16 @@ fn new_session() -> Session {
     }
 }
 
-/// Runs one test script (its text) and reports per-record outcomes.
+/// Runs one test script (its text) in-process on a fresh store and reports
+/// per-record outcomes.
 pub fn run_script(text: &str, name: &str) -> FileReport {
+    run_script_on(&mut InProcess::new(), text, name)
+}
+
+/// Runs one test script (its text) on `db` and reports per-record outcomes.
+pub fn run_script_on(db: &mut dyn SltDb, text: &str, name: &str) -> FileReport {
     let start = Instant::now();
     let mut report = FileReport::default();
-    let mut session = new_session();
     let mut hash_threshold = 8usize;
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
@@ -177,7 +239,7 @@ pub fn run_script(text: &str, name: &str) -> FileReport {
                     continue;
                 }
                 let want_ok = words.get(1) == Some(&"ok");
-                match (session.execute(sql), want_ok) {
+                match (db.statement(sql), want_ok) {
                     (Ok(_), true) | (Err(_), false) => report.passed += 1,
                     (Ok(_), false) => fail(&mut report, record_line, format!("statement should fail: {sql}")),
                     (Err(e), true) => fail(&mut report, record_line, format!("{e}: {sql}")),
@@ -194,28 +256,18 @@ pub fn run_script(text: &str, name: &str) -> FileReport {
                     Some("valuesort") => SortMode::Value,
                     _ => SortMode::No,
                 };
-                let result = match session.execute(sql) {
-                    Ok(mut r) => match r.pop() {
-                        Some(r) => r,
-                        None => {
-                            fail(&mut report, record_line, format!("no result: {sql}"));
-                            continue;
-                        }
-                    },
+                let result = match db.query(sql) {
+                    Ok(r) => r,
                     Err(e) => {
                         fail(&mut report, record_line, format!("{e}: {sql}"));
                         continue;
                     }
                 };
-                if result.columns.len() != types.len() {
+                if result.columns != types.len() {
                     fail(
                         &mut report,
                         record_line,
-                        format!(
-                            "expected {} columns, got {}: {sql}",
-                            types.len(),
-                            result.columns.len()
-                        ),
+                        format!("expected {} columns, got {}: {sql}", types.len(), result.columns),
                     );
                     continue;
                 }

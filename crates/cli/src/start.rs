@@ -41,6 +41,16 @@ pub struct StartArgs {
     /// Require a password from every client, also on loopback.
     #[arg(long, env = "QUORUMDB_REQUIRE_PASSWORD")]
     pub require_password: bool,
+    /// Build a state-machine snapshot after this many Raft log entries
+    /// (default 20000); the log behind it is then purged, except the last
+    /// --log-keep entries. Small values make new nodes catch up from a
+    /// snapshot (used by tests).
+    #[arg(long, env = "QUORUMDB_SNAPSHOT_EVERY", value_parser = clap::value_parser!(u64).range(1..))]
+    pub snapshot_every: Option<u64>,
+    /// Log entries kept behind the latest snapshot, so a follower that lags
+    /// by less catches up from the log (default 5000).
+    #[arg(long, env = "QUORUMDB_LOG_KEEP")]
+    pub log_keep: Option<u64>,
 }
 
 pub fn run(args: StartArgs) -> Result<ExitCode, BoxError> {
@@ -67,8 +77,17 @@ pub fn config(args: &StartArgs) -> NodeConfig {
         grpc_advertise: args.advertise_addr.clone(),
         http_listen: args.http_addr,
         join: args.join.clone(),
-        tuning: RaftTuning::default(),
+        tuning: tuning(args),
         pg,
+    }
+}
+
+fn tuning(args: &StartArgs) -> RaftTuning {
+    let default = RaftTuning::default();
+    RaftTuning {
+        snapshot_every: args.snapshot_every.unwrap_or(default.snapshot_every),
+        keep_after_snapshot: args.log_keep.unwrap_or(default.keep_after_snapshot),
+        ..default
     }
 }
 

@@ -5,162 +5,16 @@
 //! Deadlines are generous and every wait polls; nothing sleeps to
 //! synchronise. Node logs are printed when a test fails.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio_postgres::{Client, NoTls};
-
-struct Proc {
-    id: u64,
-    sql: SocketAddr,
-    grpc: SocketAddr,
-    http: SocketAddr,
-    dir: PathBuf,
-    child: Option<Child>,
-}
-
-impl Proc {
-    fn start(&mut self, join: Option<SocketAddr>) {
-        std::fs::create_dir_all(&self.dir).unwrap();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("node.log"))
-            .unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_quorumdb"));
-        cmd.arg("start")
-            .args(["--id", &self.id.to_string()])
-            .arg("--data-dir")
-            .arg(self.dir.join("data"))
-            .args(["--sql-addr", &self.sql.to_string()])
-            .args(["--grpc-addr", &self.grpc.to_string()])
-            .args(["--http-addr", &self.http.to_string()])
-            .env("QUORUMDB_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        if let Some(seed) = join {
-            cmd.args(["--join", &seed.to_string()]);
-        }
-        self.child = Some(cmd.spawn().expect("spawn quorumdb"));
-    }
-
-    fn kill9(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().expect("SIGKILL");
-            child.wait().expect("reap");
-        }
-    }
-
-    fn url(&self) -> String {
-        format!(
-            "host={} port={} user=root dbname=quorumdb connect_timeout=5",
-            self.sql.ip(),
-            self.sql.port()
-        )
-    }
-}
-
-struct Cluster {
-    procs: Vec<Proc>,
-    tmp: tempfile::TempDir,
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for p in &mut self.procs {
-            p.kill9();
-        }
-        if std::thread::panicking() {
-            for p in &self.procs {
-                let log = std::fs::read_to_string(p.dir.join("node.log")).unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(30).collect();
-                eprintln!("---- node {} log (last 30 lines) ----", p.id);
-                for line in tail.iter().rev() {
-                    eprintln!("{line}");
-                }
-            }
-        }
-        let _ = self.tmp.path();
-    }
-}
-
-fn free() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
-fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    Some(out)
-}
-
-fn metric(addr: SocketAddr, name: &str) -> Option<f64> {
-    let body = http_get(addr, "/metrics")?;
-    body.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-}
-
-async fn eventually<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {secs} s waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn connect(url: &str) -> Option<Client> {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.ok()?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Some(client)
-}
+use common::{Cluster, connect, eventually, metric};
 
 async fn three_node_cluster() -> Cluster {
-    let tmp = tempfile::tempdir().unwrap();
-    let procs = (1..=3)
-        .map(|id| Proc {
-            id,
-            sql: free(),
-            grpc: free(),
-            http: free(),
-            dir: tmp.path().join(format!("n{id}")),
-            child: None,
-        })
-        .collect();
-    let mut cluster = Cluster { procs, tmp };
-    let seed = cluster.procs[0].grpc;
-    for i in 0..3 {
-        cluster.procs[i].start((i > 0).then_some(seed));
-        let http = cluster.procs[i].http;
-        eventually(120, "node healthy", || {
-            http_get(http, "/health").filter(|r| r.starts_with("HTTP/1.1 200"))
-        })
-        .await;
-    }
-    let http = cluster.procs[0].http;
-    eventually(120, "three voters", || {
-        metric(http, "quorumdb_raft_voters").filter(|v| *v == 3.0)
-    })
-    .await;
-    cluster
+    Cluster::start(3, &[]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -234,11 +88,7 @@ async fn killing_the_leader_under_load_loses_no_acknowledged_write() {
 
     // The killed node restarts from its data directory and converges.
     cluster.procs[victim].start(None);
-    let http = cluster.procs[victim].http;
-    eventually(120, "restarted node healthy", || {
-        http_get(http, "/health").filter(|r| r.starts_with("HTTP/1.1 200"))
-    })
-    .await;
+    cluster.procs[victim].wait_healthy(120).await;
 
     let all_acked = acked.lock().unwrap().clone();
     assert!(before_kill.is_subset(&all_acked));

@@ -5,8 +5,9 @@
 //! read-only pages, not a web framework. Anything else is 404; a malformed
 //! request is 400; nothing a client sends can take the node down.
 //!
-//! `/health` is 200 while the node serves (Raft running and a leader known,
-//! so statements can make progress), 503 with the reason otherwise.
+//! `/health` is 200 while the node serves (Raft running, the node a member
+//! of the cluster and a leader known, so statements can make progress), 503
+//! with the reason otherwise.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,6 +98,19 @@ fn health(node: &RaftNode) -> (&'static str, &'static str, String) {
             "503 Service Unavailable",
             "text/plain",
             format!("raft stopped: {e}\n"),
+        );
+    }
+    // A node taken out with `quorumdb node remove` keeps running until it is
+    // stopped, and may still name a leader, but it no longer receives the
+    // log: statements through it cannot make progress.
+    if m.membership_config.membership().get_node(&node.id()).is_none() {
+        return (
+            "503 Service Unavailable",
+            "text/plain",
+            format!(
+                "node {} is not a member of the cluster (removed, or not yet added)\n",
+                node.id()
+            ),
         );
     }
     match m.current_leader {
