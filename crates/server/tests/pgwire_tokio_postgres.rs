@@ -1,19 +1,18 @@
 //! The pgwire endpoint driven by tokio-postgres (extended protocol with
 //! binary parameters and results, simple protocol with text), plus raw
 //! protocol checks (ReadyForQuery I/T/E, text parameters without OIDs,
-//! garbage bytes) and authentication.
+//! garbage bytes) and trust authentication (passwords: `pgwire_users.rs`).
 //!
 //! Each test starts its own in-process server on 127.0.0.1:0.
 
 mod pgwire_util;
 
 use std::error::Error;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
 use pgwire_util::*;
-use quorumdb_server::pgwire::{AuthMode, MemoryUserStore, PgConfig};
+use quorumdb_server::pgwire::PgConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_postgres::SimpleQueryMessage;
@@ -632,52 +631,6 @@ async fn garbage_bytes_never_crash_the_server() {
     c.simple_query("SELECT 1").await.expect("still serving");
     let c2 = connect(&server).await;
     c2.simple_query("SELECT 1").await.expect("new connection");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scram_authentication() {
-    let users = Arc::new(MemoryUserStore::new());
-    users.set_user("alice", Some("s3cret"));
-    let server = start(PgConfig {
-        auth: AuthMode::PasswordEverywhere,
-        users,
-        ..PgConfig::default()
-    })
-    .await;
-    let mut cfg = config(&server, "alice");
-    cfg.password("s3cret");
-    let (c, conn) = cfg.connect(tokio_postgres::NoTls).await.expect("scram login");
-    tokio::spawn(conn);
-    c.simple_query("SELECT 1").await.expect("query");
-
-    let mut cfg = config(&server, "alice");
-    cfg.password("wrong");
-    let err = cfg
-        .connect(tokio_postgres::NoTls)
-        .await
-        .err()
-        .expect("wrong password");
-    assert_eq!(sqlstate(&err), "28P01");
-
-    let mut cfg = config(&server, "mallory");
-    cfg.password("x");
-    let err = cfg
-        .connect(tokio_postgres::NoTls)
-        .await
-        .err()
-        .expect("unknown user");
-    assert_eq!(sqlstate(&err), "28000");
-
-    // root has no password: it cannot log in where one is required.
-    let err = config(&server, "root")
-        .connect(tokio_postgres::NoTls)
-        .await
-        .err()
-        .expect("no password");
-    assert!(
-        err.code().is_some() || err.to_string().contains("password"),
-        "{err}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
