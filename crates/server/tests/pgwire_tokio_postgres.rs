@@ -937,3 +937,49 @@ async fn deallocate_drops_prepared_statements() {
         .get(0);
     assert_eq!(v, 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamps_with_utc_offsets() {
+    use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
+    let server = start_default().await;
+    let c = connect(&server).await;
+    // Text results: a TIMESTAMPTZ in UTC with its offset; TIMESTAMP ignores one.
+    let msgs = c
+        .simple_query(
+            "SELECT TIMESTAMPTZ '2024-01-01 12:00:00+02', '2024-01-01T12:00:00Z'::timestamptz, \
+             '2024-01-01 12:00:00-05:30'::timestamp",
+        )
+        .await
+        .expect("literals");
+    assert_eq!(
+        rows_of(&msgs),
+        vec![vec![
+            Some("2024-01-01 10:00:00+00".to_owned()),
+            Some("2024-01-01 12:00:00+00".to_owned()),
+            Some("2024-01-01 12:00:00".to_owned()),
+        ]]
+    );
+    // A TIMESTAMPTZ column through the extended protocol (binary, OID 1184).
+    c.batch_execute(
+        "CREATE TABLE ev (id INT PRIMARY KEY, at TIMESTAMPTZ); \
+         INSERT INTO ev VALUES (1, '2024-01-01 12:00:00+02')",
+    )
+    .await
+    .expect("setup");
+    let ten_utc = UNIX_EPOCH + StdDuration::from_secs(1_704_103_200); // 2024-01-01 10:00:00Z
+    let row = c
+        .query_one("SELECT at FROM ev WHERE id = 1", &[])
+        .await
+        .expect("select");
+    assert_eq!(row.columns()[0].type_(), &Type::TIMESTAMPTZ);
+    assert_eq!(row.get::<_, SystemTime>(0), ten_utc);
+    let later = ten_utc + StdDuration::from_secs(3600);
+    c.execute("INSERT INTO ev VALUES ($1, $2)", &[&2i32, &later])
+        .await
+        .expect("binary timestamptz parameter");
+    let msgs = c
+        .simple_query("SELECT id FROM ev WHERE at = '2024-01-01 06:00:00-05' ORDER BY id")
+        .await
+        .expect("compare");
+    assert_eq!(rows_of(&msgs), vec![vec![Some("2".to_owned())]]);
+}

@@ -91,6 +91,7 @@ pub fn map_type(t: &ast::DataType) -> Result<DataType> {
         T::Timestamp(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) | T::Datetime(_) => {
             DataType::Timestamp
         }
+        T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => DataType::TimestampTz,
         T::Bytea | T::Blob(_) | T::Varbinary(_) | T::Binary(_) => DataType::Bytea,
         T::Varchar(n) | T::CharacterVarying(n) | T::CharVarying(n) | T::Char(n) | T::Character(n) => {
             DataType::Text(match n {
@@ -1102,7 +1103,26 @@ impl<'t> Binder<'t> {
                     O::Or => BinOp::Or,
                     other => return Err(SqlError::unsupported(format!("operator {other}"))),
                 };
-                let e = Expr::Binary(op, b!(left), b!(right));
+                let (mut l, mut r) = (b!(left), b!(right));
+                if matches!(
+                    op,
+                    BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq
+                ) {
+                    // A string literal compared with a TIMESTAMPTZ is read as
+                    // one (its UTC offset applies), as PostgreSQL types it.
+                    let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
+                    let tz = |e: &Expr| infer_type(e, &types) == DataType::TimestampTz;
+                    if tz(&l)
+                        && let Expr::Literal(v @ Value::Text(_)) = &*r
+                    {
+                        r = Box::new(Expr::Literal(v.cast(DataType::TimestampTz)?));
+                    } else if tz(&r)
+                        && let Expr::Literal(v @ Value::Text(_)) = &*l
+                    {
+                        l = Box::new(Expr::Literal(v.cast(DataType::TimestampTz)?));
+                    }
+                }
+                let e = Expr::Binary(op, l, r);
                 self.check_width(e, scope)
             }
             E::IsNull(e) => Expr::IsNull(b!(e), false),
@@ -1266,7 +1286,13 @@ impl<'t> Binder<'t> {
             } => Expr::Func(Func::Trim, vec![*b!(expr)]),
             E::TypedString(ts) => {
                 let t = map_type(&ts.data_type)?;
-                Expr::Literal(literal(&ts.value.value)?.cast(t)?)
+                let v = literal(&ts.value.value)?.cast(t)?;
+                // `TIMESTAMPTZ '...'` keeps its type (values do not carry it).
+                if t == DataType::TimestampTz {
+                    Expr::Cast(Box::new(Expr::Literal(v)), t)
+                } else {
+                    Expr::Literal(v)
+                }
             }
             E::Function(f) => self.bind_function(f, scope, aggs)?,
             other => return Err(SqlError::unsupported(format!("expression {other}"))),
