@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Args;
 use quorumdb_raft::node::RaftTuning;
 use quorumdb_server::node::{Node, NodeConfig};
-use quorumdb_server::pgwire::{AuthMode, PgConfig};
+use quorumdb_server::pgwire::{AuthMode, PgConfig, TlsConfig};
 
 use crate::BoxError;
 
@@ -51,6 +51,12 @@ pub struct StartArgs {
     /// by less catches up from the log (default 5000).
     #[arg(long, env = "QUORUMDB_LOG_KEEP")]
     pub log_keep: Option<u64>,
+    /// PEM certificate (chain) for TLS on the SQL port; needs --tls-key.
+    #[arg(long, env = "QUORUMDB_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS on the SQL port; needs --tls-cert.
+    #[arg(long, env = "QUORUMDB_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 pub fn run(args: StartArgs) -> Result<ExitCode, BoxError> {
@@ -60,16 +66,24 @@ pub fn run(args: StartArgs) -> Result<ExitCode, BoxError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn config(args: &StartArgs) -> NodeConfig {
+/// The node configuration for `args`. Fails (one line, naming the file)
+/// when the TLS certificate or key cannot be used.
+pub fn config(args: &StartArgs) -> Result<NodeConfig, BoxError> {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsConfig::from_pem_files(cert, key)?),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key must be given together".into()),
+    };
     let pg = PgConfig {
         auth: if args.require_password {
             AuthMode::PasswordEverywhere
         } else {
             AuthMode::TrustLoopback
         },
+        tls,
         ..PgConfig::default()
     };
-    NodeConfig {
+    Ok(NodeConfig {
         id: args.id,
         data_dir: args.data_dir.clone(),
         sql_listen: args.sql_addr,
@@ -79,7 +93,7 @@ pub fn config(args: &StartArgs) -> NodeConfig {
         join: args.join.clone(),
         tuning: tuning(args),
         pg,
-    }
+    })
 }
 
 fn tuning(args: &StartArgs) -> RaftTuning {
@@ -92,7 +106,7 @@ fn tuning(args: &StartArgs) -> RaftTuning {
 }
 
 async fn serve(args: StartArgs) -> Result<(), BoxError> {
-    let node = Node::start(config(&args)).await?;
+    let node = Node::start(config(&args)?).await?;
     eprintln!(
         "quorumdb node {} ready: SQL on {} (psql -h {} -p {}), gRPC on {}, HTTP on {}",
         node.id(),

@@ -1,6 +1,7 @@
 //! The pgwire endpoint driven by the real `psql` (15) as a child process:
 //! command tags, multi-statement strings, errors with SQLSTATE and
-//! position, warnings for unknown SET, the advertised server version.
+//! position, warnings for unknown SET, the advertised server version,
+//! `\d`-style catalog commands including `\du`, and `\password`.
 //!
 //! Skipped (with a message) when /usr/bin/psql is absent.
 
@@ -202,6 +203,34 @@ async fn psql_describe_commands() {
         stdout.contains("List of databases") && stdout.contains("qdb"),
         "{stdout}"
     );
+
+    c.batch_execute("CREATE USER alice PASSWORD 'pw'; CREATE ROLE readers")
+        .await
+        .expect("users");
+    let out = psql(&server, &["-c", "\\du"]).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("List of roles"), "{stdout}");
+    let row = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{name} ")))
+            .map(|l| l.split('|').map(str::trim).collect::<Vec<_>>())
+    };
+    assert_eq!(row("alice"), Some(vec!["alice", "", "{}"]), "{stdout}");
+    assert_eq!(
+        row("readers"),
+        Some(vec!["readers", "Cannot login", "{}"]),
+        "{stdout}"
+    );
+    let root = row("root").unwrap_or_default();
+    assert!(
+        root.get(1).is_some_and(|a| a.starts_with("Superuser")),
+        "{stdout}"
+    );
+    let out = psql(&server, &["-c", "\\du ali*"]).await;
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("alice") && !stdout.contains("root"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,4 +299,60 @@ async fn psql_copy_in_and_out() {
         .expect("count")
         .get(0);
     assert_eq!(n, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_password_sets_a_scram_verifier() {
+    if !have_psql() {
+        eprintln!("psql not installed; skipping");
+        return;
+    }
+    let store = memory_store();
+    let server = start_on(store.clone(), quorumdb_server::pgwire::PgConfig::default()).await;
+    connect(&server)
+        .await
+        .batch_execute("CREATE USER alice")
+        .await
+        .expect("create");
+    // psql reads the password from the terminal, or from stdin when it has
+    // none: setsid takes the terminal away. libpq hashes the password
+    // itself (after `SHOW password_encryption`) and sends only a verifier.
+    let port = server.port().to_string();
+    let mut child = tokio::process::Command::new("setsid")
+        .args([
+            "/usr/bin/psql",
+            "-X",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "root",
+            "-d",
+            "qdb",
+        ])
+        .args(["-c", "\\password alice"])
+        .env("PGCONNECT_TIMEOUT", "10")
+        .env_remove("PGPASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run setsid psql");
+    if let Some(mut stdin) = child.stdin.take() {
+        use tokio::io::AsyncWriteExt;
+        stdin.write_all(b"from-psql\nfrom-psql\n").await.expect("stdin");
+    }
+    let out = tokio::time::timeout(TIMEOUT, child.wait_with_output())
+        .await
+        .expect("psql timed out")
+        .expect("psql output");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let alice = quorumdb_sql::users::lookup(&store, "alice")
+        .expect("lookup")
+        .expect("alice");
+    let verifier = alice.password.expect("a password was set");
+    assert!(verifier.matches("from-psql"));
+    assert!(!verifier.matches("something else"));
 }

@@ -1,19 +1,18 @@
 //! The pgwire endpoint driven by tokio-postgres (extended protocol with
 //! binary parameters and results, simple protocol with text), plus raw
 //! protocol checks (ReadyForQuery I/T/E, text parameters without OIDs,
-//! garbage bytes) and authentication.
+//! garbage bytes) and trust authentication (passwords: `pgwire_users.rs`).
 //!
 //! Each test starts its own in-process server on 127.0.0.1:0.
 
 mod pgwire_util;
 
 use std::error::Error;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
 use pgwire_util::*;
-use quorumdb_server::pgwire::{AuthMode, MemoryUserStore, PgConfig};
+use quorumdb_server::pgwire::PgConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_postgres::SimpleQueryMessage;
@@ -635,52 +634,6 @@ async fn garbage_bytes_never_crash_the_server() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scram_authentication() {
-    let users = Arc::new(MemoryUserStore::new());
-    users.set_user("alice", Some("s3cret"));
-    let server = start(PgConfig {
-        auth: AuthMode::PasswordEverywhere,
-        users,
-        ..PgConfig::default()
-    })
-    .await;
-    let mut cfg = config(&server, "alice");
-    cfg.password("s3cret");
-    let (c, conn) = cfg.connect(tokio_postgres::NoTls).await.expect("scram login");
-    tokio::spawn(conn);
-    c.simple_query("SELECT 1").await.expect("query");
-
-    let mut cfg = config(&server, "alice");
-    cfg.password("wrong");
-    let err = cfg
-        .connect(tokio_postgres::NoTls)
-        .await
-        .err()
-        .expect("wrong password");
-    assert_eq!(sqlstate(&err), "28P01");
-
-    let mut cfg = config(&server, "mallory");
-    cfg.password("x");
-    let err = cfg
-        .connect(tokio_postgres::NoTls)
-        .await
-        .err()
-        .expect("unknown user");
-    assert_eq!(sqlstate(&err), "28000");
-
-    // root has no password: it cannot log in where one is required.
-    let err = config(&server, "root")
-        .connect(tokio_postgres::NoTls)
-        .await
-        .err()
-        .expect("no password");
-    assert!(
-        err.code().is_some() || err.to_string().contains("password"),
-        "{err}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trust_on_loopback_by_default_and_unknown_user() {
     let server = start_default().await;
     connect_as(&server, "root")
@@ -983,4 +936,50 @@ async fn deallocate_drops_prepared_statements() {
         .expect("new statements still work")
         .get(0);
     assert_eq!(v, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamps_with_utc_offsets() {
+    use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
+    let server = start_default().await;
+    let c = connect(&server).await;
+    // Text results: a TIMESTAMPTZ in UTC with its offset; TIMESTAMP ignores one.
+    let msgs = c
+        .simple_query(
+            "SELECT TIMESTAMPTZ '2024-01-01 12:00:00+02', '2024-01-01T12:00:00Z'::timestamptz, \
+             '2024-01-01 12:00:00-05:30'::timestamp",
+        )
+        .await
+        .expect("literals");
+    assert_eq!(
+        rows_of(&msgs),
+        vec![vec![
+            Some("2024-01-01 10:00:00+00".to_owned()),
+            Some("2024-01-01 12:00:00+00".to_owned()),
+            Some("2024-01-01 12:00:00".to_owned()),
+        ]]
+    );
+    // A TIMESTAMPTZ column through the extended protocol (binary, OID 1184).
+    c.batch_execute(
+        "CREATE TABLE ev (id INT PRIMARY KEY, at TIMESTAMPTZ); \
+         INSERT INTO ev VALUES (1, '2024-01-01 12:00:00+02')",
+    )
+    .await
+    .expect("setup");
+    let ten_utc = UNIX_EPOCH + StdDuration::from_secs(1_704_103_200); // 2024-01-01 10:00:00Z
+    let row = c
+        .query_one("SELECT at FROM ev WHERE id = 1", &[])
+        .await
+        .expect("select");
+    assert_eq!(row.columns()[0].type_(), &Type::TIMESTAMPTZ);
+    assert_eq!(row.get::<_, SystemTime>(0), ten_utc);
+    let later = ten_utc + StdDuration::from_secs(3600);
+    c.execute("INSERT INTO ev VALUES ($1, $2)", &[&2i32, &later])
+        .await
+        .expect("binary timestamptz parameter");
+    let msgs = c
+        .simple_query("SELECT id FROM ev WHERE at = '2024-01-01 06:00:00-05' ORDER BY id")
+        .await
+        .expect("compare");
+    assert_eq!(rows_of(&msgs), vec![vec![Some("2".to_owned())]]);
 }

@@ -91,6 +91,7 @@ pub fn map_type(t: &ast::DataType) -> Result<DataType> {
         T::Timestamp(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) | T::Datetime(_) => {
             DataType::Timestamp
         }
+        T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => DataType::TimestampTz,
         T::Bytea | T::Blob(_) | T::Varbinary(_) | T::Binary(_) => DataType::Bytea,
         T::Varchar(n) | T::CharacterVarying(n) | T::CharVarying(n) | T::Char(n) | T::Character(n) => {
             DataType::Text(match n {
@@ -370,13 +371,11 @@ impl<'t> Binder<'t> {
             ast::TableFactor::Table {
                 name, alias, args, ..
             } => {
-                if let Some(view) = crate::infoschema::view_name(name) {
+                if let Some((schema, view)) = crate::infoschema::virtual_view(name) {
                     if args.is_some() {
-                        return Err(SqlError::unsupported(format!(
-                            "table function information_schema.{view}"
-                        )));
+                        return Err(SqlError::unsupported(format!("table function {schema}.{view}")));
                     }
-                    let (cols, rows) = crate::infoschema::view(self.txn, &view)?;
+                    let (cols, rows) = crate::infoschema::rows(self.txn, schema, &view)?;
                     let alias_name = alias
                         .as_ref()
                         .map(|a| ident(&a.name))
@@ -1104,7 +1103,26 @@ impl<'t> Binder<'t> {
                     O::Or => BinOp::Or,
                     other => return Err(SqlError::unsupported(format!("operator {other}"))),
                 };
-                let e = Expr::Binary(op, b!(left), b!(right));
+                let (mut l, mut r) = (b!(left), b!(right));
+                if matches!(
+                    op,
+                    BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq
+                ) {
+                    // A string literal compared with a TIMESTAMPTZ is read as
+                    // one (its UTC offset applies), as PostgreSQL types it.
+                    let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
+                    let tz = |e: &Expr| infer_type(e, &types) == DataType::TimestampTz;
+                    if tz(&l)
+                        && let Expr::Literal(v @ Value::Text(_)) = &*r
+                    {
+                        r = Box::new(Expr::Literal(v.cast(DataType::TimestampTz)?));
+                    } else if tz(&r)
+                        && let Expr::Literal(v @ Value::Text(_)) = &*l
+                    {
+                        l = Box::new(Expr::Literal(v.cast(DataType::TimestampTz)?));
+                    }
+                }
+                let e = Expr::Binary(op, l, r);
                 self.check_width(e, scope)
             }
             E::IsNull(e) => Expr::IsNull(b!(e), false),
@@ -1152,6 +1170,17 @@ impl<'t> Binder<'t> {
                 }
                 _ => return Err(SqlError::unsupported("this IN form")),
             },
+            E::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            } => return self.bind_quantified(left, compare_op, right, true, scope, aggs),
+            E::AllOp {
+                left,
+                compare_op,
+                right,
+            } => return self.bind_quantified(left, compare_op, right, false, scope, aggs),
             E::Between {
                 expr,
                 negated,
@@ -1257,7 +1286,13 @@ impl<'t> Binder<'t> {
             } => Expr::Func(Func::Trim, vec![*b!(expr)]),
             E::TypedString(ts) => {
                 let t = map_type(&ts.data_type)?;
-                Expr::Literal(literal(&ts.value.value)?.cast(t)?)
+                let v = literal(&ts.value.value)?.cast(t)?;
+                // `TIMESTAMPTZ '...'` keeps its type (values do not carry it).
+                if t == DataType::TimestampTz {
+                    Expr::Cast(Box::new(Expr::Literal(v)), t)
+                } else {
+                    Expr::Literal(v)
+                }
             }
             E::Function(f) => self.bind_function(f, scope, aggs)?,
             other => return Err(SqlError::unsupported(format!("expression {other}"))),
@@ -1282,6 +1317,59 @@ impl<'t> Binder<'t> {
             t @ (DataType::Int2 | DataType::Int4) => Expr::Cast(Box::new(e), t),
             _ => e,
         }
+    }
+
+    /// `x op ANY (ARRAY[a, b])` as `x op a OR x op b` (false when empty),
+    /// `x op ALL (...)` as `AND` (true when empty): the same three-valued
+    /// result as PostgreSQL. `x = ANY (subquery)` is `x IN (subquery)`.
+    fn bind_quantified(
+        &mut self,
+        left: &ast::Expr,
+        op: &ast::BinaryOperator,
+        right: &ast::Expr,
+        any: bool,
+        scope: &Scope,
+        aggs: Option<&mut AggState>,
+    ) -> Result<Expr> {
+        let mut right = right;
+        while let ast::Expr::Nested(inner) = right {
+            right = inner;
+        }
+        let combined = match right {
+            ast::Expr::Array(a) => {
+                let join = if any {
+                    ast::BinaryOperator::Or
+                } else {
+                    ast::BinaryOperator::And
+                };
+                a.elem
+                    .iter()
+                    .map(|e| ast::Expr::BinaryOp {
+                        left: Box::new(left.clone()),
+                        op: op.clone(),
+                        right: Box::new(e.clone()),
+                    })
+                    .reduce(|acc, cmp| ast::Expr::BinaryOp {
+                        left: Box::new(acc),
+                        op: join.clone(),
+                        right: Box::new(cmp),
+                    })
+                    .unwrap_or_else(|| ast::Expr::value(ast::Value::Boolean(!any)))
+            }
+            ast::Expr::Subquery(q) if any && *op == ast::BinaryOperator::Eq => ast::Expr::In {
+                expr: Box::new(left.clone()),
+                target: ast::InTarget::Subquery(q.clone()),
+                negated: false,
+                global: false,
+            },
+            _ => {
+                let q = if any { "ANY" } else { "ALL" };
+                return Err(SqlError::unsupported(format!(
+                    "{op} {q} over anything but ARRAY[...]"
+                )));
+            }
+        };
+        self.bind_expr_inner(&combined, scope, aggs)
     }
 
     fn bind_function(
@@ -1393,6 +1481,15 @@ impl<'t> Binder<'t> {
                 if bound.is_empty() =>
             {
                 return Ok(Expr::Literal(Value::Timestamp(crate::datetime::now_micros())));
+            }
+            // Every table is in `public`, which is always on the search path.
+            "pg_table_is_visible" if bound.len() == 1 => {
+                let arg = bound.pop().unwrap_or(Expr::Literal(Value::Null));
+                return Ok(Expr::Case {
+                    operand: None,
+                    whens: vec![(Expr::IsNull(Box::new(arg), false), Expr::Literal(Value::Null))],
+                    otherwise: Some(Box::new(Expr::Literal(Value::Bool(true)))),
+                });
             }
             "current_date" if bound.is_empty() => {
                 let now = crate::datetime::now_micros();

@@ -1,11 +1,18 @@
-//! DATE and TIMESTAMP (without time zone): parsing, formatting, arithmetic.
+//! DATE, TIMESTAMP and TIMESTAMPTZ: parsing, formatting, arithmetic.
 //!
 //! A date is days since 1970-01-01 (`i32`), a timestamp microseconds since
 //! 1970-01-01 00:00:00 (`i64`), both in the proleptic Gregorian calendar, as
 //! PostgreSQL stores them (it uses 2000-01-01 as the epoch; the difference
-//! is invisible). Accepted input: `YYYY-MM-DD` and `YYYY-MM-DD HH:MM[:SS[.f]]`
-//! (or `T` between date and time). Output matches PostgreSQL's ISO style.
-//! Limits: years 1..=9999; no time zones, intervals or BC dates yet.
+//! is invisible). A TIMESTAMPTZ is the same number read as UTC. Accepted
+//! input: `YYYY-MM-DD` and `YYYY-MM-DD HH:MM[:SS[.f]]` (or `T` between date
+//! and time), optionally followed by a UTC offset: `Z`, `UTC`, `GMT`,
+//! `±HH`, `±HHMM`, `±HH:MM`, `±HH:MM:SS` ([`split_offset`]). As in
+//! PostgreSQL, TIMESTAMP ignores the offset and TIMESTAMPTZ converts the
+//! value to UTC ([`parse_timestamptz`]); without an offset a TIMESTAMPTZ is
+//! in the session's time zone, which is always UTC here. Output matches
+//! PostgreSQL's ISO style.
+//! Limits: years 1..=9999; no named time zones (`Europe/Paris`), intervals
+//! or BC dates yet.
 
 use crate::error::{Result, SqlError, codes};
 
@@ -75,8 +82,80 @@ pub fn parse_date(s: &str) -> Result<i32> {
     i32::try_from(days).map_err(|_| invalid("date", s))
 }
 
+/// Splits a trailing UTC offset off a timestamp: the text before it and
+/// the offset in seconds east of UTC (`None`: no offset). An offset needs a
+/// time of day before it; one beyond ±15:59:59 is 22008.
+pub fn split_offset(s: &str) -> Result<(&str, Option<i64>)> {
+    let t = s.trim_end();
+    let Some(time_at) = t.find([' ', 'T']).map(|i| i + 1) else {
+        return Ok((t, None));
+    };
+    let time = &t[time_at..];
+    for zone in ["Z", "z", "UTC", "utc", "GMT", "gmt"] {
+        if let Some(local) = time.strip_suffix(zone)
+            && local.contains(':')
+        {
+            return Ok((t[..time_at + local.len()].trim_end(), Some(0)));
+        }
+    }
+    let Some(sign_at) = time.rfind(['+', '-']) else {
+        return Ok((t, None));
+    };
+    let (local, zone) = (&time[..sign_at], &time[sign_at..]);
+    if !local.contains(':') {
+        return Ok((t, None));
+    }
+    let digits = &zone[1..];
+    let fields: Vec<&str> = if digits.contains(':') {
+        digits.split(':').collect()
+    } else if digits.len() == 4 {
+        vec![&digits[..2], &digits[2..]]
+    } else {
+        vec![digits]
+    };
+    let valid = (1..=3).contains(&fields.len())
+        && fields
+            .iter()
+            .all(|f| (1..=2).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()));
+    if !valid {
+        return Err(invalid("timestamp with time zone", s));
+    }
+    let mut secs = 0i64;
+    for (f, unit) in fields.iter().zip([3600, 60, 1]) {
+        let n: i64 = f.parse().map_err(|_| invalid("timestamp with time zone", s))?;
+        if unit != 3600 && n > 59 {
+            return Err(invalid("timestamp with time zone", s));
+        }
+        secs += n * unit;
+    }
+    if secs >= 16 * 3600 {
+        return Err(SqlError::new(
+            codes::DATETIME_FIELD_OVERFLOW,
+            format!("time zone displacement out of range: \"{s}\""),
+        ));
+    }
+    let sign = if zone.starts_with('-') { -1 } else { 1 };
+    Ok((t[..time_at + local.len()].trim_end(), Some(sign * secs)))
+}
+
+/// A TIMESTAMPTZ: microseconds since 1970-01-01 00:00:00 UTC.
+pub fn parse_timestamptz(s: &str) -> Result<i64> {
+    let (local, offset) = split_offset(s)?;
+    let micros = parse_local_timestamp(local, s)?;
+    micros
+        .checked_sub(offset.unwrap_or(0) * 1_000_000)
+        .ok_or_else(|| SqlError::overflow("timestamp with time zone"))
+}
+
+/// A TIMESTAMP (without time zone); a UTC offset is ignored, as in
+/// PostgreSQL.
 pub fn parse_timestamp(s: &str) -> Result<i64> {
-    let t = s.trim();
+    let (local, _) = split_offset(s)?;
+    parse_local_timestamp(local, s)
+}
+
+fn parse_local_timestamp(t: &str, s: &str) -> Result<i64> {
+    let t = t.trim();
     let (date, time) = match t.find([' ', 'T']) {
         Some(i) => (&t[..i], t[i + 1..].trim()),
         None => (t, ""),
@@ -180,5 +259,43 @@ mod tests {
             "1969-12-31 23:59:59"
         );
         assert_eq!(timestamp_to_date(t), parse_date("2001-02-03").unwrap());
+    }
+
+    #[test]
+    fn utc_offsets() {
+        let local = parse_timestamp("2024-01-01 12:00:00").unwrap();
+        let hour = 3_600_000_000i64;
+        for (text, shift) in [
+            ("2024-01-01 12:00:00+02", 2 * hour),
+            ("2024-01-01T12:00:00Z", 0),
+            ("2024-01-01 12:00:00 UTC", 0),
+            ("2024-01-01 12:00:00-05:30", -(5 * hour + hour / 2)),
+            ("2024-01-01 12:00:00+0530", 5 * hour + hour / 2),
+            ("2024-01-01 12:00+01:00:30", hour + 30_000_000),
+            ("2024-01-01 12:00:00.000-00", 0),
+        ] {
+            assert_eq!(parse_timestamptz(text).unwrap(), local - shift, "{text}");
+            // TIMESTAMP ignores the offset.
+            assert_eq!(parse_timestamp(text).unwrap(), local, "{text}");
+        }
+        // No offset: UTC (the session time zone).
+        assert_eq!(parse_timestamptz("2024-01-01 12:00:00").unwrap(), local);
+        // A date alone, and dates' own hyphens, are not offsets.
+        assert_eq!(
+            parse_timestamptz("2024-01-01").unwrap(),
+            date_to_timestamp(parse_date("2024-01-01").unwrap())
+        );
+        assert_eq!(
+            parse_timestamptz("2024-01-01 12:00:00+16").unwrap_err().code,
+            "22008"
+        );
+        assert_eq!(
+            parse_timestamptz("2024-01-01 12:00:00+1:2:3:4").unwrap_err().code,
+            "22007"
+        );
+        assert_eq!(
+            parse_timestamptz("2024-01-01 12:00:00+ab").unwrap_err().code,
+            "22007"
+        );
     }
 }

@@ -315,6 +315,7 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
         ast::SetExpr::Values(values) if source.order_by.is_none() && source.limit_clause.is_none() => {
             let mut out = Vec::new();
             for r in &values.rows {
+                crate::interrupt::check_current()?;
                 let mut row = Vec::new();
                 for e in r.iter() {
                     if let ast::Expr::Identifier(i) = e
@@ -349,6 +350,7 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
     let mut count = 0;
     let mut returned = Vec::new();
     for (n, src) in rows.into_iter().enumerate() {
+        crate::interrupt::check_current()?;
         if src.len() > targets.len() {
             return Err(SqlError::syntax(
                 "INSERT has more expressions than target columns",
@@ -547,6 +549,7 @@ pub fn update(txn: &mut Transaction, up: &ast::Update) -> Result<DmlResult> {
     let count = changes.len() as u64;
     let mut returned = Vec::new();
     for (old, new) in changes {
+        crate::interrupt::check_current()?;
         update_row(txn, &table, &old, new.clone())?;
         if let Some((_, exprs)) = &returning {
             // Re-read the row as stored (after casts).
@@ -582,6 +585,7 @@ pub fn delete(txn: &mut Transaction, del: &ast::Delete) -> Result<DmlResult> {
     let count = rows.len() as u64;
     let mut returned = Vec::new();
     for row in rows {
+        crate::interrupt::check_current()?;
         let pk = pk_values(&table, &row);
         for index in &table.indexes {
             txn.delete(index_key(index, &row, &pk))?;

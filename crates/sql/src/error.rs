@@ -54,6 +54,14 @@ pub mod codes {
     pub const INVALID_TABLE_DEFINITION: &str = "42P16";
     pub const INVALID_DATETIME_FORMAT: &str = "22007";
     pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
+    /// The statement was cancelled (CancelRequest). PostgreSQL's `query_canceled`.
+    pub const QUERY_CANCELED: &str = "57014";
+    /// The object is in use (e.g. dropping the session's own user).
+    pub const OBJECT_IN_USE: &str = "55006";
+    /// A system object cannot be dropped (the `root` user).
+    pub const DEPENDENT_OBJECTS_STILL_EXIST: &str = "2BP01";
+    pub const INVALID_PASSWORD: &str = "28P01";
+    pub const INVALID_AUTHORIZATION: &str = "28000";
 }
 
 /// An error with its SQLSTATE and a message a user can act on.

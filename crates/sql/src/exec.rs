@@ -8,6 +8,10 @@
 //! [`ExecCtx`] carries the transaction, the stack of enclosing rows for
 //! correlated subqueries, and the cache of uncorrelated subquery results
 //! (each such subquery runs at most once per statement).
+//!
+//! Every loop that pulls rows checks the statement's [`Interrupt`] (one
+//! relaxed atomic load), so a cancelled statement stops with 57014 within
+//! a row of work, also inside joins and aggregates.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
@@ -17,6 +21,7 @@ use quorumdb_storage::{ScanOrder, Transaction, TxnScan};
 
 use crate::error::{Result, SqlError, codes};
 use crate::expr::{Expr, Subquery, in_values};
+use crate::interrupt::Interrupt;
 use crate::keys;
 use crate::plan::{Access, AggCall, AggFunc, JoinKind, KeyRangeDesc, Plan, SetOpKind, SortKey};
 use crate::types::{Row, Value};
@@ -26,6 +31,8 @@ pub struct ExecCtx<'t> {
     pub txn: &'t mut Transaction,
     outer: Vec<Row>,
     cache: HashMap<usize, Rc<Cached>>,
+    /// The running statement's cancel flag ([`crate::interrupt::scope`]).
+    interrupt: Option<Interrupt>,
 }
 
 enum Cached {
@@ -40,6 +47,16 @@ impl<'t> ExecCtx<'t> {
             txn,
             outer: Vec::new(),
             cache: HashMap::new(),
+            interrupt: crate::interrupt::current(),
+        }
+    }
+
+    /// `Err(57014)` once the running statement has been cancelled.
+    #[inline]
+    pub fn check(&self) -> Result<()> {
+        match &self.interrupt {
+            Some(i) => i.check(),
+            None => Ok(()),
         }
     }
 
@@ -177,6 +194,7 @@ pub fn collect(plan: &Plan, ctx: &mut ExecCtx) -> Result<Vec<Row>> {
     let mut op = build(plan)?;
     let mut rows = Vec::new();
     while let Some(r) = op.next(ctx)? {
+        ctx.check()?;
         rows.push(r);
     }
     Ok(rows)
@@ -340,6 +358,7 @@ impl ScanOp<'_> {
 impl Operator for ScanOp<'_> {
     fn next(&mut self, ctx: &mut ExecCtx) -> Result<Option<Row>> {
         loop {
+            ctx.check()?;
             if self.current.is_none() {
                 if self.ranges.is_none() {
                     self.ranges = Some(self.ranges());
@@ -395,6 +414,7 @@ struct FilterOp<'p> {
 impl Operator for FilterOp<'_> {
     fn next(&mut self, ctx: &mut ExecCtx) -> Result<Option<Row>> {
         while let Some(row) = self.input.next(ctx)? {
+            ctx.check()?;
             if self.predicate.eval(&row, ctx)?.is_true() {
                 return Ok(Some(row));
             }
@@ -450,6 +470,7 @@ impl Operator for JoinOp<'_> {
             let mut table: HashMap<Vec<Value>, Vec<usize>> = HashMap::new();
             if let Some((_, rk)) = self.keys {
                 for (i, row) in right.iter().enumerate() {
+                    ctx.check()?;
                     let k = rk.iter().map(|e| e.eval(row, ctx)).collect::<Result<Vec<_>>>()?;
                     if k.iter().any(Value::is_null) {
                         continue;
@@ -468,6 +489,7 @@ impl Operator for JoinOp<'_> {
             });
         }
         loop {
+            ctx.check()?;
             let Some(state) = self.state.as_mut() else {
                 return Ok(None);
             };
@@ -477,6 +499,7 @@ impl Operator for JoinOp<'_> {
             if state.left_done {
                 // RIGHT/FULL: right rows that never matched, null-extended.
                 while state.unmatched_pos < state.right.len() {
+                    ctx.check()?;
                     let i = state.unmatched_pos;
                     state.unmatched_pos += 1;
                     if !state.matched[i] {
@@ -518,6 +541,7 @@ impl Operator for JoinOp<'_> {
             // One buffer for the candidate rows; cloned only on a match.
             let mut row = Vec::with_capacity(self.left_width + self.right_width);
             for i in candidates {
+                ctx.check()?;
                 row.clear();
                 row.extend_from_slice(&lrow);
                 if let Some(s) = self.state.as_ref() {
@@ -668,6 +692,7 @@ impl Operator for AggregateOp<'_> {
             let mut index: HashMap<Vec<Value>, usize> = HashMap::new();
             let mut groups: Vec<(Vec<Value>, Vec<Acc>)> = Vec::new();
             while let Some(row) = self.input.next(ctx)? {
+                ctx.check()?;
                 let key = self
                     .group_by
                     .iter()
@@ -717,6 +742,7 @@ impl Operator for SortOp<'_> {
         if self.output.is_none() {
             let mut rows: Vec<(Vec<Value>, Row)> = Vec::new();
             while let Some(row) = self.input.next(ctx)? {
+                ctx.check()?;
                 let k = self
                     .keys
                     .iter()
@@ -792,6 +818,7 @@ struct DistinctOp<'p> {
 impl Operator for DistinctOp<'_> {
     fn next(&mut self, ctx: &mut ExecCtx) -> Result<Option<Row>> {
         while let Some(row) = self.input.next(ctx)? {
+            ctx.check()?;
             if self.seen.insert(row.clone()) {
                 return Ok(Some(row));
             }
@@ -814,6 +841,7 @@ impl Operator for SetOpOp<'_> {
     fn next(&mut self, ctx: &mut ExecCtx) -> Result<Option<Row>> {
         match self.kind {
             SetOpKind::Union => loop {
+                ctx.check()?;
                 let row = if self.on_right {
                     match self.right.as_mut() {
                         Some(r) => r.next(ctx)?,
@@ -835,10 +863,12 @@ impl Operator for SetOpOp<'_> {
             SetOpKind::Intersect | SetOpKind::Except => {
                 if let Some(mut right) = self.right.take() {
                     while let Some(row) = right.next(ctx)? {
+                        ctx.check()?;
                         *self.counts.entry(row).or_default() += 1;
                     }
                 }
                 while let Some(row) = self.left.next(ctx)? {
+                    ctx.check()?;
                     let c = self.counts.get(&row).copied().unwrap_or(0);
                     let emit = match (self.kind, self.all) {
                         (SetOpKind::Intersect, true) => {
@@ -895,6 +925,7 @@ impl Operator for SeriesOp<'_> {
                 step,
             ));
         }
+        ctx.check()?;
         let Some((cur, stop, step)) = self.state.as_mut() else {
             return Ok(None);
         };

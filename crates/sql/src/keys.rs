@@ -5,6 +5,7 @@
 //! 0x01 0x02 <name>                  catalog: index name -> table name
 //! 0x01 0x03                         catalog: next object id (u64)
 //! 0x01 0x04 <table id>              hidden row-id counter of a table
+//! 0x01 0x05 <name>                  catalog: a user (postcard; see users.rs)
 //! 0x02 <table id> <pk values...>    a row (postcard of the column values)
 //! 0x03 <index id> <values...> <pk>  a secondary index entry (empty value)
 //! ```
@@ -25,6 +26,7 @@ pub const CATALOG_TABLE: &[u8] = &[0x01, 0x01];
 pub const CATALOG_INDEX: &[u8] = &[0x01, 0x02];
 pub const CATALOG_NEXT_ID: &[u8] = &[0x01, 0x03];
 pub const CATALOG_ROWID: &[u8] = &[0x01, 0x04];
+pub const CATALOG_USER: &[u8] = &[0x01, 0x05];
 const ROW: u8 = 0x02;
 const INDEX: u8 = 0x03;
 

@@ -17,6 +17,8 @@
 //! - [`expr`], [`plan`]: bound expressions and plan trees.
 //! - [`binder`], [`optimizer`], [`exec`]: planning and execution.
 //! - [`dml`], [`ddl`]: statements that write.
+//! - [`users`]: users and their SCRAM verifiers in the catalog.
+//! - [`interrupt`]: cancelling a running statement (57014).
 //! - [`session`]: the public entry point ([`Session`]).
 //!
 //! This crate never depends on the Raft layer: it talks to
@@ -31,6 +33,7 @@ pub mod error;
 pub mod exec;
 pub mod expr;
 pub mod infoschema;
+pub mod interrupt;
 pub mod keys;
 pub mod numeric;
 pub mod optimizer;
@@ -38,7 +41,9 @@ pub mod params;
 pub mod plan;
 pub mod session;
 pub mod types;
+pub mod users;
 
 pub use error::{SqlError, SqlState};
+pub use interrupt::Interrupt;
 pub use session::{Description, QueryResult, ResultColumn, Session};
 pub use types::{DataType, Value};

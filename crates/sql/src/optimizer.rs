@@ -285,7 +285,8 @@ fn key_constant(e: &Expr, ty: DataType) -> Option<Value> {
         (Value::Float(_), t) if t.is_float() => Some(v.clone()),
         (Value::Text(_), DataType::Text(_)) => Some(v.clone()),
         (Value::Bool(_), DataType::Bool) => Some(v.clone()),
-        (Value::Date(_), DataType::Date) | (Value::Timestamp(_), DataType::Timestamp) => Some(v.clone()),
+        (Value::Date(_), DataType::Date)
+        | (Value::Timestamp(_), DataType::Timestamp | DataType::TimestampTz) => Some(v.clone()),
         (Value::Bytes(_), DataType::Bytea) => Some(v.clone()),
         (Value::Numeric(_), DataType::Numeric(_)) => Some(v.clone()),
         (Value::Int(i), DataType::Numeric(_)) => Some(Value::Numeric(crate::numeric::Decimal::from_i64(*i))),
@@ -293,7 +294,9 @@ fn key_constant(e: &Expr, ty: DataType) -> Option<Value> {
             d.to_i64().ok().map(Value::Int)
         }
         (Value::Numeric(d), t) if t.is_float() => Some(Value::Float(d.to_f64())),
-        (Value::Text(_), DataType::Date | DataType::Timestamp | DataType::Bytea) => v.cast(ty).ok(),
+        (Value::Text(_), DataType::Date | DataType::Timestamp | DataType::TimestampTz | DataType::Bytea) => {
+            v.cast(ty).ok()
+        }
         _ => None,
     }
 }

@@ -34,7 +34,7 @@ use crate::types::DataType;
 pub fn infer(txn: &mut Transaction, stmt: &ast::Statement, count: usize) -> Vec<DataType> {
     let mut tables = Vec::new();
     let _ = ast::visit_relations(stmt, |n| {
-        if infoschema::view_name(n).is_none() {
+        if infoschema::virtual_view(n).is_none() {
             tables.push(n.clone());
         }
         ControlFlow::<()>::Continue(())

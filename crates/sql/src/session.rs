@@ -10,6 +10,11 @@
 //!
 //! Isolation: SERIALIZABLE (default); REPEATABLE READ maps to SNAPSHOT;
 //! READ COMMITTED / READ UNCOMMITTED are accepted and run at SNAPSHOT.
+//!
+//! A session runs as a user ([`Session::set_user`], `root` by default),
+//! which decides who may manage users (see [`crate::users`]). Its
+//! [`Interrupt`] cancels the statement running now (57014); the flag is
+//! cleared when each `execute` call begins.
 
 use quorumdb_storage::{Isolation, KvStore, Savepoint, Transaction, TxnOptions};
 use sqlparser::ast::{self, Statement};
@@ -19,6 +24,7 @@ use sqlparser::parser::Parser;
 use crate::binder::{Binder, ident};
 use crate::error::{Result, SqlError, codes};
 use crate::exec::{self, ExecCtx};
+use crate::interrupt::{self, Interrupt};
 use crate::types::{DataType, Row, Value};
 use crate::{ddl, dml};
 
@@ -71,6 +77,8 @@ struct Explicit {
 pub struct Session {
     store: KvStore,
     txn: Option<Explicit>,
+    user: String,
+    interrupt: Interrupt,
     /// Parsed statements by SQL text: drivers send the same few texts over
     /// and over (Parse, then Execute, for every call), and parsing costs
     /// more than cloning the tree. Emptied when it reaches [`PARSE_CACHE`].
@@ -98,8 +106,49 @@ fn confirmed_error(txn: &Transaction, e: SqlError) -> SqlError {
 }
 
 /// Parses SQL text into statements (42601 on a syntax error).
+///
+/// `CREATE USER` is read as PostgreSQL defines it, `CREATE ROLE ... LOGIN`
+/// (sqlparser parses it with Snowflake's grammar).
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
-    Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| SqlError::syntax(e.to_string()))
+    parse_statements(sql).map_err(|e| SqlError::syntax(e.to_string()))
+}
+
+fn parse_statements(sql: &str) -> std::result::Result<Vec<Statement>, sqlparser::parser::ParserError> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::Token;
+    let dialect = PostgreSqlDialect {};
+    let mut p = Parser::new(&dialect).try_with_sql(sql)?;
+    let is_kw = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k);
+    // sqlparser's `parse_statements`, with the CREATE USER case added.
+    let mut stmts = Vec::new();
+    let mut expecting_delimiter = false;
+    loop {
+        while p.consume_token(&Token::SemiColon) {
+            expecting_delimiter = false;
+        }
+        match &p.peek_token_ref().token {
+            Token::EOF => break,
+            Token::Word(w) if expecting_delimiter && w.keyword == Keyword::END => break,
+            _ => {}
+        }
+        if expecting_delimiter {
+            return p.expected_ref("end of statement", p.peek_token_ref());
+        }
+        let create_user = is_kw(&p.peek_nth_token_ref(0).token, Keyword::CREATE)
+            && is_kw(&p.peek_nth_token_ref(1).token, Keyword::USER)
+            && !is_kw(&p.peek_nth_token_ref(2).token, Keyword::MAPPING);
+        let stmt = if create_user {
+            let _ = p.parse_keywords(&[Keyword::CREATE, Keyword::USER]);
+            let mut role = p.parse_create_role(ast::RoleKeyword::Role)?;
+            role.login.get_or_insert(true);
+            Statement::CreateRole(role)
+        } else {
+            p.parse_statement()?
+        };
+        stmts.push(stmt);
+        expecting_delimiter = true;
+    }
+    Ok(stmts)
 }
 
 /// Replaces `$n` placeholders by literals of `params` (or NULL when
@@ -188,6 +237,8 @@ impl Session {
         Self {
             store,
             txn: None,
+            user: crate::users::ROOT.to_owned(),
+            interrupt: Interrupt::new(),
             parsed: Default::default(),
         }
     }
@@ -210,6 +261,21 @@ impl Session {
         Ok(stmts)
     }
 
+    /// The user this session runs as (default `root`).
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// Sets the session's user (the server does this after authentication).
+    pub fn set_user(&mut self, user: impl Into<String>) {
+        self.user = user.into();
+    }
+
+    /// A handle that cancels the statement this session is running.
+    pub fn interrupt(&self) -> Interrupt {
+        self.interrupt.clone()
+    }
+
     /// True inside BEGIN ... COMMIT/ROLLBACK.
     pub fn in_transaction(&self) -> bool {
         self.txn.is_some()
@@ -229,7 +295,16 @@ impl Session {
     /// A parameter acts like a literal of its value; a text value acts like
     /// an untyped string literal (it is coerced where it is used), which is
     /// how text-format parameters of the extended protocol arrive.
+    ///
+    /// Clears the session's [`Interrupt`] first; a trip while this runs
+    /// stops it with 57014.
     pub fn execute_with_params(&mut self, sql: &str, params: &[Value]) -> Result<Vec<QueryResult>> {
+        self.interrupt.clear();
+        let i = self.interrupt.clone();
+        interrupt::scope(&i, || self.execute_uninterrupted(sql, params))
+    }
+
+    fn execute_uninterrupted(&mut self, sql: &str, params: &[Value]) -> Result<Vec<QueryResult>> {
         let stmts = match self.parse_cached(sql).and_then(|mut s| {
             for stmt in &mut s {
                 bind_params(stmt, Some(params))?;
@@ -258,7 +333,8 @@ impl Session {
             // As in PostgreSQL's simple query protocol, several statements
             // sent together without transaction control run as one
             // implicit transaction (retried as a whole on 40001).
-            return self.implicit(|txn| stmts.iter().map(|s| run(txn, s)).collect());
+            let user = self.user.clone();
+            return self.implicit(|txn| stmts.iter().map(|s| run(txn, s, &user)).collect());
         }
         let mut out = Vec::new();
         for s in &stmts {
@@ -340,6 +416,11 @@ impl Session {
     }
 
     pub fn execute_statement(&mut self, stmt: &Statement) -> Result<QueryResult> {
+        let i = self.interrupt.clone();
+        interrupt::scope(&i, || self.execute_one(stmt))
+    }
+
+    fn execute_one(&mut self, stmt: &Statement) -> Result<QueryResult> {
         match stmt {
             Statement::StartTransaction { modes, .. } => return self.begin(modes),
             Statement::Commit { .. } => {
@@ -411,7 +492,7 @@ impl Session {
             }
             // Statement-level atomicity inside the transaction.
             let sp = t.txn.savepoint();
-            let r = run(&mut t.txn, stmt).map_err(|e| confirmed_error(&t.txn, e));
+            let r = run(&mut t.txn, stmt, &self.user).map_err(|e| confirmed_error(&t.txn, e));
             if r.is_err() {
                 t.txn.rollback_to(sp);
                 t.failed = true;
@@ -428,7 +509,8 @@ impl Session {
             ));
         }
         // Implicit transaction, retried on serialization failure.
-        self.implicit(|txn| run(txn, stmt))
+        let user = self.user.clone();
+        self.implicit(|txn| run(txn, stmt, &user))
     }
 
     fn begin(&mut self, modes: &[ast::TransactionMode]) -> Result<QueryResult> {
@@ -481,8 +563,8 @@ fn dml_result(tag: &str, r: dml::DmlResult) -> QueryResult {
     }
 }
 
-/// Runs one non-transaction-control statement in `txn`.
-fn run(txn: &mut Transaction, stmt: &Statement) -> Result<QueryResult> {
+/// Runs one non-transaction-control statement in `txn` as `user`.
+fn run(txn: &mut Transaction, stmt: &Statement, user: &str) -> Result<QueryResult> {
     Ok(match stmt {
         Statement::Query(q) => {
             let (plan, cols) = Binder::new(txn).bind_query(q)?;
@@ -533,6 +615,23 @@ fn run(txn: &mut Transaction, stmt: &Statement) -> Result<QueryResult> {
         Statement::CreateIndex(ci) => {
             ddl::create_index(txn, ci)?;
             QueryResult::command("CREATE INDEX")
+        }
+        Statement::CreateRole(cr) => {
+            crate::users::create_role(txn, cr, user)?;
+            QueryResult::command("CREATE ROLE")
+        }
+        Statement::AlterRole { name, operation } => {
+            crate::users::alter_role(txn, name, operation, user)?;
+            QueryResult::command("ALTER ROLE")
+        }
+        Statement::Drop {
+            object_type: ast::ObjectType::Role | ast::ObjectType::User,
+            if_exists,
+            names,
+            ..
+        } => {
+            crate::users::drop_roles(txn, *if_exists, names, user)?;
+            QueryResult::command("DROP ROLE")
         }
         Statement::Drop {
             object_type,
@@ -688,6 +787,60 @@ mod tests {
         assert_eq!(
             s.execute("SELECT count(*) FROM m").unwrap()[0].rows,
             vec![vec![Value::Int(0)]]
+        );
+    }
+
+    /// Runs `sql` on another thread, tripping the session's interrupt
+    /// until it returns (the engine clears the flag as a statement starts,
+    /// so one trip before it started would be forgotten).
+    fn run_cancelled(s: Session, sql: &'static str) -> (Session, Result<Vec<QueryResult>>) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let interrupt = s.interrupt();
+        let done = Arc::new(AtomicBool::new(false));
+        let finished = done.clone();
+        let worker = std::thread::spawn(move || {
+            let mut s = s;
+            let r = s.execute(sql);
+            finished.store(true, Ordering::SeqCst);
+            (s, r)
+        });
+        while !done.load(Ordering::SeqCst) {
+            interrupt.trip();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        worker.join().expect("worker")
+    }
+
+    #[test]
+    fn an_interrupt_cancels_the_running_statement_with_57014() {
+        let mut s = session();
+        for t in ["a", "b", "c"] {
+            s.execute(&format!(
+                "CREATE TABLE {t} (x INTEGER); INSERT INTO {t} SELECT x FROM generate_series(1, 300) AS x"
+            ))
+            .unwrap();
+        }
+        // 27 million joined rows: far longer than it takes to cancel.
+        let (mut s, r) = run_cancelled(s, "SELECT count(*) FROM a, b, c WHERE a.x + b.x + c.x > 0");
+        let e = r.unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("57014", "canceling statement due to user request")
+        );
+        // The session carries on; the flag does not leak into the next statement.
+        assert_eq!(
+            s.execute("SELECT count(*) FROM a").unwrap()[0].rows,
+            vec![vec![Value::Int(300)]]
+        );
+        // A cancelled write inside a block fails the block and writes nothing.
+        s.execute("BEGIN").unwrap();
+        let (mut s, r) = run_cancelled(s, "INSERT INTO a SELECT a.x FROM a, b, c");
+        assert_eq!(r.unwrap_err().code, "57014");
+        assert_eq!(s.execute("SELECT 1").unwrap_err().code, "25P02");
+        s.execute("ROLLBACK").unwrap();
+        assert_eq!(
+            s.execute("SELECT count(*) FROM a").unwrap()[0].rows,
+            vec![vec![Value::Int(300)]]
         );
     }
 

@@ -33,6 +33,9 @@ pub enum DataType {
     Text(Option<u32>),
     Date,
     Timestamp,
+    /// TIMESTAMP WITH TIME ZONE: a [`Value::Timestamp`] read as UTC (the
+    /// session time zone is always UTC).
+    TimestampTz,
     Bytea,
     /// The type of a bare NULL literal; coerces to anything.
     Unknown,
@@ -62,6 +65,7 @@ impl DataType {
             DataType::Text(Some(_)) => "character varying",
             DataType::Date => "date",
             DataType::Timestamp => "timestamp without time zone",
+            DataType::TimestampTz => "timestamp with time zone",
             DataType::Bytea => "bytea",
             DataType::Unknown => "unknown",
         }
@@ -80,6 +84,7 @@ impl DataType {
             DataType::Text(Some(_)) => 1043,
             DataType::Date => 1082,
             DataType::Timestamp => 1114,
+            DataType::TimestampTz => 1184,
             DataType::Bytea => 17,
         }
     }
@@ -278,6 +283,10 @@ impl Value {
             (Text(s), DataType::Numeric(ps)) => Numeric(fit_numeric(Decimal::parse(s)?, ps)?),
             (Text(s), DataType::Date) => Date(crate::datetime::parse_date(s)?),
             (Text(s), DataType::Timestamp) => Timestamp(crate::datetime::parse_timestamp(s)?),
+            (Text(s), DataType::TimestampTz) => Timestamp(crate::datetime::parse_timestamptz(s)?),
+            // The session time zone is UTC: both read the same instant.
+            (Timestamp(_), DataType::TimestampTz) => self.clone(),
+            (Date(d), DataType::TimestampTz) => Timestamp(crate::datetime::date_to_timestamp(*d)),
             (Text(s), DataType::Bytea) => Bytes(parse_bytea(s)?),
             (Date(_), DataType::Date) | (Timestamp(_), DataType::Timestamp) | (Bytes(_), DataType::Bytea) => {
                 self.clone()

@@ -1,6 +1,7 @@
 //! Golden tests: each `golden/<area>.sql` is run statement by statement in
 //! one fresh session, and the rendered output must equal
-//! `golden/<area>.out`. Statements end with `;` at the end of a line.
+//! `golden/<area>.out`. Statements end with `;` at the end of a line; a
+//! line `\user NAME` makes the session run as NAME from there on.
 //! Regenerate after an intended change with `QUORUMDB_BLESS=1 cargo test
 //! -p quorumdb-sql --test golden`, then review the diff.
 
@@ -16,6 +17,15 @@ fn render(sql: &str) -> String {
     let mut out = String::new();
     let mut stmt = String::new();
     for line in sql.lines() {
+        // `\user NAME`: run what follows as NAME.
+        if stmt.is_empty()
+            && let Some(user) = line.strip_prefix("\\user ")
+        {
+            session.set_user(user.trim());
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
         if stmt.is_empty() && (line.trim().is_empty() || line.starts_with("--")) {
             if line.starts_with("--") {
                 out.push_str(line);

@@ -1,8 +1,9 @@
 """SQLAlchemy core against QuorumDB, through its default PostgreSQL
-dialect (psycopg2) and the psycopg 3 one: dialect initialisation,
-MetaData.create_all/drop_all, typed
-inserts and selects, transactions, IntegrityError with SQLSTATE 23505,
-and one compiled statement reused 10 times."""
+dialect (psycopg2) and the psycopg 3 one: dialect initialisation, the
+inspector's has_table / get_table_names (pg_catalog queries),
+MetaData.create_all/drop_all with checkfirst, typed inserts and selects,
+transactions, IntegrityError with SQLSTATE 23505, and one compiled
+statement reused 10 times."""
 
 import sqlalchemy as sa
 from sqlalchemy import exc
@@ -42,13 +43,20 @@ def check(driver):
         t = table(md)
         tx = sa.Table("sa_tx", md, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
                       sa.Column("v", sa.Text))
-        # checkfirst=False: the reflection queries behind has_table()
-        # (pg_class JOIN pg_namespace ... relkind = ANY(ARRAY[...])) are not
-        # answered by the server yet; DDL itself goes through SQLAlchemy.
-        with engine.begin() as conn:
-            for name in ("sa_types", "sa_tx"):
-                conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
-        md.create_all(engine, checkfirst=False)
+        # has_table()/get_table_names() ask pg_catalog.pg_class JOIN
+        # pg_namespace with relkind = ANY(ARRAY[...]) and
+        # pg_table_is_visible(oid); create_all/drop_all(checkfirst) use them.
+        md.drop_all(engine, checkfirst=True)
+        insp = sa.inspect(engine)
+        expect(f"{driver}: has_table before", not insp.has_table("sa_types"))
+        md.create_all(engine, checkfirst=True)
+        insp = sa.inspect(engine)
+        expect(f"{driver}: has_table after", insp.has_table("sa_types") and insp.has_table("sa_tx"))
+        expect(f"{driver}: has_table unknown", not insp.has_table("no_such_table"))
+        names = insp.get_table_names()
+        expect(f"{driver}: get_table_names", {"sa_types", "sa_tx"} <= set(names), repr(names))
+        # A second create_all with checkfirst sees the tables and does nothing.
+        md.create_all(engine, checkfirst=True)
 
         with engine.begin() as conn:
             conn.execute(t.insert(), [dict(zip(COLUMNS, row)) for row in ROWS])
@@ -81,7 +89,11 @@ def check(driver):
                 row = conn.execute(stmt, {"id": 1 + i % 2}).one()
                 want = ROWS[i % 2]
                 expect(f"{driver}: reused #{i}", tuple(row) == (want[3], want[8]), repr(row))
-        md.drop_all(engine, checkfirst=False)
+        md.drop_all(engine, checkfirst=True)
+        insp = sa.inspect(engine)
+        expect(f"{driver}: dropped", not insp.has_table("sa_types"))
+        names = insp.get_table_names()
+        expect(f"{driver}: get_table_names after drop", "sa_types" not in names, repr(names))
     finally:
         engine.dispose()
 

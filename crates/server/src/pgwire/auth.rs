@@ -1,33 +1,38 @@
 //! Authentication and the startup phase.
 //!
-//! - [`UserStore`]: where users and their credentials come from. The SQL
-//!   engine has no CREATE USER yet, so [`MemoryUserStore`] (in memory,
-//!   filled from configuration) is what the node uses today; a
-//!   catalog-backed store only has to implement the trait.
+//! - Users live in the SQL catalog ([`quorumdb_sql::users`]): they are
+//!   created with `CREATE USER` and replicate like any table. At each
+//!   connection attempt the user is read afresh from the node's
+//!   [`KvStore`] (a read-only transaction in the blocking pool), so a
+//!   dropped user or a changed password takes effect for the next login.
 //! - [`AuthMode`]: trust for loopback clients and SCRAM-SHA-256 for the
 //!   others (the default), SCRAM for everyone, or trust for everyone.
 //! - [`QdbStartup`]: pgwire's [`StartupHandler`] built on its
-//!   [`AuthDriver`]: per connection it picks a trust mechanism or SCRAM,
-//!   and advertises QuorumDB's ParameterStatus set (`server_version`
-//!   reads like PostgreSQL 15 and names QuorumDB).
+//!   [`AuthDriver`]: per connection it picks a trust mechanism or SCRAM
+//!   over the user's stored verifier, and advertises QuorumDB's
+//!   ParameterStatus set (`server_version` reads like PostgreSQL 15 and
+//!   names QuorumDB). After authentication it registers the connection's
+//!   cancel key ([`super::cancel`]).
 //!
-//! Errors: a missing user name or an unknown user is FATAL 28000; a wrong
-//! password (or a user without a password where one is required) is FATAL
-//! 28P01 — both close the connection, as in PostgreSQL.
+//! Errors: a missing user name, an unknown user or one without `LOGIN` is
+//! FATAL 28000; a wrong password (or a user without a password where one
+//! is required) is FATAL 28P01 — both close the connection, as in
+//! PostgreSQL. If the user cannot be read (no quorum), the SQLSTATE of
+//! that failure is returned, FATAL.
 //!
-//! Invariants: passwords are never stored in clear — a user's SCRAM
-//! verifier (salted password, per-user random salt) is derived once when
-//! the user is added. Unknown users are answered before any SCRAM
-//! exchange (PostgreSQL instead fakes one to hide which users exist; we
-//! follow the requirement of a distinct 28000).
+//! Invariants: the server never sees or stores a password in clear; SCRAM
+//! runs against the verifier (StoredKey/ServerKey) read at startup, so one
+//! login uses one consistent view of the user. Unknown users are answered
+//! before any SCRAM exchange (PostgreSQL instead fakes one to hide which
+//! users exist; we follow the requirement of a distinct 28000).
+//! Over TLS, SCRAM-SHA-256-PLUS (channel binding to the server
+//! certificate) is offered as well.
 //!
-//! Not done: MD5 and cleartext methods, TLS / SCRAM-SHA-256-PLUS channel
-//! binding, pg_hba-style per-database rules, cancel-key registration.
+//! Not done: MD5 and cleartext methods, pg_hba-style per-database rules.
 
-use std::collections::HashMap;
 use std::fmt::Debug;
 use std::net::IpAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use futures::sink::Sink;
@@ -35,7 +40,7 @@ use pgwire::api::ClientInfo;
 use pgwire::api::auth::driver::AuthOutcome;
 use pgwire::api::auth::mechanism::{AuthMechanism, AuthMechanismFactory, AuthState};
 use pgwire::api::auth::sasl::SaslMechanisms;
-use pgwire::api::auth::sasl::scram::{ScramAuth, ScramSecret, gen_salted_password};
+use pgwire::api::auth::sasl::scram::{ScramAuth, ScramSecret};
 use pgwire::api::auth::{
     AuthDriver, AuthSource, DefaultServerParameterProvider, LoginInfo, Password, StartupHandler,
     protocol_negotiation, save_startup_parameters_to_metadata,
@@ -43,11 +48,12 @@ use pgwire::api::auth::{
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::startup::PasswordMessageFamily;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use quorumdb_sql::Interrupt;
+use quorumdb_sql::users::{self, SCRAM_ITERATIONS, ScramVerifier, User};
+use quorumdb_storage::KvStore;
 
+use super::cancel::{CancelGuard, CancelRegistry};
 use super::compat;
-
-/// SCRAM iteration count for verifiers derived here.
-pub const SCRAM_ITERATIONS: usize = 4096;
 
 /// How clients must authenticate.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -62,119 +68,9 @@ pub enum AuthMode {
     TrustAll,
 }
 
-/// A user's stored credential.
-#[derive(Clone)]
-pub struct Credential {
-    /// `None`: the user has no password (cannot log in where one is needed).
-    scram: Option<(Vec<u8>, Vec<u8>)>,
-}
-
-impl Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credential")
-            .field("has_password", &self.scram.is_some())
-            .finish()
-    }
-}
-
-impl Credential {
-    /// A credential for `password` (`None`: no password).
-    pub fn new(password: Option<&str>) -> Self {
-        Self {
-            scram: password.map(|p| {
-                let salt: [u8; 16] = rand_salt();
-                (salt.to_vec(), gen_salted_password(p, &salt, SCRAM_ITERATIONS))
-            }),
-        }
-    }
-
-    pub fn has_password(&self) -> bool {
-        self.scram.is_some()
-    }
-}
-
-fn rand_salt() -> [u8; 16] {
-    // Salt only needs to be unique, not secret: mix the clock, a counter
-    // and the address of a fresh allocation through std's SipHash.
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut out = [0u8; 16];
-    for chunk in out.chunks_mut(8) {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
-        );
-        chunk.copy_from_slice(&h.finish().to_le_bytes());
-    }
-    out
-}
-
-/// Where users come from. Implementations must be cheap to query (called
-/// once per connection attempt, from async code).
-pub trait UserStore: Send + Sync + Debug {
-    /// The user's credential, or `None` if there is no such user.
-    fn lookup(&self, user: &str) -> Option<Credential>;
-}
-
-/// Users kept in memory (from configuration). `root` exists from the start.
+/// pgwire's view of one user's stored verifier (one per connection).
 #[derive(Debug)]
-pub struct MemoryUserStore {
-    users: RwLock<HashMap<String, Credential>>,
-}
-
-impl Default for MemoryUserStore {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl MemoryUserStore {
-    /// A store with the superuser `root` and no password.
-    pub fn new() -> Self {
-        let mut users = HashMap::new();
-        users.insert("root".to_owned(), Credential::new(None));
-        Self {
-            users: RwLock::new(users),
-        }
-    }
-
-    /// Adds or replaces a user (`password: None` = no password).
-    pub fn set_user(&self, name: &str, password: Option<&str>) {
-        let cred = Credential::new(password);
-        self.users
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.to_owned(), cred);
-    }
-
-    /// Removes a user; true if it existed.
-    pub fn remove_user(&self, name: &str) -> bool {
-        self.users
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name)
-            .is_some()
-    }
-}
-
-impl UserStore for MemoryUserStore {
-    fn lookup(&self, user: &str) -> Option<Credential> {
-        self.users
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(user)
-            .cloned()
-    }
-}
-
-/// pgwire's view of our user store (SCRAM secrets).
-#[derive(Debug)]
-struct ScramSource(Arc<dyn UserStore>);
+struct VerifierSource(ScramVerifier);
 
 fn invalid_password(user: &str) -> PgWireError {
     PgWireError::UserError(Box::new(ErrorInfo::new(
@@ -185,27 +81,23 @@ fn invalid_password(user: &str) -> PgWireError {
 }
 
 #[async_trait]
-impl AuthSource for ScramSource {
+impl AuthSource for VerifierSource {
     async fn get_password(&self, login: &LoginInfo) -> PgWireResult<Password> {
-        let user = login.user().unwrap_or_default();
-        match self.0.lookup(user).and_then(|c| c.scram) {
-            Some((salt, salted)) => Ok(Password::new(Some(salt), salted)),
-            None => Err(invalid_password(user)),
-        }
+        // Only the SCRAM path is used, and it asks for the secret below.
+        Err(invalid_password(login.user().unwrap_or_default()))
     }
 
-    async fn get_scram_secret(&self, login: &LoginInfo) -> PgWireResult<(ScramSecret, Option<()>)> {
-        let user = login.user().unwrap_or_default();
-        match self.0.lookup(user).and_then(|c| c.scram) {
-            Some((salt, salted_password)) => Ok((
-                ScramSecret::SaltedPassword {
-                    salt,
-                    salted_password,
-                },
-                None,
-            )),
-            None => Err(invalid_password(user)),
-        }
+    async fn get_scram_secret(&self, _login: &LoginInfo) -> PgWireResult<(ScramSecret, Option<()>)> {
+        let v = &self.0;
+        Ok((
+            ScramSecret::Verifier {
+                salt: v.salt.clone(),
+                iterations: v.iterations as usize,
+                stored_key: v.stored_key.clone(),
+                server_key: v.server_key.clone(),
+            },
+            None,
+        ))
     }
 }
 
@@ -236,27 +128,33 @@ pub fn parameter_provider() -> DefaultServerParameterProvider {
     p.server_version = compat::server_version();
     p.date_style = "ISO, MDY".into();
     p.time_zone = "UTC".into();
-    p.scram_iterations = SCRAM_ITERATIONS;
+    p.scram_iterations = SCRAM_ITERATIONS as usize;
     p
 }
 
-/// The startup handler: trust or SCRAM per connection.
+/// The startup handler shared by every connection: trust or SCRAM.
 pub struct QdbStartup {
     driver: AuthDriver<Arc<DefaultServerParameterProvider>>,
-    sasl: SaslMechanisms,
-    users: Arc<dyn UserStore>,
+    store: KvStore,
     mode: AuthMode,
+    cancels: Arc<CancelRegistry>,
+    /// PEM of the TLS certificate, for SCRAM-SHA-256-PLUS over TLS.
+    tls_cert_pem: Option<Arc<Vec<u8>>>,
 }
 
 impl QdbStartup {
-    pub fn new(users: Arc<dyn UserStore>, mode: AuthMode) -> Self {
-        let mut scram = ScramAuth::new(Arc::new(ScramSource(users.clone())));
-        scram.set_iterations(SCRAM_ITERATIONS);
+    pub fn new(
+        store: KvStore,
+        mode: AuthMode,
+        cancels: Arc<CancelRegistry>,
+        tls_cert_pem: Option<Arc<Vec<u8>>>,
+    ) -> Self {
         Self {
             driver: AuthDriver::new(Arc::new(parameter_provider())),
-            sasl: SaslMechanisms::new(vec![Arc::new(scram)]),
-            users,
+            store,
             mode,
+            cancels,
+            tls_cert_pem,
         }
     }
 
@@ -267,20 +165,67 @@ impl QdbStartup {
             AuthMode::TrustLoopback => ip.is_loopback() || ip.to_canonical().is_loopback(),
         }
     }
+
+    /// Reads `name` from the catalog without blocking the runtime.
+    async fn lookup(&self, name: &str) -> PgWireResult<Option<User>> {
+        let store = self.store.clone();
+        let n = name.to_owned();
+        match tokio::task::spawn_blocking(move || users::lookup(&store, &n)).await {
+            Ok(Ok(u)) => Ok(u),
+            Ok(Err(e)) => Err(fatal(
+                e.code,
+                format!("cannot read role \"{name}\": {}", e.message),
+            )),
+            Err(e) => Err(fatal("XX000", format!("role look-up failed: {e}"))),
+        }
+    }
+
+    /// SCRAM over `verifier`, with channel binding offered on TLS.
+    fn scram(&self, verifier: ScramVerifier, secure: bool) -> Box<dyn AuthMechanism> {
+        let mut scram = ScramAuth::new(Arc::new(VerifierSource(verifier)));
+        scram.set_iterations(SCRAM_ITERATIONS as usize);
+        if secure
+            && let Some(pem) = &self.tls_cert_pem
+            && let Err(e) = scram.configure_certificate(pem)
+        {
+            tracing::warn!(error = %e, "pgwire: no SCRAM channel binding for this certificate");
+        }
+        SaslMechanisms::new(vec![Arc::new(scram)]).create()
+    }
 }
 
 fn fatal(code: &str, message: String) -> PgWireError {
     PgWireError::UserError(Box::new(ErrorInfo::new("FATAL".into(), code.into(), message)))
 }
 
+/// One connection's startup handler: the shared [`QdbStartup`] plus the
+/// session's interrupt, registered under the connection's cancel key once
+/// it has authenticated.
+pub struct ConnStartup {
+    shared: Arc<QdbStartup>,
+    interrupt: Interrupt,
+    guard: Mutex<Option<CancelGuard>>,
+}
+
+impl ConnStartup {
+    pub fn new(shared: Arc<QdbStartup>, interrupt: Interrupt) -> Self {
+        Self {
+            shared,
+            interrupt,
+            guard: Mutex::new(None),
+        }
+    }
+}
+
 #[async_trait]
-impl StartupHandler for QdbStartup {
+impl StartupHandler for ConnStartup {
     async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        let this = &self.shared;
         let outcome = match message {
             PgWireFrontendMessage::Startup(ref startup) => {
                 protocol_negotiation(client, startup).await?;
@@ -291,21 +236,28 @@ impl StartupHandler for QdbStartup {
                         "no PostgreSQL user name specified in startup packet".into(),
                     ));
                 };
-                let Some(cred) = self.users.lookup(&user) else {
+                let Some(record) = this.lookup(&user).await? else {
                     return Err(fatal("28000", format!("role \"{user}\" does not exist")));
                 };
-                let mechanism: Box<dyn AuthMechanism> = if self.trusted(client.socket_addr().ip()) {
+                if !record.login {
+                    return Err(fatal(
+                        "28000",
+                        format!("role \"{user}\" is not permitted to log in"),
+                    ));
+                }
+                let mechanism: Box<dyn AuthMechanism> = if this.trusted(client.socket_addr().ip()) {
                     Box::new(Trust)
-                } else if !cred.has_password() {
-                    return Err(invalid_password(&user));
                 } else {
-                    self.sasl.create()
+                    match record.password {
+                        Some(v) => this.scram(v, client.is_secure()),
+                        None => return Err(invalid_password(&user)),
+                    }
                 };
-                self.driver.begin_authentication(client, mechanism).await?
+                this.driver.begin_authentication(client, mechanism).await?
             }
             PgWireFrontendMessage::PasswordMessageFamily(msg) => {
                 let user = client.metadata().get("user").cloned().unwrap_or_default();
-                match self.driver.advance_authentication(client, msg).await {
+                match this.driver.advance_authentication(client, msg).await {
                     Ok(o) => o,
                     Err(PgWireError::InvalidPassword(_)) => return Err(invalid_password(&user)),
                     Err(e) => return Err(e),
@@ -316,7 +268,14 @@ impl StartupHandler for QdbStartup {
         match outcome {
             AuthOutcome::InProgress => Ok(()),
             AuthOutcome::Authenticated { final_message, .. } => {
-                self.driver.complete_authentication(client, final_message).await
+                // Generates the pid and secret and sends BackendKeyData and
+                // ReadyForQuery. No statement can run before we register
+                // right after, so no cancel that matters can be missed.
+                let result = this.driver.complete_authentication(client, final_message).await;
+                let (pid, secret) = client.pid_and_secret_key();
+                let guard = this.cancels.register(pid, &secret, self.interrupt.clone());
+                *self.guard.lock().unwrap_or_else(|p| p.into_inner()) = Some(guard);
+                result
             }
         }
     }

@@ -45,6 +45,7 @@ pub fn pg_type(ty: DataType) -> Type {
         DataType::Text(Some(_)) => Type::VARCHAR,
         DataType::Date => Type::DATE,
         DataType::Timestamp => Type::TIMESTAMP,
+        DataType::TimestampTz => Type::TIMESTAMPTZ,
         DataType::Bytea => Type::BYTEA,
     }
 }
@@ -64,7 +65,7 @@ pub fn type_size(ty: DataType) -> i16 {
         DataType::Bool => 1,
         DataType::Int2 => 2,
         DataType::Int4 | DataType::Float4 | DataType::Date => 4,
-        DataType::Int8 | DataType::Float8 | DataType::Timestamp => 8,
+        DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
         _ => -1,
     }
 }
@@ -81,7 +82,8 @@ pub fn data_type_of(ty: &Type) -> Option<DataType> {
         Type::NUMERIC => DataType::Numeric(None),
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => DataType::Text(None),
         Type::DATE => DataType::Date,
-        Type::TIMESTAMP | Type::TIMESTAMPTZ => DataType::Timestamp,
+        Type::TIMESTAMP => DataType::Timestamp,
+        Type::TIMESTAMPTZ => DataType::TimestampTz,
         Type::BYTEA => DataType::Bytea,
         _ => return None,
     })
@@ -140,7 +142,7 @@ pub fn encode_value(v: &Value, ty: DataType, fmt: FieldFormat) -> Result<Option<
         (Value::Bool(_), DataType::Bool)
         | (Value::Numeric(_), DataType::Numeric(_))
         | (Value::Date(_), DataType::Date)
-        | (Value::Timestamp(_), DataType::Timestamp)
+        | (Value::Timestamp(_), DataType::Timestamp | DataType::TimestampTz)
         | (Value::Bytes(_), DataType::Bytea) => v,
         _ => {
             cast = v.cast(ty)?;
@@ -150,6 +152,8 @@ pub fn encode_value(v: &Value, ty: DataType, fmt: FieldFormat) -> Result<Option<
     if fmt == FieldFormat::Text {
         let text = match (v, ty) {
             (Value::Float(f), DataType::Float4) => float4_text(*f),
+            // The session time zone is UTC; PostgreSQL prints its offset.
+            (Value::Timestamp(_), DataType::TimestampTz) => format!("{}+00", v.to_text().unwrap_or_default()),
             _ => v.to_text().unwrap_or_default(),
         };
         return Ok(Some(text.into_bytes()));
@@ -317,7 +321,7 @@ pub fn decode_param(bytes: Option<&[u8]>, ty: Option<DataType>, fmt: FieldFormat
             let days = i64::from(d) + PG_EPOCH_DAYS;
             Value::Date(i32::try_from(days).map_err(|_| SqlError::overflow("date"))?)
         }
-        Some(DataType::Timestamp) => {
+        Some(DataType::Timestamp | DataType::TimestampTz) => {
             let t = i64::from_be_bytes(bytes.try_into().map_err(|_| bad("timestamp"))?);
             Value::Timestamp(
                 t.checked_add(PG_EPOCH_MICROS)

@@ -114,6 +114,8 @@ fn known_defaults(user: &str) -> Vec<(&'static str, String)> {
         ("transaction_isolation", "serializable".into()),
         ("transaction_read_only", "off".into()),
         ("row_security", "on".into()),
+        // libpq asks before hashing a new password (psql's \password).
+        ("password_encryption", "scram-sha-256".into()),
         ("block_size", "8192".into()),
     ]
 }

@@ -31,10 +31,15 @@
 //! the session, inside one transaction (opened here outside a block), so a
 //! bad row leaves nothing behind.
 //!
+//! CancelRequest: the session's [`quorumdb_sql::Interrupt`] is registered
+//! under the connection's cancel key (see `cancel`); the engine clears it
+//! as each statement starts, and a multi-statement query also checks it
+//! between statements, so a cancel that lands in the gap still stops the
+//! rest of the batch (57014).
+//!
 //! Not done: describing a portal re-uses the statement's description;
-//! cursors (DECLARE/FETCH); CancelRequest (the engine has no interrupt
-//! hook, so a running statement cannot be stopped); a parse error in COPY
-//! data inside an explicit block does not mark the block failed.
+//! cursors (DECLARE/FETCH); a parse error in COPY data inside an explicit
+//! block does not mark the block failed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -266,6 +271,11 @@ impl ConnHandler {
         }
     }
 
+    /// The handle that cancels this connection's running statement.
+    pub fn interrupt(&self) -> quorumdb_sql::Interrupt {
+        lock(&self.state).session.interrupt()
+    }
+
     fn transaction_status(&self) -> TransactionStatus {
         match self.status.load(Ordering::Acquire) {
             STATUS_TXN => TransactionStatus::Transaction,
@@ -283,6 +293,7 @@ fn init_state<C: ClientInfo>(state: &Mutex<ConnState>, client: &C) {
     }
     let meta = client.metadata();
     let user = meta.get("user").cloned().unwrap_or_default();
+    st.session.set_user(user.clone());
     st.id = Identity {
         database: meta.get("database").cloned().unwrap_or_else(|| user.clone()),
         user: user.clone(),
@@ -470,7 +481,16 @@ fn run_simple(st: &mut ConnState, sql: &str) -> Vec<Out> {
 /// SQLSTATE of that error, if any.
 fn run_pieces(st: &mut ConnState, pieces: &[split::Piece<'_>]) -> (Vec<Out>, Option<&'static str>) {
     let mut out = Vec::with_capacity(pieces.len());
-    for p in pieces {
+    let interrupt = st.session.interrupt();
+    for (i, p) in pieces.iter().enumerate() {
+        // The engine clears the flag as each statement starts: a cancel
+        // that came after the previous one finished stops the batch here.
+        if i > 0 && interrupt.is_tripped() {
+            let e = quorumdb_sql::interrupt::canceled();
+            let code = e.code;
+            out.push(Out::Error(e, None));
+            return (out, Some(code));
+        }
         let mut notices = Vec::new();
         let r = st.run_one(p.text, &[], &mut notices);
         out.extend(notices.into_iter().map(Out::Notice));

@@ -4,15 +4,18 @@
 //! each through the `pgwire` crate:
 //!
 //! ```text
-//!  TcpListener ─accept─► per connection: Handlers
-//!                          ├─ auth::QdbStartup     (trust / SCRAM-SHA-256, ParameterStatus)
+//!  TcpListener ─accept─► [tls: SSLRequest → S + handshake | N]
+//!                        per connection: Handlers
+//!                          ├─ auth::ConnStartup    (users from the catalog; trust / SCRAM-SHA-256,
+//!                          │                        ParameterStatus, cancel key registration)
 //!                          ├─ handler::ConnHandler (simple + extended query → Session)
 //!                          │     ├─ compat  (SET/SHOW/RESET, version(), current_user, ...)
 //!                          │     ├─ pg_catalog (psql's \d, \dt, \di, \l answered from the catalog)
 //!                          │     ├─ infer   ($n types when the client sends no OIDs)
 //!                          │     └─ codec   (text/binary values)
 //!                          ├─ copy         (COPY FROM STDIN / TO STDOUT, text and CSV)
-//!                          └─ split        (statements of a simple query, error positions)
+//!                          ├─ split        (statements of a simple query, error positions)
+//!                          └─ cancel       (CancelRequest → the session's Interrupt, 57014)
 //! ```
 //!
 //! Invariants:
@@ -28,10 +31,11 @@
 //!   connections get [`PgConfig::shutdown_grace`] to finish, then are closed
 //!   (closing rolls back their open transactions).
 //!
-//! Deliberately not here: TLS, binary COPY, CancelRequest (no engine interrupt),
-//! general pg_catalog emulation, users in the catalog (see [`auth::UserStore`]).
+//! Deliberately not here: binary COPY, general pg_catalog emulation,
+//! table privileges.
 
 pub mod auth;
+pub mod cancel;
 mod codec;
 mod compat;
 mod copy;
@@ -39,6 +43,7 @@ mod handler;
 mod infer;
 mod pg_catalog;
 mod split;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,6 +51,7 @@ use std::time::Duration;
 
 use ::pgwire::api::PgWireServerHandlers;
 use ::pgwire::api::auth::StartupHandler;
+use ::pgwire::api::cancel::CancelHandler;
 use ::pgwire::api::copy::CopyHandler;
 use ::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use quorumdb_storage::KvStore;
@@ -53,15 +59,17 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-pub use auth::{AuthMode, Credential, MemoryUserStore, UserStore};
+pub use auth::AuthMode;
+pub use tls::{TlsConfig, TlsError};
 
 /// Configuration of the SQL endpoint.
 #[derive(Clone, Debug)]
 pub struct PgConfig {
     /// How clients authenticate (default: trust loopback, SCRAM otherwise).
+    /// Users and their passwords are in the SQL catalog (`CREATE USER`).
     pub auth: AuthMode,
-    /// Users and their credentials (default: `root`, no password).
-    pub users: Arc<dyn UserStore>,
+    /// TLS certificate and key; `None`: SSLRequest is answered `N`.
+    pub tls: Option<TlsConfig>,
     /// How long open connections may continue after shutdown is requested.
     pub shutdown_grace: Duration,
     /// Connections beyond this many are refused with 53300.
@@ -74,7 +82,7 @@ impl Default for PgConfig {
     fn default() -> Self {
         Self {
             auth: AuthMode::default(),
-            users: Arc::new(MemoryUserStore::new()),
+            tls: None,
             shutdown_grace: Duration::from_secs(5),
             max_connections: 1000,
             max_query_bytes: 16 << 20,
@@ -84,8 +92,9 @@ impl Default for PgConfig {
 
 /// The handlers of one connection.
 struct Handlers {
-    startup: Arc<auth::QdbStartup>,
+    startup: Arc<auth::ConnStartup>,
     query: Arc<handler::ConnHandler>,
+    cancels: Arc<cancel::CancelRegistry>,
 }
 
 impl PgWireServerHandlers for Handlers {
@@ -104,6 +113,10 @@ impl PgWireServerHandlers for Handlers {
     fn copy_handler(&self) -> Arc<impl CopyHandler> {
         self.query.clone()
     }
+
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
+        self.cancels.clone()
+    }
 }
 
 /// Serves the PostgreSQL protocol on `listener` until `shutdown` is true
@@ -119,8 +132,15 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let local = listener.local_addr().ok();
-    tracing::info!(addr = ?local, auth = ?config.auth, "pgwire: listening");
-    let startup = Arc::new(auth::QdbStartup::new(config.users.clone(), config.auth));
+    tracing::info!(addr = ?local, auth = ?config.auth, tls = config.tls.is_some(), "pgwire: listening");
+    let cancels = Arc::new(cancel::CancelRegistry::new());
+    let startup = Arc::new(auth::QdbStartup::new(
+        store.clone(),
+        config.auth,
+        cancels.clone(),
+        config.tls.as_ref().map(TlsConfig::cert_pem),
+    ));
+    let acceptor = config.tls.as_ref().map(TlsConfig::acceptor);
     let mut conns: JoinSet<()> = JoinSet::new();
     loop {
         if *shutdown.borrow() {
@@ -149,11 +169,13 @@ pub async fn serve(
                     continue;
                 }
                 let _ = socket.set_nodelay(true);
+                let query = Arc::new(handler::ConnHandler::new(store.clone(), config.max_query_bytes));
                 let handlers = Handlers {
-                    startup: startup.clone(),
-                    query: Arc::new(handler::ConnHandler::new(store.clone(), config.max_query_bytes)),
+                    startup: Arc::new(auth::ConnStartup::new(startup.clone(), query.interrupt())),
+                    query,
+                    cancels: cancels.clone(),
                 };
-                conns.spawn(connection(socket, peer, handlers));
+                conns.spawn(connection(socket, peer, acceptor.clone(), handlers));
             }
         }
     }
@@ -167,9 +189,14 @@ pub async fn serve(
     Ok(())
 }
 
-async fn connection(socket: tokio::net::TcpStream, peer: SocketAddr, handlers: Handlers) {
+async fn connection(
+    socket: tokio::net::TcpStream,
+    peer: SocketAddr,
+    tls: Option<::pgwire::tokio::TlsAcceptor>,
+    handlers: Handlers,
+) {
     tracing::debug!(%peer, "pgwire: connection opened");
-    if let Err(e) = ::pgwire::tokio::process_socket(socket, None, handlers).await {
+    if let Err(e) = ::pgwire::tokio::process_socket(socket, tls, handlers).await {
         tracing::debug!(%peer, error = %e, "pgwire: connection ended with an error");
     }
     tracing::debug!(%peer, "pgwire: connection closed");

@@ -10,7 +10,8 @@
 //!   (`format_type`, defaults, NOT NULL), the indexes (the primary key as
 //!   `<table>_pkey`), and empty answers for policies, statistics objects,
 //!   publications and inheritance;
-//! - `\l`: the one database.
+//! - `\l`: the one database;
+//! - `\du`: the users of the catalog (`quorumdb_sql::users`).
 //!
 //! A table's OID is `16384 + table id` (stable for the table's lifetime).
 //!
@@ -20,7 +21,7 @@
 //! is deliberately *not* answered: pgbench tolerates its error but exits on
 //! an empty answer.
 //!
-//! Not done: views, sequences, `\d+` extras, `\dn`, `\du`, `\df`, any
+//! Not done: views, sequences, `\d+` extras, `\dn`, `\df`, any
 //! other tool's catalog queries; patterns beyond `*`/`?` globs.
 
 use quorumdb_sql::catalog::{self, Table};
@@ -61,6 +62,8 @@ enum Kind {
     Indexes,
     Empty,
     Databases,
+    /// `\du`.
+    Roles,
 }
 
 fn classify(flat: &str, lower: &str) -> Option<Kind> {
@@ -78,6 +81,11 @@ fn classify(flat: &str, lower: &str) -> Option<Kind> {
     }
     if lower.starts_with("select c.oid, n.nspname, c.relname from pg_catalog.pg_class c") {
         return Some(Kind::Lookup);
+    }
+    if lower.starts_with("select r.rolname, r.rolsuper, r.rolinherit,")
+        && lower.contains("from pg_catalog.pg_roles r")
+    {
+        return Some(Kind::Roles);
     }
     if lower.starts_with("select c.relchecks, c.relkind, c.relhasindex") {
         return Some(Kind::Details);
@@ -263,6 +271,46 @@ fn run(kind: Kind, flat: &str, store: &KvStore, user: &str, database: &str) -> R
                 Value::Null,
             ]],
         ),
+        Kind::Roles => {
+            // The columns psql 15 reads by position; booleans in text form.
+            let pattern = name_pattern(flat);
+            let rows = quorumdb_sql::users::list_users(&mut txn)?
+                .into_iter()
+                .filter(|u| pattern.as_deref().is_none_or(|p| matches(p, &u.name)))
+                .map(|u| {
+                    let su = u.superuser;
+                    vec![
+                        t(u.name),
+                        b(su),
+                        b(true),
+                        b(su),
+                        b(su),
+                        b(u.login),
+                        t("-1"),
+                        Value::Null,
+                        t("{}"),
+                        b(su),
+                        b(su),
+                    ]
+                })
+                .collect();
+            result(
+                text_cols(&[
+                    "rolname",
+                    "rolsuper",
+                    "rolinherit",
+                    "rolcreaterole",
+                    "rolcreatedb",
+                    "rolcanlogin",
+                    "rolconnlimit",
+                    "rolvaliduntil",
+                    "memberof",
+                    "rolreplication",
+                    "rolbypassrls",
+                ]),
+                rows,
+            )
+        }
         Kind::List { indexes } => {
             let pattern = name_pattern(flat);
             let keep = |n: &str| pattern.as_deref().is_none_or(|p| matches(p, n));

@@ -30,10 +30,18 @@ impl TestServer {
     }
 }
 
+pub fn memory_store() -> KvStore {
+    KvStore::local(Arc::new(MemoryEngine::new()) as Arc<dyn Engine>).expect("store")
+}
+
 pub async fn start(config: PgConfig) -> TestServer {
+    start_on(memory_store(), config).await
+}
+
+/// A server over `store` (prepared beforehand, e.g. with users).
+pub async fn start_on(store: KvStore, config: PgConfig) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let store = KvStore::local(Arc::new(MemoryEngine::new()) as Arc<dyn Engine>).expect("store");
     let (tx, rx) = watch::channel(false);
     let handle = tokio::spawn(serve(listener, store, config, rx));
     TestServer {

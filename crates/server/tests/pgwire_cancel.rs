@@ -1,0 +1,255 @@
+//! CancelRequest over the wire: tokio-postgres' `cancel_query` stops a
+//! long query with 57014 and the session carries on; a raw client checks
+//! that BackendKeyData's pid is `pg_backend_pid()`, that a wrong secret
+//! cancels nothing and that the right one does.
+//!
+//! A cancel only stops a statement that is running, and the test cannot
+//! know the instant the server starts one, so every test keeps sending
+//! cancels until the query answers (polling, generous timeouts).
+
+mod pgwire_util;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pgwire_util::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_postgres::NoTls;
+
+/// How long a cancelled query may take to stop before the test fails.
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(120);
+/// Pause between two cancel attempts.
+const RETRY: Duration = Duration::from_millis(20);
+
+/// Three tables of `n` rows; their cross join has n³ rows.
+async fn cube(c: &tokio_postgres::Client, n: u32) {
+    for t in ["a", "b", "c"] {
+        c.batch_execute(&format!(
+            "CREATE TABLE {t} (x INT); INSERT INTO {t} SELECT x FROM generate_series(1, {n}) AS x"
+        ))
+        .await
+        .expect("setup");
+    }
+}
+
+/// Far more work than it takes to cancel it (27 million joined rows).
+const LONG: &str = "SELECT count(*) FROM a, b, c WHERE a.x + b.x + c.x > 0";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_query_stops_a_running_statement() {
+    let server = start_default().await;
+    let client = Arc::new(connect(&server).await);
+    cube(&client, 300).await;
+    let token = client.cancel_token();
+
+    for extended in [true, false] {
+        let c = client.clone();
+        let query = tokio::spawn(async move {
+            if extended {
+                c.query_one(LONG, &[]).await.map(|_| ())
+            } else {
+                c.simple_query(LONG).await.map(|_| ())
+            }
+        });
+        let result = tokio::time::timeout(CANCEL_TIMEOUT, async {
+            while !query.is_finished() {
+                token.cancel_query(NoTls).await.expect("send cancel");
+                tokio::time::sleep(RETRY).await;
+            }
+            query.await.expect("query task")
+        })
+        .await
+        .expect("the query was not cancelled in time");
+        let err = result.expect_err("a cancelled query fails");
+        assert_eq!(sqlstate(&err), "57014", "{err:?}");
+        // The session is still usable, and the next statement is not
+        // cancelled by a leftover flag.
+        let row = client
+            .query_one("SELECT count(*) FROM a", &[])
+            .await
+            .expect("after cancel");
+        assert_eq!(row.get::<_, i64>(0), 300);
+    }
+    // Inside a transaction block, the block fails until ROLLBACK.
+    client.batch_execute("BEGIN").await.expect("begin");
+    let c = client.clone();
+    let query = tokio::spawn(async move { c.simple_query(LONG).await.map(|_| ()) });
+    tokio::time::timeout(CANCEL_TIMEOUT, async {
+        while !query.is_finished() {
+            token.cancel_query(NoTls).await.expect("send cancel");
+            tokio::time::sleep(RETRY).await;
+        }
+    })
+    .await
+    .expect("not cancelled in time");
+    let err = client
+        .simple_query("SELECT 1")
+        .await
+        .map(|_| ())
+        .expect_err("failed block");
+    assert_eq!(sqlstate(&err), "25P02");
+    client.batch_execute("ROLLBACK").await.expect("rollback");
+    client.simple_query("SELECT 1").await.expect("after rollback");
+}
+
+/// A bare protocol connection that remembers its BackendKeyData.
+struct Raw {
+    s: TcpStream,
+    pid: i32,
+    secret: i32,
+}
+
+impl Raw {
+    async fn connect(server: &TestServer) -> Raw {
+        let mut s = TcpStream::connect(server.addr).await.expect("tcp");
+        let mut body = 196_608i32.to_be_bytes().to_vec();
+        for part in ["user", "root", "database", "qdb", ""] {
+            body.extend_from_slice(part.as_bytes());
+            body.push(0);
+        }
+        let mut msg = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+        msg.extend_from_slice(&body);
+        s.write_all(&msg).await.expect("startup");
+        let mut r = Raw { s, pid: 0, secret: 0 };
+        for (tag, body) in r.until(b'Z').await {
+            if tag == b'K' {
+                r.pid = i32::from_be_bytes(body[0..4].try_into().expect("pid"));
+                r.secret = i32::from_be_bytes(body[4..8].try_into().expect("secret"));
+            }
+        }
+        assert_ne!(r.pid, 0, "no BackendKeyData");
+        r
+    }
+
+    async fn read(&mut self) -> (u8, Vec<u8>) {
+        let mut head = [0u8; 5];
+        tokio::time::timeout(CANCEL_TIMEOUT, self.s.read_exact(&mut head))
+            .await
+            .expect("read timed out")
+            .expect("read");
+        let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize - 4;
+        let mut body = vec![0u8; len];
+        self.s.read_exact(&mut body).await.expect("read body");
+        (head[0], body)
+    }
+
+    async fn until(&mut self, tag: u8) -> Vec<(u8, Vec<u8>)> {
+        let mut out = Vec::new();
+        loop {
+            let m = self.read().await;
+            let done = m.0 == tag;
+            out.push(m);
+            if done {
+                return out;
+            }
+        }
+    }
+
+    async fn send_query(&mut self, sql: &str) {
+        let mut body = sql.as_bytes().to_vec();
+        body.push(0);
+        let mut m = vec![b'Q'];
+        m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+        m.extend_from_slice(&body);
+        self.s.write_all(&m).await.expect("query");
+    }
+
+    /// Sends `sql`, and a CancelRequest for (`pid`, `secret`) every
+    /// [`RETRY`] until the answer is complete; returns the messages.
+    async fn query_while_cancelling(
+        &mut self,
+        server: &TestServer,
+        sql: &str,
+        pid: i32,
+        secret: i32,
+    ) -> Vec<(u8, Vec<u8>)> {
+        self.send_query(sql).await;
+        let addr = server.addr;
+        let canceller = tokio::spawn(async move {
+            loop {
+                send_cancel(addr, pid, secret).await;
+                tokio::time::sleep(RETRY).await;
+            }
+        });
+        let answer = self.until(b'Z').await;
+        canceller.abort();
+        answer
+    }
+}
+
+async fn send_cancel(addr: std::net::SocketAddr, pid: i32, secret: i32) {
+    let mut s = TcpStream::connect(addr).await.expect("cancel connection");
+    let mut m = 16i32.to_be_bytes().to_vec();
+    m.extend_from_slice(&80_877_102i32.to_be_bytes());
+    m.extend_from_slice(&pid.to_be_bytes());
+    m.extend_from_slice(&secret.to_be_bytes());
+    s.write_all(&m).await.expect("cancel request");
+    // The server closes the connection without answering.
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(TIMEOUT, s.read_to_end(&mut buf)).await;
+}
+
+fn error_code(msgs: &[(u8, Vec<u8>)]) -> Option<String> {
+    let (_, body) = msgs.iter().find(|(t, _)| *t == b'E')?;
+    body.split(|b| *b == 0)
+        .find_map(|f| f.strip_prefix(b"C"))
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+}
+
+fn first_value(msgs: &[(u8, Vec<u8>)]) -> Option<String> {
+    let (_, body) = msgs.iter().find(|(t, _)| *t == b'D')?;
+    let len = i32::from_be_bytes(body.get(2..6)?.try_into().ok()?);
+    Some(String::from_utf8_lossy(body.get(6..6 + usize::try_from(len).ok()?)?).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_key_data_matches_and_only_the_right_secret_cancels() {
+    let server = start_default().await;
+    let setup = connect(&server).await;
+    cube(&setup, 300).await;
+    setup
+        .batch_execute(
+            "CREATE TABLE small (x INT); INSERT INTO small SELECT x FROM generate_series(1, 60) AS x",
+        )
+        .await
+        .expect("small");
+
+    let mut r = Raw::connect(&server).await;
+    let other = Raw::connect(&server).await;
+    assert_ne!(r.pid, other.pid, "pids are unique");
+    r.send_query("SELECT pg_backend_pid()").await;
+    let msgs = r.until(b'Z').await;
+    assert_eq!(first_value(&msgs), Some(r.pid.to_string()));
+
+    // A wrong secret (and another connection's key) cancel nothing: the
+    // query (216,000 joined rows) runs to its end.
+    let (pid, wrong) = (r.pid, r.secret.wrapping_add(1));
+    let msgs = r
+        .query_while_cancelling(
+            &server,
+            "SELECT count(*) FROM small s1, small s2, small s3",
+            pid,
+            wrong,
+        )
+        .await;
+    assert_eq!(error_code(&msgs), None, "{msgs:?}");
+    assert_eq!(first_value(&msgs).as_deref(), Some("216000"));
+    let msgs = r
+        .query_while_cancelling(
+            &server,
+            "SELECT count(*) FROM small s1, small s2, small s3",
+            other.pid,
+            other.secret,
+        )
+        .await;
+    assert_eq!(first_value(&msgs).as_deref(), Some("216000"));
+
+    // The right key cancels.
+    let secret = r.secret;
+    let msgs = r.query_while_cancelling(&server, LONG, pid, secret).await;
+    assert_eq!(error_code(&msgs).as_deref(), Some("57014"), "{msgs:?}");
+    r.send_query("SELECT 1").await;
+    let msgs = r.until(b'Z').await;
+    assert_eq!(first_value(&msgs).as_deref(), Some("1"));
+}

@@ -1,0 +1,21 @@
+-- Timestamps with a UTC offset. The session time zone is UTC: a
+-- TIMESTAMPTZ is converted to UTC; a TIMESTAMP ignores the offset.
+SELECT TIMESTAMPTZ '2024-01-01 12:00:00+02';
+SELECT '2024-01-01T12:00:00Z'::timestamptz, '2024-01-01 12:00:00-05:30'::timestamp with time zone;
+SELECT CAST('2024-01-01 12:00:00.5+0530' AS TIMESTAMPTZ);
+SELECT TIMESTAMP '2024-01-01 12:00:00+02', '2024-01-01 12:00:00-05:30'::timestamp;
+SELECT '2024-01-01 12:00:00'::timestamptz, '2024-02-29'::timestamptz;
+SELECT TIMESTAMPTZ '2024-01-01 12:00:00+02' = TIMESTAMPTZ '2024-01-01 10:00:00Z';
+SELECT TIMESTAMPTZ '2024-01-01 12:00:00+16';
+SELECT TIMESTAMPTZ '2024-01-01 12:00:00+xx';
+-- Columns: stored as UTC, compared as instants.
+CREATE TABLE ev (id INTEGER PRIMARY KEY, at TIMESTAMPTZ, local_at TIMESTAMP);
+INSERT INTO ev VALUES (1, '2024-01-01 12:00:00+02', '2024-01-01 12:00:00+02');
+INSERT INTO ev VALUES (2, '2024-01-01T09:30:00-01:00', '2024-01-01T09:30:00-01:00');
+INSERT INTO ev VALUES (3, TIMESTAMP '2024-01-01 10:00:00', NULL);
+SELECT id, at, local_at FROM ev ORDER BY at, id;
+SELECT id FROM ev WHERE at = '2024-01-01 11:00:00+01' ORDER BY id;
+SELECT id FROM ev WHERE '2024-01-01 10:30:00Z' > at;
+SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'ev' ORDER BY ordinal_position;
+UPDATE ev SET at = '2024-06-01 00:00:00-07' WHERE id = 3;
+SELECT at FROM ev WHERE id = 3;
