@@ -6,7 +6,9 @@
 //! request is 400; nothing a client sends can take the node down.
 //!
 //! `/health` is 200 while the node serves (Raft running and a leader known,
-//! so statements can make progress), 503 with the reason otherwise.
+//! so statements can make progress), 503 with the reason otherwise. A node
+//! running a test-only fault switch says so on both pages (see
+//! `quorumdb_storage::fault`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,12 +105,32 @@ fn health(node: &RaftNode) -> (&'static str, &'static str, String) {
         Some(leader) => (
             "200 OK",
             "text/plain",
-            format!("ok: node {} ({:?}), leader {leader}\n", node.id(), m.state),
+            format!(
+                "ok: node {} ({:?}), leader {leader}\n{}",
+                node.id(),
+                m.state,
+                fault_note()
+            ),
         ),
         None => (
             "503 Service Unavailable",
             "text/plain",
-            format!("no leader known to node {}\n", node.id()),
+            format!("no leader known to node {}\n{}", node.id(), fault_note()),
         ),
     }
+}
+
+/// A second line naming the active fault-injection switches (test builds
+/// only), so a node that breaks things on purpose is never mistaken for a
+/// real one; empty otherwise.
+fn fault_note() -> String {
+    let active = quorumdb_storage::fault::active();
+    if active.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = active.iter().map(|s| s.name()).collect();
+    format!(
+        "FAULT INJECTION ACTIVE: {} (a test build that breaks consistency on purpose)\n",
+        names.join(", ")
+    )
 }
