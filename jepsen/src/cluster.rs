@@ -8,7 +8,7 @@
 //! `<log_dir>/n<slot>.log` (appended across restarts).
 //!
 //! Faults on processes: `kill -9` + restart with the same data dir,
-//! `SIGSTOP` / `SIGCONT`, and membership changes (remove a node with
+//! several nodes killed at once, `SIGSTOP` / `SIGCONT`, and membership changes (remove a node with
 //! `quorumdb node remove`, stop it, and later add the slot back with a fresh
 //! data dir and a new node id).
 //!
@@ -74,6 +74,9 @@ struct Slot {
 /// A running cluster. Drop it to stop and delete everything.
 pub struct Cluster {
     bin: PathBuf,
+    /// `QUORUMDB_FAULT_INJECTION` for every node process (`None`: removed
+    /// from their environment, so a normal run is never a faulty one).
+    fault_injection: Option<String>,
     root: PathBuf,
     log_dir: PathBuf,
     slots: Vec<Slot>,
@@ -136,6 +139,24 @@ pub async fn http_get(addr: SocketAddr, path: &str, timeout: Duration) -> Option
     tokio::time::timeout(timeout, fut).await.ok().flatten()
 }
 
+/// The environment variable that turns on a node's test-only fault switch.
+pub const FAULT_ENV: &str = "QUORUMDB_FAULT_INJECTION";
+
+/// The nodes' fault-injection switches (`quorumdb_storage::fault::Switch`).
+pub const FAULT_SWITCHES: [&str; 3] = ["skip-validation", "stale-reads", "ack-before-sync"];
+
+/// The switches of `quorumdb_fault_injection{switch="..."} 1` lines.
+pub fn fault_switches(metrics: &str) -> Vec<String> {
+    metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("quorumdb_fault_injection{switch=\""))
+        .filter_map(|rest| {
+            let (name, value) = rest.split_once("\"}")?;
+            (value.trim().parse::<f64>().ok()? == 1.0).then(|| name.to_string())
+        })
+        .collect()
+}
+
 /// The value of a metric line `name value` in Prometheus text.
 pub fn metric(text: &str, name: &str) -> Option<f64> {
     text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
@@ -157,6 +178,20 @@ fn signal(pid: u32, sig: libc::c_int) -> Result<()> {
 impl Cluster {
     /// Starts `n` nodes and waits until all are healthy voters.
     pub async fn start(bin: &Path, n: usize, log_dir: &Path) -> Result<Cluster> {
+        Cluster::start_with(bin, n, log_dir, None).await
+    }
+
+    /// [`Cluster::start`], with every node started with the test-only fault
+    /// switch `fault_injection` (`QUORUMDB_FAULT_INJECTION`; the binary must
+    /// be built with the `fault-injection` feature). Checks that every node
+    /// reports exactly that switch in `/metrics`, and with `None` that no
+    /// node reports any.
+    pub async fn start_with(
+        bin: &Path,
+        n: usize,
+        log_dir: &Path,
+        fault_injection: Option<&str>,
+    ) -> Result<Cluster> {
         if !bin.is_file() {
             return Err(other(format!("quorumdb binary not found at {}", bin.display())));
         }
@@ -169,6 +204,7 @@ impl Cluster {
         std::fs::create_dir_all(log_dir)?;
         let mut cluster = Cluster {
             bin: bin.to_path_buf(),
+            fault_injection: fault_injection.map(str::to_string),
             root,
             log_dir: log_dir.to_path_buf(),
             slots: Vec::new(),
@@ -202,7 +238,34 @@ impl Cluster {
             cluster.wait_healthy(slot, Duration::from_secs(60)).await?;
         }
         cluster.wait_voters(n, Duration::from_secs(60)).await?;
+        cluster.check_fault_injection().await?;
         Ok(cluster)
+    }
+
+    /// The fault switches each slot reports active in `/metrics`.
+    pub async fn fault_switches(&self, slot: usize) -> Option<Vec<String>> {
+        self.metrics(slot).await.map(|text| fault_switches(&text))
+    }
+
+    /// Every live node reports exactly the requested fault switch (or none).
+    pub async fn check_fault_injection(&self) -> Result<()> {
+        let want: Vec<String> = self.fault_injection.iter().cloned().collect();
+        for slot in self.live() {
+            let Some(got) = self.fault_switches(slot).await else {
+                return Err(other(format!("node slot {slot}: /metrics did not answer")));
+            };
+            if got != want {
+                return Err(other(match &self.fault_injection {
+                    Some(f) => format!(
+                        "node slot {slot} reports fault switches {got:?}, not [{f:?}]: \
+                         is {} built with --features fault-injection?",
+                        self.bin.display()
+                    ),
+                    None => format!("node slot {slot} reports fault switches {got:?} in a normal run"),
+                }));
+            }
+        }
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -266,6 +329,10 @@ impl Cluster {
         if let Some(j) = join {
             cmd.arg("--join").arg(j);
         }
+        match &self.fault_injection {
+            Some(f) => cmd.env(FAULT_ENV, f),
+            None => cmd.env_remove(FAULT_ENV),
+        };
         cmd.stdin(Stdio::null()).stdout(log).stderr(err);
         // If the harness dies without running its Drop guards (SIGKILL), the
         // kernel kills the node too. (The signal fires when the spawning
@@ -296,8 +363,15 @@ impl Cluster {
             if let Some(child) = self.slots[slot].child.as_mut()
                 && let Ok(Some(status)) = child.try_wait()
             {
+                let log =
+                    std::fs::read_to_string(self.log_dir.join(format!("n{slot}.log"))).unwrap_or_default();
+                let last = log
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or_default();
                 return Err(other(format!(
-                    "node slot {slot} exited while starting ({status}); see n{slot}.log"
+                    "node slot {slot} exited while starting ({status}): {last} (see n{slot}.log)"
                 )));
             }
             if Instant::now() > deadline {
@@ -357,6 +431,32 @@ impl Cluster {
         }
         s.paused = false;
         Ok(())
+    }
+
+    /// `kill -9` several nodes at once (a power failure of those machines):
+    /// every signal is sent before any process is reaped.
+    pub fn kill_many(&mut self, slots: &[usize]) -> Result<()> {
+        for &slot in slots {
+            let s = &self.slots[slot];
+            if let Some(child) = &s.child {
+                // SAFETY: see `signal`; SIGKILL also ends a stopped process.
+                let _ = signal(child.id(), libc::SIGKILL);
+            }
+        }
+        for &slot in slots {
+            self.kill(slot)?;
+        }
+        Ok(())
+    }
+
+    /// How the node of `slot` exited, if it has (it is then forgotten).
+    pub fn exit_status(&mut self, slot: usize) -> Option<String> {
+        let s = &mut self.slots[slot];
+        let child = s.child.as_mut()?;
+        let status = child.try_wait().ok().flatten()?;
+        self.net.forget_pid(child.id());
+        s.child = None;
+        Some(status.to_string())
     }
 
     /// Restarts a killed node with its data dir (it rejoins by itself).

@@ -16,9 +16,12 @@
 //!   on drop.
 //! * [`proxy`]: a fault-injecting TCP proxy in front of every node's gRPC
 //!   port (partitions, one-way faults) that knows which node connected.
-//! * [`nemesis`]: the fault kinds and the healthy/faulty schedule.
+//! * [`nemesis`]: the fault kinds and the healthy/faulty schedule, one
+//!   fault at a time or several overlapping.
 //! * [`workload`]: bank, register, list-append and set over PostgreSQL wire.
-//! * [`runner`]: one run end to end, and its evidence folder;
+//! * [`runner`]: one run end to end, and its evidence folder; also against
+//!   nodes broken on purpose (test-only fault-injection switches), where a
+//!   checker must say invalid;
 //!   [`report`]: the text summary and the SVG picture.
 
 pub mod bank;

@@ -3,15 +3,17 @@
 //! `--workload` and `--nemesis` take comma-separated lists and run their
 //! product (a matrix); `--runs` repeats it with seeds `seed, seed+1, ...`.
 //! Prints each run's verdicts and the evidence folder, then a closing line
-//! `N passed, N failed`; exits 0 only when every checker of every run says
-//! valid.
+//! `N passed, N failed`; exits 0 only when every run passed: every checker
+//! says valid, or, with `--fault-injection SWITCH` (nodes broken on purpose,
+//! a binary built with the `fault-injection` feature), some checker says
+//! invalid.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use quorumdb_jepsen::cluster::find_binary;
+use quorumdb_jepsen::cluster::{FAULT_SWITCHES, find_binary};
 use quorumdb_jepsen::runner::{RunConfig, run};
 
 #[derive(Parser, Debug)]
@@ -20,9 +22,10 @@ struct Args {
     /// Workloads: bank, register, append, set (comma-separated).
     #[arg(long, default_value = "append")]
     workload: String,
-    /// Nemeses: none, kill, pause, partition, partition-one, partition-leader,
-    /// partition-halves, partition-ring, partition-bridge, one-way, member,
-    /// all, or `+`-combinations (comma-separated for a matrix).
+    /// Nemeses: none, kill, kill-majority, kill-all, pause, partition,
+    /// partition-one, partition-leader, partition-halves, partition-ring,
+    /// partition-bridge, one-way, member, all, or `+`-combinations
+    /// (comma-separated for a matrix).
     #[arg(long, default_value = "partition")]
     nemesis: String,
     /// Nodes per cluster (3 or 5).
@@ -54,7 +57,19 @@ struct Args {
     /// Time budget of the linearizability checker in seconds.
     #[arg(long, default_value_t = 60)]
     lin_budget: u64,
-    /// The quorumdb binary (default: $QUORUMDB_BIN, or next to this one).
+    /// Let K faults overlap (default 2 when given without a value): each
+    /// round, K faults start one after another, each before the previous
+    /// one ends, and are undone in random order.
+    #[arg(long, num_args = 0..=1, default_missing_value = "2", value_name = "K")]
+    overlap: Option<usize>,
+    /// Run every node with a test-only switch that breaks it on purpose
+    /// (skip-validation, stale-reads, ack-before-sync) and expect the
+    /// checkers to say invalid. Needs a binary built with
+    /// `--features fault-injection` (--bin or $QUORUMDB_FAULTY_BIN).
+    #[arg(long, value_name = "SWITCH")]
+    fault_injection: Option<String>,
+    /// The quorumdb binary (default: $QUORUMDB_BIN, or next to this one;
+    /// with --fault-injection: $QUORUMDB_FAULTY_BIN).
     #[arg(long)]
     bin: Option<PathBuf>,
     /// Where the evidence folders go.
@@ -64,12 +79,36 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let Some(bin) = args.bin.clone().or_else(find_binary) else {
-        eprintln!(
-            "quorumdb binary not found: build it (cargo build -p quorumdb-cli) or pass --bin / QUORUMDB_BIN"
-        );
+    let bin = match &args.fault_injection {
+        None => args.bin.clone().or_else(find_binary),
+        Some(_) => args
+            .bin
+            .clone()
+            .or_else(|| std::env::var_os("QUORUMDB_FAULTY_BIN").map(PathBuf::from)),
+    };
+    let Some(bin) = bin else {
+        if args.fault_injection.is_some() {
+            eprintln!(
+                "--fault-injection needs a quorumdb built with the feature: cargo build -p quorumdb-cli \
+                 --features fault-injection --target-dir target/fault-injection, then pass --bin \
+                 target/fault-injection/debug/quorumdb (or set QUORUMDB_FAULTY_BIN)"
+            );
+        } else {
+            eprintln!(
+                "quorumdb binary not found: build it (cargo build -p quorumdb-cli) or pass --bin / QUORUMDB_BIN"
+            );
+        }
         return ExitCode::from(2);
     };
+    if let Some(f) = &args.fault_injection
+        && !FAULT_SWITCHES.contains(&f.as_str())
+    {
+        eprintln!(
+            "unknown fault-injection switch {f:?}: one of {}",
+            FAULT_SWITCHES.join(", ")
+        );
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -95,10 +134,22 @@ fn main() -> ExitCode {
                     lin_budget: Duration::from_secs(args.lin_budget),
                     bin: bin.clone(),
                     store: args.store.clone(),
+                    overlap: args.overlap.unwrap_or(1),
+                    fault_injection: args.fault_injection.clone(),
                 };
                 eprintln!(
-                    "== {workload} x {nemesis}, {} nodes, seed {}",
-                    cfg.nodes, cfg.seed
+                    "== {workload} x {nemesis}{}, {} nodes, seed {}{}",
+                    if cfg.overlap >= 2 {
+                        format!(" (overlap {})", cfg.overlap)
+                    } else {
+                        String::new()
+                    },
+                    cfg.nodes,
+                    cfg.seed,
+                    cfg.fault_injection
+                        .as_ref()
+                        .map(|f| format!(", FAULT INJECTION {f} (expecting invalid)"))
+                        .unwrap_or_default()
                 );
                 let outcome = runtime.block_on(async {
                     tokio::select! {
@@ -115,7 +166,7 @@ fn main() -> ExitCode {
                     Some(Ok(result)) => {
                         print!("{}", quorumdb_jepsen::report::text(&result));
                         println!("evidence: {}", result.dir.display());
-                        if result.valid {
+                        if result.passed {
                             passed += 1;
                         } else {
                             failed += 1;

@@ -1,11 +1,19 @@
 //! Nemeses: the faults, and the schedule of healthy and faulty windows.
 //!
-//! A nemesis spec is a `+`-separated list of fault kinds (`kill+partition`);
-//! each faulty window deals one of them from a shuffled deck (seeded; every
-//! kind once per round) and undoes it at the end of the window. Kinds:
+//! A nemesis spec is a `+`-separated list of fault kinds (`kill+partition`).
+//! By default each faulty window deals one of them from a shuffled deck
+//! (seeded; every kind once per round) and undoes it at the end of the
+//! window. Kinds:
 //!
 //! * `kill`: `kill -9` a random node or the leader; restart it (same data
 //!   dir) at the end of the window.
+//! * `kill-majority`: `kill -9` n/2+1 nodes at once (the leader among them
+//!   when one is known); restart them at the end.
+//! * `kill-all`: `kill -9` every node at once, as a power failure of the
+//!   whole cluster would; restart them all at the end. This is the fault
+//!   that exposes a log that acknowledges before it is durable (the
+//!   `ack-before-sync` switch): with a majority left alive, the survivor
+//!   that still holds the acknowledged entries usually wins the election.
 //! * `pause`: `SIGSTOP` a random node or the leader; `SIGCONT` it at the end.
 //! * `partition-one`: isolate a random node from all others (both ways).
 //! * `partition-leader`: isolate the current leader.
@@ -16,14 +24,28 @@
 //! * `one-way`: one node stops hearing another, the other way still works
 //!   (one directed flow; see [`crate::proxy`] for what that means on TCP).
 //! * `member`: remove a random node from the membership, stop it, and at the
-//!   end of the window add the slot back with a fresh data dir and a new id.
+//!   end of the window add the slot back with a fresh data dir and a new id
+//!   (skipped while a node is down or the network is cut).
 //! * `partition` = any of the partition kinds that fit the cluster size;
-//!   `none` = no faults; `all` = every kind.
+//!   `none` = no faults; `all` = `kill`, `pause`, `one-way`, `member` and
+//!   every partition kind (not `kill-majority` / `kill-all`: name those).
 //!
-//! Every window is recorded (start, end, what was done) for the report.
+//! **Overlapping faults** (`overlap = k >= 2`, the runner's `--overlap`):
+//! each round is a calm period and then a burst of `k` faults from the same
+//! deck, each starting while the previous one is still active and lasting a
+//! random length, so they are undone in no fixed order (a partition may be
+//! lifted while a killed node is still down, or the other way round). Every
+//! fault keeps its own undo: a network fault lifts only its own flows
+//! ([`crate::proxy::ProxyNet::unblock`]), a killed node is restarted by the
+//! fault that killed it, and health waits do not hold the cluster lock.
+//!
+//! Every window is recorded (start, end, what was done) for the report and
+//! the picture, overlapping ones included.
 //!
 //! Deliberately not here: clock faults (the kernel and libfaketime allow
-//! only fixed offsets, see the research notes) and overlapping faults.
+//! only fixed offsets, see the research notes), and faults inside a node
+//! (those are the node's test-only fault-injection switches, see
+//! `docs/jepsen.md`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -35,12 +57,15 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, http_get};
+use crate::proxy::GrudgeId;
 
 /// One kind of fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     Kill,
+    KillMajority,
+    KillAll,
     Pause,
     PartitionOne,
     PartitionLeader,
@@ -55,6 +80,8 @@ impl Fault {
     pub fn name(self) -> &'static str {
         match self {
             Fault::Kill => "kill",
+            Fault::KillMajority => "kill-majority",
+            Fault::KillAll => "kill-all",
             Fault::Pause => "pause",
             Fault::PartitionOne => "partition-one",
             Fault::PartitionLeader => "partition-leader",
@@ -85,6 +112,8 @@ pub fn parse(spec: &str, nodes: usize) -> Result<Vec<Fault>, String> {
         match part {
             "none" => {}
             "kill" => out.push(Fault::Kill),
+            "kill-majority" => out.push(Fault::KillMajority),
+            "kill-all" => out.push(Fault::KillAll),
             "pause" => out.push(Fault::Pause),
             "partition" => partitions(&mut out),
             "partition-one" => out.push(Fault::PartitionOne),
@@ -121,9 +150,11 @@ pub struct Window {
 
 /// What to do at the end of a window.
 enum Undo {
-    Restart(usize),
+    /// Restart these killed nodes, then wait until each is healthy.
+    Restart(Vec<usize>),
     Resume(usize),
-    Heal,
+    /// Lift this network fault (and only this one).
+    Unblock(GrudgeId),
     AddBack(usize),
     Nothing,
 }
@@ -178,13 +209,58 @@ pub struct Schedule {
     pub faulty: Duration,
 }
 
-/// Runs the schedule. Returns the windows.
+/// Runs the schedule. Returns the windows, in order of their start.
+///
+/// With `overlap` below 2, one fault per window: `healthy` of calm, then a
+/// fault for `faulty`, undone at the end of the window. With `overlap = k`
+/// (2 or more), each round is `healthy` of calm and then a burst of `k`
+/// faults dealt from the same deck: fault `i` starts a random 1/4 to 1/2 of
+/// `faulty` after fault `i-1` and lasts a random 3/4 to 3/2 of `faulty`, so
+/// each overlaps the one before it, and they end (and are undone) in
+/// whatever order their random lengths give. The round ends when all are
+/// undone.
 pub async fn run(
     cluster: Arc<Mutex<Cluster>>,
     faults: Vec<Fault>,
     seed: u64,
     schedule: Schedule,
-    log: impl Fn(String) + Send + 'static,
+    overlap: usize,
+    log: impl Fn(String) + Send + Sync + 'static,
+) -> Vec<Window> {
+    if faults.is_empty() {
+        return Vec::new();
+    }
+    let log = Arc::new(log);
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x6e656d65);
+    let mut deck = Deck::default();
+    if overlap < 2 {
+        run_serial(&cluster, &faults, &mut rng, &mut deck, schedule, log).await
+    } else {
+        run_overlapping(&cluster, &faults, &mut rng, &mut deck, schedule, overlap, log).await
+    }
+}
+
+/// Deals fault kinds from a shuffled deck so every kind comes up once per round.
+#[derive(Default)]
+struct Deck(Vec<Fault>);
+
+impl Deck {
+    fn deal(&mut self, faults: &[Fault], rng: &mut StdRng) -> Option<Fault> {
+        if self.0.is_empty() {
+            self.0 = faults.to_vec();
+            self.0.shuffle(rng);
+        }
+        self.0.pop()
+    }
+}
+
+async fn run_serial(
+    cluster: &Arc<Mutex<Cluster>>,
+    faults: &[Fault],
+    rng: &mut StdRng,
+    deck: &mut Deck,
+    schedule: Schedule,
+    log: Arc<dyn Fn(String) + Send + Sync>,
 ) -> Vec<Window> {
     let Schedule {
         start,
@@ -193,27 +269,19 @@ pub async fn run(
         faulty,
     } = schedule;
     let mut windows = Vec::new();
-    if faults.is_empty() {
-        return windows;
-    }
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x6e656d65);
-    let mut deck: Vec<Fault> = Vec::new();
     loop {
         if Instant::now() + healthy + faulty > deadline {
             break;
         }
         tokio::time::sleep(healthy).await;
-        // Deal from a shuffled deck so every kind comes up once per round.
-        if deck.is_empty() {
-            deck = faults.clone();
-            deck.shuffle(&mut rng);
-        }
-        let Some(fault) = deck.pop() else { break };
+        let Some(fault) = deck.deal(faults, rng) else {
+            break;
+        };
         let t0 = start.elapsed().as_secs_f64();
-        let (undo, detail) = inject(&cluster, fault, &mut rng).await;
+        let (undo, detail) = inject(cluster, fault, rng).await;
         log(format!("{t0:7.2}s nemesis {}: {detail}", fault.name()));
         tokio::time::sleep(faulty).await;
-        let end_detail = undo_fault(&cluster, undo).await;
+        let end_detail = undo_fault(cluster, undo).await;
         let t1 = start.elapsed().as_secs_f64();
         log(format!("{t1:7.2}s nemesis healed {}: {end_detail}", fault.name()));
         windows.push(Window {
@@ -224,6 +292,86 @@ pub async fn run(
         });
     }
     windows
+}
+
+async fn run_overlapping(
+    cluster: &Arc<Mutex<Cluster>>,
+    faults: &[Fault],
+    rng: &mut StdRng,
+    deck: &mut Deck,
+    schedule: Schedule,
+    overlap: usize,
+    log: Arc<dyn Fn(String) + Send + Sync>,
+) -> Vec<Window> {
+    let Schedule {
+        start,
+        deadline,
+        healthy,
+        faulty,
+    } = schedule;
+    let mut windows = Vec::new();
+    // A burst of k faults ends at most (k-1)/2 + 3/2 fault lengths after it starts.
+    let burst_max = faulty.mul_f64((overlap - 1) as f64 / 2.0 + 1.5);
+    loop {
+        if Instant::now() + healthy + burst_max > deadline {
+            break;
+        }
+        tokio::time::sleep(healthy).await;
+        let burst = Instant::now();
+        let plan = plan_burst(rng, overlap, faulty);
+        let mut undos = Vec::new();
+        for (offset, length) in plan {
+            tokio::time::sleep_until((burst + offset).into()).await;
+            let Some(fault) = deck.deal(faults, rng) else {
+                break;
+            };
+            let t0 = start.elapsed().as_secs_f64();
+            let (undo, detail) = inject(cluster, fault, rng).await;
+            log(format!(
+                "{t0:7.2}s nemesis {} (overlapping, for {:.1}s): {detail}",
+                fault.name(),
+                length.as_secs_f64()
+            ));
+            // Each fault is undone by its own task at its own time.
+            let (cluster, log) = (cluster.clone(), log.clone());
+            let end = burst + offset + length;
+            undos.push(tokio::spawn(async move {
+                tokio::time::sleep_until(end.into()).await;
+                let end_detail = undo_fault(&cluster, undo).await;
+                let t1 = start.elapsed().as_secs_f64();
+                log(format!("{t1:7.2}s nemesis healed {}: {end_detail}", fault.name()));
+                Window {
+                    start: t0,
+                    end: t1,
+                    fault: fault.name().to_string(),
+                    detail,
+                }
+            }));
+        }
+        for u in undos {
+            match u.await {
+                Ok(w) => windows.push(w),
+                Err(e) => log(format!("nemesis: an undo task failed: {e}")),
+            }
+        }
+    }
+    windows.sort_by(|a, b| a.start.total_cmp(&b.start));
+    windows
+}
+
+/// The plan of one burst of `k` overlapping faults: (start offset, length)
+/// per fault. Fault `i` starts 1/4 to 1/2 of `faulty` after fault `i-1` and
+/// lasts 3/4 to 3/2 of it, so it starts before fault `i-1` ends.
+fn plan_burst(rng: &mut StdRng, k: usize, faulty: Duration) -> Vec<(Duration, Duration)> {
+    let mut plan = Vec::with_capacity(k);
+    let mut at = Duration::ZERO;
+    for i in 0..k {
+        if i > 0 {
+            at += faulty.mul_f64(rng.random_range(0.25..0.5));
+        }
+        plan.push((at, faulty.mul_f64(rng.random_range(0.75..1.5))));
+    }
+    plan
 }
 
 async fn pick(cluster: &Cluster, rng: &mut StdRng, leader_bias: bool) -> Option<usize> {
@@ -246,14 +394,44 @@ async fn inject(cluster: &Arc<Mutex<Cluster>>, fault: Fault, rng: &mut StdRng) -
     let n = c.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(rng);
+    let isolate = |c: &Cluster, groups: &[Vec<usize>]| Undo::Unblock(c.net().block(grudge(n, groups)));
     match fault {
         Fault::Kill => match pick(&c, rng, true).await {
             Some(s) => match c.kill(s) {
-                Ok(()) => (Undo::Restart(s), format!("kill -9 n{s} (id {})", c.node_id(s))),
+                Ok(()) => (
+                    Undo::Restart(vec![s]),
+                    format!("kill -9 n{s} (id {})", c.node_id(s)),
+                ),
                 Err(e) => (Undo::Nothing, format!("kill n{s} failed: {e}")),
             },
             None => (Undo::Nothing, "no live node".into()),
         },
+        Fault::KillMajority | Fault::KillAll => {
+            let running: Vec<usize> = (0..n).filter(|&s| c.is_running(s) && !c.is_removed(s)).collect();
+            let mut victims = running.clone();
+            if fault == Fault::KillMajority {
+                // The leader (if known) and random others, n/2 + 1 in all.
+                victims.shuffle(rng);
+                if let Some(l) = c.leader().await
+                    && let Some(i) = victims.iter().position(|&s| s == l)
+                {
+                    victims.swap(0, i);
+                }
+                victims.truncate(n / 2 + 1);
+            }
+            victims.sort_unstable();
+            if victims.is_empty() {
+                return (Undo::Nothing, "no running node".into());
+            }
+            match c.kill_many(&victims) {
+                Ok(()) => {
+                    let names: Vec<String> = victims.iter().map(|s| format!("n{s}")).collect();
+                    let detail = format!("kill -9 {} at once", names.join(" "));
+                    (Undo::Restart(victims), detail)
+                }
+                Err(e) => (Undo::Restart(victims), format!("kill failed: {e}")),
+            }
+        }
         Fault::Pause => match pick(&c, rng, true).await {
             Some(s) => match c.pause(s) {
                 Ok(()) => (Undo::Resume(s), format!("SIGSTOP n{s} (id {})", c.node_id(s))),
@@ -268,37 +446,40 @@ async fn inject(cluster: &Arc<Mutex<Cluster>>, fault: Fault, rng: &mut StdRng) -
                 order[0]
             };
             let rest: Vec<usize> = (0..n).filter(|&s| s != victim).collect();
-            c.net().block(grudge(n, &[vec![victim], rest.clone()]));
-            (Undo::Heal, format!("isolate n{victim} from {rest:?}"))
+            let undo = isolate(&c, &[vec![victim], rest.clone()]);
+            (undo, format!("isolate n{victim} from {rest:?}"))
         }
         Fault::PartitionHalves => {
             let (a, b) = order.split_at(n / 2);
-            c.net().block(grudge(n, &[a.to_vec(), b.to_vec()]));
-            (Undo::Heal, format!("halves {a:?} | {b:?}"))
+            let undo = isolate(&c, &[a.to_vec(), b.to_vec()]);
+            (undo, format!("halves {a:?} | {b:?}"))
         }
         Fault::PartitionBridge => {
             let mid = n / 2;
             let left = order[..=mid].to_vec();
             let right = order[mid..].to_vec();
-            c.net().block(grudge(n, &[left.clone(), right.clone()]));
+            let undo = isolate(&c, &[left.clone(), right.clone()]);
             (
-                Undo::Heal,
+                undo,
                 format!("bridge {left:?} | {right:?} (n{} sees both)", order[mid]),
             )
         }
         Fault::PartitionRing => {
-            c.net().block(ring(&order));
-            (Undo::Heal, format!("majorities ring {order:?}"))
+            let undo = Undo::Unblock(c.net().block(ring(&order)));
+            (undo, format!("majorities ring {order:?}"))
         }
         Fault::OneWay => {
             let (a, b) = (order[0], order[1 % n]);
-            c.net().block([(a, b)].into_iter().collect());
-            (Undo::Heal, format!("one-way: n{b} stops hearing n{a}"))
+            let undo = Undo::Unblock(c.net().block([(a, b)].into_iter().collect()));
+            (undo, format!("one-way: n{b} stops hearing n{a}"))
         }
         Fault::Member => {
             let live = c.live();
-            if live.len() < n {
-                return (Undo::Nothing, "skipped: not every node is live".into());
+            if live.len() < n || !c.net().blocked().is_empty() {
+                return (
+                    Undo::Nothing,
+                    "skipped: not every node is live and connected".into(),
+                );
             }
             let s = order[0];
             let id = c.node_id(s);
@@ -313,33 +494,69 @@ async fn inject(cluster: &Arc<Mutex<Cluster>>, fault: Fault, rng: &mut StdRng) -
     }
 }
 
+/// Polls `/health` of `slot` without holding the cluster lock for longer
+/// than a look, so overlapping faults can be undone meanwhile.
+async fn wait_healthy(cluster: &Arc<Mutex<Cluster>>, slot: usize, timeout: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let http = {
+            let mut c = cluster.lock().await;
+            if let Some(status) = c.exit_status(slot) {
+                return Err(format!("n{slot} exited ({status})"));
+            }
+            c.addrs(slot).http
+        };
+        if let Some((200, _)) = http_get(http, "/health", Duration::from_secs(1)).await {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("n{slot} not healthy after {timeout:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn undo_fault(cluster: &Arc<Mutex<Cluster>>, undo: Undo) -> String {
-    let mut c = cluster.lock().await;
     let wait = Duration::from_secs(30);
     match undo {
         Undo::Nothing => "nothing to undo".into(),
-        Undo::Heal => {
-            c.net().heal();
-            "network healed".into()
+        Undo::Unblock(id) => {
+            cluster.lock().await.net().unblock(id);
+            "network fault lifted".into()
         }
-        Undo::Resume(s) => match c.resume(s) {
+        Undo::Resume(s) => match cluster.lock().await.resume(s) {
             Ok(()) => format!("SIGCONT n{s}"),
             Err(e) => format!("SIGCONT n{s} failed: {e}"),
         },
-        Undo::Restart(s) => match c.restart(s) {
-            Ok(()) => match c.wait_healthy(s, wait).await {
-                Ok(()) => format!("restarted n{s}, healthy"),
-                Err(e) => format!("restarted n{s}: {e}"),
-            },
-            Err(e) => format!("restart n{s} failed: {e}"),
-        },
-        Undo::AddBack(s) => match c.add_back(s).await {
-            Ok(()) => match c.wait_healthy(s, wait).await {
-                Ok(()) => format!("added n{s} back as id {}", c.node_id(s)),
-                Err(e) => format!("added n{s} back as id {}: {e}", c.node_id(s)),
-            },
-            Err(e) => format!("add n{s} back failed: {e}"),
-        },
+        Undo::Restart(slots) => {
+            let mut out = Vec::new();
+            for &s in &slots {
+                if let Err(e) = cluster.lock().await.restart(s) {
+                    out.push(format!("restart n{s} failed: {e}"));
+                }
+            }
+            for &s in &slots {
+                out.push(match wait_healthy(cluster, s, wait).await {
+                    Ok(()) => format!("restarted n{s}, healthy"),
+                    Err(e) => format!("restarted n{s}: {e}"),
+                });
+            }
+            out.join("; ")
+        }
+        Undo::AddBack(s) => {
+            let added = cluster.lock().await.add_back(s).await;
+            match added {
+                Ok(()) => {
+                    let health = wait_healthy(cluster, s, wait).await;
+                    let id = cluster.lock().await.node_id(s);
+                    match health {
+                        Ok(()) => format!("added n{s} back as id {id}"),
+                        Err(e) => format!("added n{s} back as id {id}: {e}"),
+                    }
+                }
+                Err(e) => format!("add n{s} back failed: {e}"),
+            }
+        }
     }
 }
 
@@ -372,5 +589,36 @@ mod tests {
         assert!(parse("partition-ring", 3).is_err());
         assert!(parse("partition", 5).is_ok_and(|v| v.contains(&Fault::PartitionRing)));
         assert!(parse("bogus", 3).is_err());
+        assert_eq!(
+            parse("kill-all+kill-majority", 3),
+            Ok(vec![Fault::KillAll, Fault::KillMajority])
+        );
+        assert!(parse("all", 3).is_ok_and(|v| !v.contains(&Fault::KillAll)));
+    }
+
+    #[test]
+    fn bursts_overlap_and_end_in_varying_order() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let faulty = Duration::from_secs(4);
+        let mut orders = HashSet::new();
+        for _ in 0..200 {
+            let plan = plan_burst(&mut rng, 3, faulty);
+            assert_eq!(plan.len(), 3);
+            for w in plan.windows(2) {
+                let ((s0, l0), (s1, _)) = (w[0], w[1]);
+                assert!(
+                    s1 > s0 && s1 < s0 + l0,
+                    "each fault starts while the previous is active"
+                );
+            }
+            let mut ends: Vec<(Duration, usize)> =
+                plan.iter().enumerate().map(|(i, &(s, l))| (s + l, i)).collect();
+            ends.sort();
+            orders.insert(ends.into_iter().map(|e| e.1).collect::<Vec<_>>());
+        }
+        assert!(
+            orders.len() > 2,
+            "faults are undone in varying orders: {orders:?}"
+        );
     }
 }

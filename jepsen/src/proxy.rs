@@ -18,7 +18,10 @@
 //! again (as retransmissions would). On a connection from node `c` to node
 //! `s`, the upstream direction is flow `(c, s)` and the downstream direction
 //! (responses) is flow `(s, c)`; so a one-way fault `(a, b)` silences a's
-//! requests to b *and* a's responses to b's requests.
+//! requests to b *and* a's responses to b's requests. Each fault
+//! ([`ProxyNet::block`]) keeps its own set of flows and is lifted on its
+//! own ([`ProxyNet::unblock`]); the blocked set is their union, so
+//! overlapping faults can be undone in any order.
 //!
 //! Deliberately not here: delay and byte-level loss (TCP hides loss; a stall
 //! is what loss looks like to the application), and client (SQL) links.
@@ -37,12 +40,21 @@ use tokio::task::JoinHandle;
 /// which node slot, and where each slot's node listens.
 #[derive(Default)]
 struct State {
+    /// The union of `grudges`: what the pumps check.
     blocked: HashSet<(usize, usize)>,
+    /// Active faults by id; overlapping faults each keep their own flows,
+    /// so lifting one leaves the others in force.
+    grudges: HashMap<u64, HashSet<(usize, usize)>>,
+    next_grudge: u64,
     pids: HashMap<u32, usize>,
     targets: HashMap<usize, SocketAddr>,
     identified: u64,
     unidentified: u64,
 }
+
+/// One active network fault of a [`ProxyNet`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GrudgeId(u64);
 
 /// The proxies of one cluster. Dropping it stops them.
 pub struct ProxyNet {
@@ -118,15 +130,44 @@ impl ProxyNet {
         self.lock().targets.insert(slot, target);
     }
 
-    /// Replaces the blocked flows.
-    pub fn block(&self, flows: HashSet<(usize, usize)>) {
-        self.lock().blocked = flows;
+    /// Blocks `flows` in addition to whatever is blocked already; returns
+    /// the id to [`ProxyNet::unblock`] exactly these flows later.
+    pub fn block(&self, flows: HashSet<(usize, usize)>) -> GrudgeId {
+        let id = {
+            let mut s = self.lock();
+            let id = s.next_grudge;
+            s.next_grudge += 1;
+            s.blocked.extend(flows.iter().copied());
+            s.grudges.insert(id, flows);
+            id
+        };
         self.changed.send_modify(|v| *v += 1);
+        GrudgeId(id)
+    }
+
+    /// Lifts one fault; flows that another active fault blocks stay blocked.
+    pub fn unblock(&self, id: GrudgeId) {
+        {
+            let mut s = self.lock();
+            s.grudges.remove(&id.0);
+            s.blocked = s.grudges.values().flatten().copied().collect();
+        }
+        self.changed.send_modify(|v| *v += 1);
+    }
+
+    /// The flows blocked now.
+    pub fn blocked(&self) -> HashSet<(usize, usize)> {
+        self.lock().blocked.clone()
     }
 
     /// Unblocks everything.
     pub fn heal(&self) {
-        self.block(HashSet::new());
+        {
+            let mut s = self.lock();
+            s.grudges.clear();
+            s.blocked.clear();
+        }
+        self.changed.send_modify(|v| *v += 1);
     }
 
     /// (connections attributed to a node, connections from elsewhere).
@@ -294,6 +335,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn overlapping_faults_lift_independently() {
+        let net = ProxyNet::new();
+        let a = net.block([(0, 1), (1, 0)].into_iter().collect());
+        let b = net.block([(0, 1), (2, 0)].into_iter().collect());
+        net.unblock(a);
+        // (0, 1) is still part of b.
+        assert_eq!(net.blocked(), [(0, 1), (2, 0)].into_iter().collect());
+        net.unblock(b);
+        assert!(net.blocked().is_empty());
+        let _ = net.block([(1, 2)].into_iter().collect());
+        net.heal();
+        assert!(net.blocked().is_empty());
+    }
+
+    #[test]
     fn hex_addresses_match_proc_net_tcp() {
         let a: SocketAddr = "127.0.0.1:7433".parse().expect("addr");
         assert_eq!(hex_addr(a).as_deref(), Some("0100007F:1D09"));
@@ -328,7 +384,7 @@ mod tests {
         c.read_exact(&mut b).await.expect("echo");
         assert_eq!(&b, b"ping");
         assert_eq!(net.identification_counts(), (1, 0));
-        net.block([(0, 1)].into_iter().collect());
+        let _ = net.block([(0, 1)].into_iter().collect());
         c.write_all(b"pong").await.expect("write");
         let r = tokio::time::timeout(Duration::from_millis(300), c.read_exact(&mut b)).await;
         assert!(r.is_err(), "a blocked flow must stall");

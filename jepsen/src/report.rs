@@ -6,7 +6,10 @@
 //! started): completions per second by outcome (ok, fail, info), and every
 //! completed operation's latency as a point (log scale, coloured by
 //! outcome). Grey bands are the nemesis' faulty windows, labelled with the
-//! fault.
+//! fault; overlapping windows shade darker where they overlap and get their
+//! labels on alternating rows. A fault-injection run says so in the title
+//! and in the first lines of the text summary, with the checkers that
+//! caught it.
 
 use std::fmt::Write as _;
 
@@ -24,8 +27,20 @@ pub fn text(r: &RunResult) -> String {
         r.nodes,
         r.seed,
         r.time_limit_s,
-        if r.valid { "PASS" } else { "FAIL" }
+        if r.passed { "PASS" } else { "FAIL" }
     );
+    if let Some(f) = &r.fault_injection {
+        let _ = writeln!(
+            out,
+            "FAULT INJECTION: every node ran the test-only switch {f} (broken on purpose); \
+             the checkers must call this run invalid"
+        );
+        if r.caught_by.is_empty() {
+            let _ = writeln!(out, "NOT CAUGHT: no checker found an anomaly");
+        } else {
+            let _ = writeln!(out, "caught by: {}", r.caught_by.join("; "));
+        }
+    }
     let _ = writeln!(
         out,
         "ops: {} invoked, {} ok, {} fail, {} info",
@@ -125,17 +140,25 @@ pub fn svg(r: &RunResult, h: &History) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{HEIGHT}" font-family="sans-serif" font-size="11">"#
     );
     let _ = writeln!(s, r#"<rect width="{W}" height="{HEIGHT}" fill="white"/>"#);
+    let fault = r
+        .fault_injection
+        .as_ref()
+        .map(|f| format!(" — FAULT INJECTION {f}"))
+        .unwrap_or_default();
     let _ = writeln!(
         s,
-        r#"<text x="{LEFT}" y="16" font-size="13">{} x {} — {} nodes, seed {} — {}</text>"#,
+        r#"<text x="{LEFT}" y="16" font-size="13">{} x {} — {} nodes, seed {} — {}{}</text>"#,
         esc(&r.workload),
         esc(&r.nemesis),
         r.nodes,
         r.seed,
-        if r.valid { "valid" } else { "NOT valid" }
+        if r.valid { "valid" } else { "NOT valid" },
+        esc(&fault)
     );
-    for w in &r.windows {
+    for (i, w) in r.windows.iter().enumerate() {
         let (a, b) = (x(w.start), x(w.end));
+        // Overlapping windows get their labels on separate rows.
+        let row = r.windows[..i].iter().filter(|o| o.end > w.start).count() % 2;
         for (top, hh) in [(TOP1, H1), (TOP2, H2)] {
             let _ = writeln!(
                 s,
@@ -147,7 +170,7 @@ pub fn svg(r: &RunResult, h: &History) -> String {
             s,
             r##"<text x="{:.1}" y="{}" fill="#555" font-size="9">{}</text>"##,
             a + 2.0,
-            TOP2 - 4.0,
+            TOP2 - 4.0 - 9.0 * row as f64,
             esc(&w.fault)
         );
     }
@@ -212,7 +235,7 @@ pub fn svg(r: &RunResult, h: &History) -> String {
     let _ = writeln!(
         s,
         r##"<text x="{LEFT}" y="{}">latency per operation (log scale)</text>"##,
-        TOP2 - 14.0
+        TOP1 + H1 + 13.0
     );
     // Throughput lines.
     for (k, t) in [(0, OpType::Ok), (1, OpType::Fail), (2, OpType::Info)] {

@@ -8,6 +8,14 @@
 //! and `latency.svg` (throughput and latency over time, fault windows
 //! shaded).
 //!
+//! Fault-injection runs (`fault_injection: Some(switch)`): every node runs
+//! with a test-only switch that breaks it on purpose (a binary built with
+//! the `fault-injection` feature; see `docs/jepsen.md`). The cluster checks
+//! through `/metrics` that every node really runs the switch (at start and
+//! after healing; a normal run checks that none does), and the run
+//! *passes* only if some checker says invalid: the suite must catch the
+//! broken system. `RunResult::caught_by` names the checkers that did.
+//!
 //! Workers: `concurrency` tasks, worker `w` talks to node `w % n` and starts
 //! as process `w`; after an `info` it continues as process `w + k *
 //! concurrency`. Operations are invoked only on an open connection; a
@@ -53,6 +61,13 @@ pub struct RunConfig {
     pub lin_budget: Duration,
     pub bin: PathBuf,
     pub store: PathBuf,
+    /// Faults active at once (below 2: one fault per window); see
+    /// [`crate::nemesis::run`].
+    pub overlap: usize,
+    /// Run every node with this test-only fault switch
+    /// (`QUORUMDB_FAULT_INJECTION`; `bin` must be a `fault-injection`
+    /// build). The run then *expects* a checker to say invalid.
+    pub fault_injection: Option<String>,
 }
 
 /// One checker's answer.
@@ -73,6 +88,14 @@ pub struct RunResult {
     pub dir: PathBuf,
     /// Every checker said valid.
     pub valid: bool,
+    /// The fault switch the nodes ran with, if any.
+    pub fault_injection: Option<String>,
+    /// The run did what it is for: without a fault switch, every checker
+    /// said valid and the harness had no trouble; with one, at least one
+    /// checker said invalid (the deliberately broken system was caught).
+    pub passed: bool,
+    /// The checkers that said invalid, with the anomaly kinds they found.
+    pub caught_by: Vec<String>,
     pub results: Vec<CheckerResult>,
     pub ops: OpCounts,
     pub windows: Vec<Window>,
@@ -231,8 +254,18 @@ fn timestamp() -> String {
 pub async fn run(cfg: &RunConfig) -> Result<RunResult, String> {
     let workload = Arc::new(Workload::new(&cfg.workload)?);
     let faults = nemesis::parse(&cfg.nemesis, cfg.nodes)?;
+    let fault_tag = cfg
+        .fault_injection
+        .as_ref()
+        .map(|f| format!("-FAULT-{f}"))
+        .unwrap_or_default();
+    let overlap_tag = if cfg.overlap >= 2 {
+        format!("-overlap{}", cfg.overlap)
+    } else {
+        String::new()
+    };
     let dir = cfg.store.join(format!(
-        "{}-{}-{}-s{}",
+        "{}-{}-{}{overlap_tag}{fault_tag}-s{}",
         timestamp(),
         workload.name(),
         cfg.nemesis.replace('+', "_"),
@@ -249,7 +282,13 @@ pub async fn run(cfg: &RunConfig) -> Result<RunResult, String> {
         }
     };
 
-    let cluster = Cluster::start(&cfg.bin, cfg.nodes, &dir)
+    if let Some(f) = &cfg.fault_injection {
+        log(format!(
+            "FAULT INJECTION: every node runs with the test-only switch {f}; \
+             a checker must find an anomaly"
+        ));
+    }
+    let cluster = Cluster::start_with(&cfg.bin, cfg.nodes, &dir, cfg.fault_injection.as_deref())
         .await
         .map_err(|e| format!("cluster start: {e}"))?;
     let sql_addrs: Vec<_> = (0..cluster.len()).map(|s| cluster.addrs(s).sql).collect();
@@ -270,6 +309,7 @@ pub async fn run(cfg: &RunConfig) -> Result<RunResult, String> {
             healthy: cfg.healthy,
             faulty: cfg.faulty,
         },
+        cfg.overlap,
         log.clone(),
     ));
 
@@ -327,6 +367,10 @@ pub async fn run(cfg: &RunConfig) -> Result<RunResult, String> {
         ));
         if let Err(e) = c.heal_all(Duration::from_secs(60)).await {
             errors.push(format!("cluster did not heal: {e}"));
+        }
+        // Restarted nodes must still run with (or without) the switch.
+        if let Err(e) = c.check_fault_injection().await {
+            errors.push(format!("after healing: {e}"));
         }
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -401,6 +445,15 @@ pub async fn run(cfg: &RunConfig) -> Result<RunResult, String> {
         });
     }
     let valid = errors.is_empty() && results.iter().all(|r| r.verdict.valid == Validity::Valid);
+    let caught_by: Vec<String> = results
+        .iter()
+        .filter(|r| r.verdict.valid == Validity::Invalid)
+        .map(|r| format!("{} ({})", r.checker, r.verdict.kinds().join(", ")))
+        .collect();
+    let passed = match cfg.fault_injection {
+        None => valid,
+        Some(_) => !caught_by.is_empty(),
+    };
     let result = RunResult {
         workload: workload.name().to_string(),
         nemesis: cfg.nemesis.clone(),
@@ -409,6 +462,9 @@ pub async fn run(cfg: &RunConfig) -> Result<RunResult, String> {
         time_limit_s: cfg.time_limit.as_secs_f64(),
         dir: dir.clone(),
         valid,
+        fault_injection: cfg.fault_injection.clone(),
+        passed,
+        caught_by,
         results,
         ops: counts,
         windows,

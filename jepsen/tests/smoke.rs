@@ -1,8 +1,11 @@
 //! CI smoke matrix of the chaos suite against real local clusters of the
 //! debug `quorumdb` binary: append x kill, register x partition,
-//! bank x pause, set x partition+kill, 20 s of workload each (about 2-3
-//! minutes in all on two cores), run one after another in one test so they
-//! do not compete for the CPU.
+//! bank x pause, set x partition+kill, set x kill-all (the whole cluster
+//! killed at once: the control run of the `ack-before-sync` fault test in
+//! `fault_injection.rs`) and append x kill+partition-leader with the two faults
+//! overlapping, 20 s of workload each (about 3-4 minutes in all on two
+//! cores), run one after another in one test so they do not compete for
+//! the CPU.
 //!
 //! The binary is taken from `$QUORUMDB_BIN`, or from the target directory
 //! this test was built in (`<target>/debug/quorumdb`); if it is missing the
@@ -60,14 +63,17 @@ fn smoke_matrix() {
     let bin = binary();
     let store = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/jepsen-smoke"));
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    // (workload, nemesis, faults active at once)
     let matrix = [
-        ("append", "kill"),
-        ("register", "partition"),
-        ("bank", "pause"),
-        ("set", "partition+kill"),
+        ("append", "kill", 1),
+        ("register", "partition", 1),
+        ("bank", "pause", 1),
+        ("set", "partition+kill", 1),
+        ("set", "kill-all", 1),
+        ("append", "kill+partition-leader", 2),
     ];
     let mut failures = Vec::new();
-    for (i, (workload, nemesis)) in matrix.into_iter().enumerate() {
+    for (i, (workload, nemesis, overlap)) in matrix.into_iter().enumerate() {
         let cfg = RunConfig {
             workload: workload.into(),
             nemesis: nemesis.into(),
@@ -82,6 +88,8 @@ fn smoke_matrix() {
             lin_budget: Duration::from_secs(30),
             bin: bin.clone(),
             store: store.clone(),
+            overlap,
+            fault_injection: None,
         };
         match runtime.block_on(run(&cfg)) {
             Err(e) => failures.push(format!("{workload} x {nemesis}: run failed: {e}")),
@@ -93,6 +101,11 @@ fn smoke_matrix() {
                     !r.windows.is_empty(),
                     "{workload} x {nemesis}: no fault was injected"
                 );
+                if overlap >= 2 && !r.windows.windows(2).any(|w| w[1].start < w[0].end) {
+                    failures.push(format!(
+                        "{workload} x {nemesis}: overlap {overlap}, but no two fault windows overlapped"
+                    ));
+                }
                 for e in &r.errors {
                     failures.push(format!("{workload} x {nemesis}: {e}"));
                 }
@@ -136,6 +149,8 @@ fn smoke_matrix() {
         lin_budget: Duration::from_secs(30),
         bin,
         store,
+        overlap: 1,
+        fault_injection: None,
     };
     match runtime.block_on(run(&cfg)) {
         Err(e) => failures.push(format!("bank-no-txn self-test: run failed: {e}")),

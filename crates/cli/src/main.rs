@@ -84,3 +84,17 @@ fn init_logging(default: &str) {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Turns on the test-only fault switches named in `QUORUMDB_FAULT_INJECTION`
+/// (see `quorumdb_storage::fault`), loudly. A binary built without the
+/// `fault-injection` feature refuses to go on when the variable names one.
+fn fault_switches() -> Result<(), BoxError> {
+    for switch in quorumdb_storage::fault::activate_from_env()? {
+        tracing::error!(
+            "FAULT INJECTION ACTIVE: switch {switch}: {}. This node is broken on purpose \
+             for the chaos suite; never use it for data you care about.",
+            switch.effect()
+        );
+    }
+    Ok(())
+}

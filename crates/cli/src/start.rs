@@ -61,6 +61,7 @@ pub struct StartArgs {
 
 pub fn run(args: StartArgs) -> Result<ExitCode, BoxError> {
     crate::init_logging("info");
+    crate::fault_switches()?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(serve(args))?;
     Ok(ExitCode::SUCCESS)

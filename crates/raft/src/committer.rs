@@ -28,6 +28,7 @@
 
 use std::time::{Duration, Instant};
 
+use quorumdb_storage::fault::{self, Switch};
 use quorumdb_storage::{Commit, Committer, Error, Mvcc, Result, Version};
 use tokio::runtime::Handle;
 
@@ -249,6 +250,10 @@ fn is_connect_failure(status: &tonic::Status) -> bool {
 
 impl Committer for RaftCommitter {
     fn read_version(&self) -> Result<Version> {
+        // fault-injection hook: test builds only, see quorumdb_storage::fault.
+        if fault::enabled(Switch::StaleReads) {
+            return Ok(self.mvcc.applied());
+        }
         let fut = Self::read_version_async(self.raft.clone(), self.mvcc.clone(), self.read_index.clone());
         self.block_on(fut)?
     }

@@ -7,7 +7,8 @@
 //!
 //! `/health` is 200 while the node serves (Raft running, the node a member
 //! of the cluster and a leader known, so statements can make progress), 503
-//! with the reason otherwise.
+//! with the reason otherwise. A node running a test-only fault switch says
+//! so on both pages (see `quorumdb_storage::fault`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,12 +118,32 @@ fn health(node: &RaftNode) -> (&'static str, &'static str, String) {
         Some(leader) => (
             "200 OK",
             "text/plain",
-            format!("ok: node {} ({:?}), leader {leader}\n", node.id(), m.state),
+            format!(
+                "ok: node {} ({:?}), leader {leader}\n{}",
+                node.id(),
+                m.state,
+                fault_note()
+            ),
         ),
         None => (
             "503 Service Unavailable",
             "text/plain",
-            format!("no leader known to node {}\n", node.id()),
+            format!("no leader known to node {}\n{}", node.id(), fault_note()),
         ),
     }
+}
+
+/// A second line naming the active fault-injection switches (test builds
+/// only), so a node that breaks things on purpose is never mistaken for a
+/// real one; empty otherwise.
+fn fault_note() -> String {
+    let active = quorumdb_storage::fault::active();
+    if active.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = active.iter().map(|s| s.name()).collect();
+    format!(
+        "FAULT INJECTION ACTIVE: {} (a test build that breaks consistency on purpose)\n",
+        names.join(", ")
+    )
 }

@@ -4,6 +4,10 @@
 //! wrapper around whichever committer the node uses; Raft state comes from
 //! openraft's metrics at render time. Nothing here is on a per-row path: one
 //! clock read and a few atomic adds per commit.
+//!
+//! A test build running a fault-injection switch (see
+//! `quorumdb_storage::fault`) adds `quorumdb_fault_injection{switch="..."} 1`
+//! per active switch; a normal node never renders that metric.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -171,6 +175,17 @@ impl Metrics {
             self.latency_micros.load(Ordering::Relaxed) as f64 / 1e6
         );
         let _ = writeln!(out, "{name}_count {count}");
+        let active = quorumdb_storage::fault::active();
+        if !active.is_empty() {
+            let name = "quorumdb_fault_injection";
+            let _ = writeln!(
+                out,
+                "# HELP {name} Test-only fault switch deliberately breaking this node (1: on).\n# TYPE {name} gauge"
+            );
+            for switch in active {
+                let _ = writeln!(out, "{name}{{switch=\"{switch}\"}} 1");
+            }
+        }
         out
     }
 }

@@ -13,6 +13,7 @@
 //! - [`mvcc`]: versions, snapshots, deterministic commit validation, GC.
 //! - [`txn`]: the gateway-side transaction: buffered writes, read sets,
 //!   savepoints.
+//! - [`fault`]: test-only fault switches (cargo feature `fault-injection`).
 //! - [`committer`]: how a commit becomes a version ([`LocalCommitter`]) and
 //!   the [`KvStore`] the SQL layer talks to.
 //!
@@ -21,6 +22,7 @@
 pub mod committer;
 pub mod engine;
 mod error;
+pub mod fault;
 pub mod keycode;
 pub mod mvcc;
 pub mod txn;

@@ -13,6 +13,8 @@
 //!   `Ok`, only after an `fdatasync` that covers the entries. One sync covers
 //!   every write that happened while the previous sync ran (group commit),
 //!   see [`LogStats::syncs`].
+//!   (Test builds with the cargo feature `fault-injection` can break this on
+//!   purpose, with the `ack-before-sync` switch: see `log/fault.rs`.)
 //! - Entries are readable ([`Log::entries`]) as soon as `append`, `write` or
 //!   `append_async` returns, before they are durable (openraft's contract).
 //! - [`Log::save_meta`] (the vote, the committed id) is on disk before it
@@ -80,6 +82,7 @@
 //! - After an I/O failure the log is poisoned and must be reopened.
 
 mod error;
+pub mod fault;
 pub mod format;
 pub mod meta;
 pub mod segment;

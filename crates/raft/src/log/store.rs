@@ -274,10 +274,13 @@ impl Log {
             .name("raft-log-flusher".to_string())
             .spawn(move || flusher_loop(&for_thread))
             .map_err(|e| LogError::io("spawn flusher thread for", dir, e))?;
-        Ok(Log {
+        let log = Log {
             shared,
             flusher: Some(flusher),
-        })
+        };
+        // fault-injection hook (ack-before-sync; test builds only), see super::fault.
+        super::fault::after_open(&log)?;
+        Ok(log)
     }
 
     /// Appends `entries` and returns once they are durable. Indexes must be
@@ -311,6 +314,10 @@ impl Log {
         let sh = &*self.shared;
         let mut st = sh.lock();
         let ticket = self.write_locked(&mut st, &borrowed)?;
+        // fault-injection hook (ack-before-sync; test builds only), see super::fault.
+        let Some(done) = super::fault::acknowledge_early(done) else {
+            return Ok(());
+        };
         st.callbacks.push_back((ticket, done));
         sh.work.notify_one();
         Ok(())
@@ -488,6 +495,8 @@ impl Log {
         if index >= next {
             return Ok(());
         }
+        // fault-injection hook (ack-before-sync; test builds only), see super::fault.
+        super::fault::on_truncate(self, index)?;
         if let Err(e) = self.truncate_locked(&mut st, index) {
             sh.poison(&mut st, &e);
             return Err(e);
@@ -686,6 +695,38 @@ impl Log {
     /// The directory the log lives in.
     pub fn dir(&self) -> &Path {
         &self.shared.dir
+    }
+
+    /// A handle that reaches the log without keeping it open (for `fault`).
+    #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
+    pub(super) fn watch(&self) -> Watch {
+        Watch(Arc::downgrade(&self.shared))
+    }
+}
+
+/// See [`Log::watch`].
+#[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
+pub(super) struct Watch(std::sync::Weak<Shared>);
+
+#[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
+impl Watch {
+    /// Durably saves `value(last index)` under `key`, holding the log's lock
+    /// so no write or truncation slips in between; `None` once the log is
+    /// closed.
+    pub(super) fn save_meta_at_last_index(
+        &self,
+        key: &str,
+        value: impl Fn(Option<u64>) -> Vec<u8>,
+    ) -> Option<Result<(), LogError>> {
+        let sh = self.0.upgrade()?;
+        let st = sh.lock();
+        if st.shutdown {
+            return None;
+        }
+        let last = st.next.filter(|&n| st.first < n).map(|n| n - 1);
+        let result = sh.lock_meta().set(key, &value(last));
+        drop(st);
+        Some(result)
     }
 }
 
