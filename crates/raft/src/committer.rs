@@ -38,7 +38,7 @@ use crate::admin::{self, COMMIT_TIMEOUT, ForwardResult};
 use crate::commit_batch::CommitBatcher;
 use crate::network::Channels;
 use crate::pb::admin::{CommitRequest, ReadIndexRequest};
-use crate::read_index::ReadIndexBatcher;
+use crate::read_index::{ReadFloor, ReadIndexBatcher};
 use crate::types::{NodeId, Raft};
 
 /// How long to wait for a leader before giving up with `Unavailable`.
@@ -122,20 +122,24 @@ impl RaftCommitter {
 
     /// One read-index round: leadership confirmed by a quorum here, or the
     /// leader's read index over gRPC. Used through the [`ReadIndexBatcher`].
+    /// On the leader, the index never falls below `floor` (see [`ReadFloor`]).
     pub async fn fetch_read_index(
         id: NodeId,
         raft: Raft,
         channels: Channels,
+        floor: ReadFloor,
     ) -> std::result::Result<u64, String> {
         let Some((leader, node)) = admin::leader(&raft) else {
             return Err("no leader known".into());
         };
         if leader == id {
-            return raft
+            let index = raft
                 .ensure_linearizable()
                 .await
                 .map(|log_id| log_id.map(|l| l.index).unwrap_or(0))
-                .map_err(|e| e.to_string());
+                .map_err(|e| e.to_string())?;
+            let term = raft.metrics().borrow().current_term;
+            return Ok(floor.apply(term, index));
         }
         let mut client = admin::client(&channels, leader, &node)?;
         let mut request = tonic::Request::new(ReadIndexRequest {});

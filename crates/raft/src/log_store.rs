@@ -30,6 +30,7 @@ use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{RaftLogId, StorageIOError};
 
 use crate::log::{Log, LogEntry, LogError};
+use crate::read_index::ReadFloor;
 use crate::types::{Entry, LogId, StorageError, TypeConfig, Vote};
 
 const VOTE: &str = "raft/vote";
@@ -61,6 +62,23 @@ impl LogStore {
     /// The committed index as last reported by openraft (0 if unknown).
     pub fn committed_index(&self) -> Arc<AtomicU64> {
         self.committed.clone()
+    }
+
+    /// The [`ReadFloor`] for a node starting on this log: the stored vote's
+    /// term and the last log index.
+    pub fn read_floor(&self) -> Result<ReadFloor, LogError> {
+        let term = match self.log.read_meta(VOTE)? {
+            Some(raw) => postcard::from_bytes::<Vote>(&raw)
+                .map(|v| v.leader_id().term)
+                .map_err(|e| LogError::Corrupt {
+                    path: self.log.dir().to_path_buf(),
+                    offset: 0,
+                    detail: format!("undecodable stored vote: {e}"),
+                })?,
+            None => 0,
+        };
+        let index = self.log.last_log_id().map(|(index, _)| index).unwrap_or(0);
+        Ok(ReadFloor { term, index })
     }
 
     pub fn log(&self) -> &Arc<Log> {

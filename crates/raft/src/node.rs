@@ -179,6 +179,7 @@ impl RaftNode {
 
         let channels = Channels::default();
         let log_store = LogStore::new(log.clone());
+        let read_floor = log_store.read_floor()?;
         let committed = log_store.committed_index();
         let raft = Raft::new(
             id,
@@ -197,6 +198,7 @@ impl RaftNode {
                     id,
                     raft.clone(),
                     channels.clone(),
+                    read_floor,
                 ))
             })
         };

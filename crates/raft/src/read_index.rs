@@ -16,6 +16,39 @@
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
+
+/// The lowest read index a leader may hand out in the term it restarted in.
+///
+/// openraft 0.9 lets a node that led term `T`, crashed and restarted before
+/// anyone else was elected lead `T` again at once, *without* a new blank
+/// entry; its commit index then starts at its state machine's applied index
+/// (the commit index is not persisted, and the state machine is flushed
+/// lazily). Entries it committed and acknowledged before the crash are in
+/// its log but above that index, so `ensure_linearizable` alone could return
+/// an index that misses acknowledged commits: a stale read, which the chaos
+/// suite caught (docs/jepsen.md). Raft's rule is that a leader serves reads
+/// only once its commit index covers its log as of taking office. So in the
+/// term it restarted in, a node never answers below the last index its log
+/// held at startup; waiting for that index to be applied waits until it is
+/// committed. In any later term a blank entry of the new term does the job.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadFloor {
+    /// The term of the vote stored at startup.
+    pub term: u64,
+    /// The last log index at startup (0 for an empty log).
+    pub index: u64,
+}
+
+impl ReadFloor {
+    /// `index` raised to the floor while the node is still in its startup term.
+    pub fn apply(&self, current_term: u64, index: u64) -> u64 {
+        if current_term == self.term {
+            index.max(self.index)
+        } else {
+            index
+        }
+    }
+}
 use tokio::sync::oneshot;
 
 type Fetch = dyn Fn() -> BoxFuture<'static, Result<u64, String>> + Send + Sync;
@@ -81,6 +114,19 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn the_floor_holds_only_in_the_startup_term() {
+        let floor = ReadFloor { term: 3, index: 1229 };
+        assert_eq!(floor.apply(3, 1227), 1229, "restarted leader, same term");
+        assert_eq!(floor.apply(3, 1300), 1300);
+        assert_eq!(
+            floor.apply(4, 1227),
+            1227,
+            "a newer term commits a blank entry first"
+        );
+        assert_eq!(ReadFloor::default().apply(0, 5), 5);
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_requests_share_rounds_and_each_round_starts_after_its_requests() {

@@ -78,9 +78,20 @@ fn put(kv: &KvStore, key: &str, value: &str) -> Result<Option<u64>, Error> {
     txn.commit()
 }
 
+/// A read as an autocommit SELECT does it: the transaction starts at the
+/// node's applied version and commits to confirm what it read; a read that
+/// turned out stale (40001) is retried, as the SQL session retries.
 fn get(kv: &KvStore, key: &str) -> Result<Option<String>, Error> {
-    let mut txn = kv.begin(TxnOptions::default())?;
-    Ok(txn.get(key.as_bytes())?.map(|v| String::from_utf8(v).unwrap()))
+    let mut attempts = 0;
+    loop {
+        let mut txn = kv.begin(TxnOptions::default())?;
+        let value = txn.get(key.as_bytes())?.map(|v| String::from_utf8(v).unwrap());
+        match txn.commit() {
+            Ok(_) => return Ok(value),
+            Err(Error::Conflict { .. }) if attempts < 8 => attempts += 1,
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 async fn three_nodes(dir: &Path, tuning: RaftTuning) -> Vec<RaftNode> {
