@@ -8,6 +8,13 @@
 //! every statement but ROLLBACK (or ROLLBACK TO SAVEPOINT) fails with 25P02.
 //! A commit whose outcome is unknown (40003) is never retried.
 //!
+//! An implicit transaction's first attempt starts *provisionally* at the
+//! node's applied version ([`KvStore::begin_provisional`]): no read-index
+//! round, with its reads confirmed before anything derived from them is
+//! returned (rows at commit, errors via [`confirmed_error`]); its retries,
+//! and every explicit transaction, start at a linearizable read version, so
+//! they never fail merely because they read while others wrote.
+//!
 //! Isolation: SERIALIZABLE (default); REPEATABLE READ maps to SNAPSHOT;
 //! READ COMMITTED / READ UNCOMMITTED are accepted and run at SNAPSHOT.
 //!
@@ -347,7 +354,14 @@ impl Session {
     fn implicit<T>(&mut self, mut f: impl FnMut(&mut Transaction) -> Result<T>) -> Result<T> {
         let mut attempt = 0;
         loop {
-            let mut txn = self.store.begin(TxnOptions::default())?;
+            // The first attempt starts provisionally (no read-index round);
+            // a retry starts at a linearizable read version, so a read-only
+            // statement that raced concurrent writes cannot fail again.
+            let mut txn = if attempt == 0 {
+                self.store.begin_provisional(TxnOptions::default())?
+            } else {
+                self.store.begin(TxnOptions::default())?
+            };
             let r = match f(&mut txn) {
                 Ok(res) => txn.commit().map(|_| res).map_err(SqlError::from),
                 Err(e) => Err(confirmed_error(&txn, e)),

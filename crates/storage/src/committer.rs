@@ -135,22 +135,30 @@ impl KvStore {
         Ok(Transaction::new(snapshot, self.committer.clone(), options, false))
     }
 
-    /// Starts a transaction. A SERIALIZABLE read-write transaction starts
-    /// at the committer's provisional version when it offers one (its reads
-    /// are validated at commit, see [`Committer::provisional_version`]);
-    /// every other transaction at the committer's linearizable read version.
+    /// Starts a transaction at the committer's linearizable read version.
     pub fn begin(&self, options: TxnOptions) -> Result<Transaction> {
+        let snapshot = self.mvcc.snapshot(self.committer.read_version()?)?;
+        Ok(Transaction::new(snapshot, self.committer.clone(), options, false))
+    }
+
+    /// Starts a transaction that may be *provisional*: a SERIALIZABLE
+    /// read-write transaction starts at the committer's provisional version
+    /// when it offers one (its reads are validated at commit, see
+    /// [`Committer::provisional_version`]); any other like [`KvStore::begin`].
+    ///
+    /// Meant for work that is retried when its reads fail to confirm (the
+    /// SQL layer's single-statement transactions): a provisional transaction
+    /// that read a key written after its start version, even by a commit
+    /// that finished while it ran, fails with a conflict. Long reads under
+    /// concurrent writes therefore belong in [`KvStore::begin`].
+    pub fn begin_provisional(&self, options: TxnOptions) -> Result<Transaction> {
         let validated = options.isolation == Isolation::Serializable && !options.read_only;
-        let (version, provisional) = match self.committer.provisional_version().filter(|_| validated) {
-            Some(version) => (version, true),
-            None => (self.committer.read_version()?, false),
-        };
-        let snapshot = self.mvcc.snapshot(version)?;
-        Ok(Transaction::new(
-            snapshot,
-            self.committer.clone(),
-            options,
-            provisional,
-        ))
+        match self.committer.provisional_version().filter(|_| validated) {
+            Some(version) => {
+                let snapshot = self.mvcc.snapshot(version)?;
+                Ok(Transaction::new(snapshot, self.committer.clone(), options, true))
+            }
+            None => self.begin(options),
+        }
     }
 }

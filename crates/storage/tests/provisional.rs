@@ -56,7 +56,7 @@ fn write(store: &KvStore, key: &str, value: &str) -> Version {
 #[test]
 fn serializable_read_write_transactions_start_without_a_read_version() {
     let (store, lag) = store();
-    let txn = store.begin(TxnOptions::default()).unwrap();
+    let txn = store.begin_provisional(TxnOptions::default()).unwrap();
     assert!(txn.is_provisional());
     assert_eq!(lag.read_versions.load(Ordering::SeqCst), 0);
     // Snapshot isolation and READ ONLY do not validate reads: they start at
@@ -71,9 +71,12 @@ fn serializable_read_write_transactions_start_without_a_read_version() {
             read_only: true,
         },
     ] {
-        assert!(!store.begin(options).unwrap().is_provisional());
+        assert!(!store.begin_provisional(options).unwrap().is_provisional());
     }
     assert_eq!(lag.read_versions.load(Ordering::SeqCst), 2);
+    // Plain `begin` is always linearizable.
+    assert!(!store.begin(TxnOptions::default()).unwrap().is_provisional());
+    assert_eq!(lag.read_versions.load(Ordering::SeqCst), 3);
 }
 
 #[test]
@@ -82,7 +85,7 @@ fn a_stale_read_only_transaction_fails_to_confirm() {
     write(&store, "k", "old");
     lag.pinned.store(1, Ordering::SeqCst);
     write(&store, "k", "new"); // acknowledged, but not at the pinned version
-    let mut txn = store.begin(TxnOptions::default()).unwrap();
+    let mut txn = store.begin_provisional(TxnOptions::default()).unwrap();
     assert_eq!(txn.get(b"k").unwrap(), Some(b"old".to_vec()));
     match txn.commit() {
         Err(Error::Conflict { key, .. }) => assert_eq!(key, b"k"),
@@ -96,7 +99,7 @@ fn a_read_only_transaction_whose_reads_still_hold_is_confirmed() {
     write(&store, "k", "v");
     lag.pinned.store(1, Ordering::SeqCst);
     write(&store, "other", "x"); // newer, but outside the read set
-    let mut txn = store.begin(TxnOptions::default()).unwrap();
+    let mut txn = store.begin_provisional(TxnOptions::default()).unwrap();
     assert_eq!(txn.get(b"k").unwrap(), Some(b"v".to_vec()));
     let before = lag.read_versions.load(Ordering::SeqCst);
     assert_eq!(txn.commit().unwrap(), None);
@@ -113,7 +116,7 @@ fn a_stale_range_read_is_caught_too() {
     write(&store, "a1", "x");
     lag.pinned.store(1, Ordering::SeqCst);
     write(&store, "a2", "y"); // a phantom for a scan at version 1
-    let mut txn = store.begin(TxnOptions::default()).unwrap();
+    let mut txn = store.begin_provisional(TxnOptions::default()).unwrap();
     let seen: Vec<_> = txn
         .scan_prefix(b"a", quorumdb_storage::ScanOrder::Forward)
         .collect::<Result<_>>()
@@ -128,20 +131,20 @@ fn a_stale_read_write_transaction_is_rejected_by_commit_validation() {
     write(&store, "balance", "100");
     lag.pinned.store(1, Ordering::SeqCst);
     write(&store, "balance", "50");
-    let mut txn = store.begin(TxnOptions::default()).unwrap();
+    let mut txn = store.begin_provisional(TxnOptions::default()).unwrap();
     assert_eq!(txn.get(b"balance").unwrap(), Some(b"100".to_vec()));
     txn.set(b"balance".to_vec(), b"90".to_vec()).unwrap();
     assert!(matches!(txn.commit(), Err(Error::Conflict { .. })));
     // Nothing was lost: the acknowledged write stands.
     lag.pinned.store(store.mvcc().applied(), Ordering::SeqCst);
-    let mut check = store.begin(TxnOptions::default()).unwrap();
+    let mut check = store.begin_provisional(TxnOptions::default()).unwrap();
     assert_eq!(check.get(b"balance").unwrap(), Some(b"50".to_vec()));
 }
 
 #[test]
 fn nothing_read_nothing_to_confirm() {
     let (store, lag) = store();
-    let txn = store.begin(TxnOptions::default()).unwrap();
+    let txn = store.begin_provisional(TxnOptions::default()).unwrap();
     txn.commit().unwrap();
     assert_eq!(lag.read_versions.load(Ordering::SeqCst), 0);
 }

@@ -521,7 +521,7 @@ pub async fn assert_all_present(p: &Proc, acked: &BTreeSet<i64>) {
     let rows = client
         .query("SELECT k FROM kv", &[])
         .await
-        .unwrap_or_else(|e| panic!("read kv through node {}: {e}", p.id));
+        .unwrap_or_else(|e| panic!("read kv through node {}: {e:?}", p.id));
     let stored: BTreeSet<i64> = rows.iter().map(|r| i64::from(r.get::<_, i32>(0))).collect();
     let missing: Vec<_> = acked.difference(&stored).take(5).collect();
     assert!(
