@@ -297,6 +297,14 @@ fn key_constant(e: &Expr, ty: DataType) -> Option<Value> {
         (Value::Text(_), DataType::Date | DataType::Timestamp | DataType::TimestampTz | DataType::Bytea) => {
             v.cast(ty).ok()
         }
+        // An untyped string against a number (how drivers that send no
+        // parameter types bind `$1`): the filter compares numerically, so
+        // the key may use the number when that comparison is exact: an
+        // integer of at most 2^53 in magnitude.
+        (Value::Text(s), t) if t.is_integer() || t.is_float() => {
+            let i = s.trim().parse::<i64>().ok().filter(|i| i.unsigned_abs() <= 1 << 53)?;
+            key_constant(&Expr::Literal(Value::Int(i)), ty)
+        }
         _ => None,
     }
 }

@@ -28,3 +28,10 @@ SELECT * FROM generate_series(1, 3);
 -- EXPLAIN shows the access path
 EXPLAIN SELECT * FROM t WHERE a = 3;
 EXPLAIN SELECT * FROM t WHERE a BETWEEN 2 AND 3;
+-- an untyped string against the key (a driver's text parameter) still
+-- uses it when the comparison is exact; otherwise a full scan decides
+EXPLAIN SELECT * FROM t WHERE a = '3';
+SELECT b FROM t WHERE a = '3';
+SELECT b FROM t WHERE a = ' 3';
+EXPLAIN SELECT * FROM t WHERE a = '3.0';
+SELECT b, c FROM t WHERE a = '3.0';
