@@ -302,7 +302,11 @@ fn key_constant(e: &Expr, ty: DataType) -> Option<Value> {
         // the key may use the number when that comparison is exact: an
         // integer of at most 2^53 in magnitude.
         (Value::Text(s), t) if t.is_integer() || t.is_float() => {
-            let i = s.trim().parse::<i64>().ok().filter(|i| i.unsigned_abs() <= 1 << 53)?;
+            let i = s
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|i| i.unsigned_abs() <= 1 << 53)?;
             key_constant(&Expr::Literal(Value::Int(i)), ty)
         }
         _ => None,
