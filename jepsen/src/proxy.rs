@@ -191,6 +191,29 @@ impl Drop for ProxyNet {
     }
 }
 
+/// Waits while `flow` is blocked. False when the network is being torn
+/// down (the pump should stop).
+async fn wait_unblocked(
+    flow: Option<(usize, usize)>,
+    state: &Mutex<State>,
+    changed: &mut watch::Receiver<u64>,
+) -> bool {
+    let Some(flow) = flow else { return true };
+    loop {
+        let blocked = state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .blocked
+            .contains(&flow);
+        if !blocked {
+            return true;
+        }
+        if changed.changed().await.is_err() {
+            return false;
+        }
+    }
+}
+
 /// Copies bytes while the flow is not blocked; stalls while it is.
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
@@ -201,40 +224,16 @@ async fn pump(
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        if let Some(flow) = flow {
-            loop {
-                let blocked = state
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .blocked
-                    .contains(&flow);
-                if !blocked {
-                    break;
-                }
-                if changed.changed().await.is_err() {
-                    return;
-                }
-            }
+        if !wait_unblocked(flow, &state, &mut changed).await {
+            return;
         }
         let n = match from.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
         // A flow blocked while we were reading holds these bytes back too.
-        if let Some(flow) = flow {
-            loop {
-                let blocked = state
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .blocked
-                    .contains(&flow);
-                if !blocked {
-                    break;
-                }
-                if changed.changed().await.is_err() {
-                    return;
-                }
-            }
+        if !wait_unblocked(flow, &state, &mut changed).await {
+            return;
         }
         if to.write_all(&buf[..n]).await.is_err() {
             break;

@@ -122,28 +122,8 @@ impl Raw {
         r
     }
 
-    async fn read(&mut self) -> (u8, Vec<u8>) {
-        let mut head = [0u8; 5];
-        tokio::time::timeout(CANCEL_TIMEOUT, self.s.read_exact(&mut head))
-            .await
-            .expect("read timed out")
-            .expect("read");
-        let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize - 4;
-        let mut body = vec![0u8; len];
-        self.s.read_exact(&mut body).await.expect("read body");
-        (head[0], body)
-    }
-
     async fn until(&mut self, tag: u8) -> Vec<(u8, Vec<u8>)> {
-        let mut out = Vec::new();
-        loop {
-            let m = self.read().await;
-            let done = m.0 == tag;
-            out.push(m);
-            if done {
-                return out;
-            }
-        }
+        read_until(&mut self.s, tag, CANCEL_TIMEOUT).await
     }
 
     async fn send_query(&mut self, sql: &str) {

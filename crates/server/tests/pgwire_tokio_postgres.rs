@@ -487,29 +487,9 @@ impl Raw {
         self.s.write_all(&m).await.expect("send");
     }
 
-    async fn read(&mut self) -> (u8, Vec<u8>) {
-        let mut head = [0u8; 5];
-        tokio::time::timeout(TIMEOUT, self.s.read_exact(&mut head))
-            .await
-            .expect("read timed out")
-            .expect("read");
-        let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize - 4;
-        let mut body = vec![0u8; len];
-        self.s.read_exact(&mut body).await.expect("read body");
-        (head[0], body)
-    }
-
     /// Reads messages up to and including one tagged `tag`; returns all.
     async fn until(&mut self, tag: u8) -> Vec<(u8, Vec<u8>)> {
-        let mut out = Vec::new();
-        loop {
-            let m = self.read().await;
-            let done = m.0 == tag;
-            out.push(m);
-            if done {
-                return out;
-            }
-        }
+        read_until(&mut self.s, tag, TIMEOUT).await
     }
 
     /// Simple query; returns the ReadyForQuery status byte and messages.

@@ -84,3 +84,31 @@ pub fn sqlstate(e: &tokio_postgres::Error) -> String {
         .map(|c| c.code().to_owned())
         .unwrap_or_else(|| format!("no sqlstate: {e:?}"))
 }
+
+/// Reads one backend message from a raw protocol connection: its tag and
+/// body. Panics (failing the test) after `timeout` or on a closed socket.
+pub async fn read_message(s: &mut tokio::net::TcpStream, timeout: Duration) -> (u8, Vec<u8>) {
+    use tokio::io::AsyncReadExt;
+    let mut head = [0u8; 5];
+    tokio::time::timeout(timeout, s.read_exact(&mut head))
+        .await
+        .expect("read timed out")
+        .expect("read");
+    let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize - 4;
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).await.expect("read body");
+    (head[0], body)
+}
+
+/// Reads messages up to and including one tagged `tag`; returns all.
+pub async fn read_until(s: &mut tokio::net::TcpStream, tag: u8, timeout: Duration) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    loop {
+        let m = read_message(s, timeout).await;
+        let done = m.0 == tag;
+        out.push(m);
+        if done {
+            return out;
+        }
+    }
+}
