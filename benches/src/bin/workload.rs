@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use rand::{Rng, SeedableRng};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, NoTls, Statement};
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
 enum Workload {
@@ -127,24 +127,24 @@ async fn run_client(
     let client = connect(&args.urls[id % args.urls.len()]).await?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed.wrapping_mul(1000).wrapping_add(id as u64));
     let mut stats = ClientStats::default();
-    let read = client.prepare("SELECT value FROM wl_read WHERE id = $1").await;
-    let insert = client.prepare("INSERT INTO wl_write VALUES ($1, $2, $3)").await;
+    // Each client prepares its statements once, as an application with a
+    // statement cache does: a transaction then costs one round trip per
+    // statement (toydb's client likewise sends each statement once).
+    let prepared = prepare(&client, args.workload).await?;
     let mut seq: i64 = 0;
     while !done.load(Ordering::Relaxed) {
         let started = Instant::now();
         let result = match args.workload {
-            Workload::Read => {
-                let stmt = read.as_ref().map_err(|e| e.to_string())?;
-                client
-                    .query_opt(stmt, &[&rng.random_range(1..=args.rows)])
-                    .await
-                    .map(|_| ())
-            }
+            Workload::Read => client
+                .query_opt(&prepared[0], &[&rng.random_range(1..=args.rows)])
+                .await
+                .map(|_| ()),
             Workload::Write => {
-                let stmt = insert.as_ref().map_err(|e| e.to_string())?;
                 let key = ((id as i64) << 32) | seq;
                 seq += 1;
-                let r = client.execute(stmt, &[&key, &(id as i32), &"payload"]).await;
+                let r = client
+                    .execute(&prepared[0], &[&key, &(id as i32), &"payload"])
+                    .await;
                 if r.is_ok() {
                     stats.acked_writes.push(key);
                 }
@@ -158,7 +158,7 @@ async fn run_client(
                 }
                 let amount: i64 = rng.random_range(1..=10);
                 loop {
-                    match transfer(&client, from, to, amount).await {
+                    match transfer(&client, &prepared, from, to, amount).await {
                         Err(e) if sqlstate(&e) == "40001" => {
                             stats.retries += 1;
                             if done.load(Ordering::Relaxed) {
@@ -186,33 +186,51 @@ async fn run_client(
     Ok(stats)
 }
 
-async fn transfer(client: &Client, from: i32, to: i32, amount: i64) -> Result<(), tokio_postgres::Error> {
+/// The statements a client of `workload` runs, prepared on its connection.
+async fn prepare(client: &Client, workload: Workload) -> Result<Vec<Statement>, BoxError> {
+    let texts: &[&str] = match workload {
+        Workload::Read => &["SELECT value FROM wl_read WHERE id = $1"],
+        Workload::Write => &["INSERT INTO wl_write VALUES ($1, $2, $3)"],
+        Workload::Bank => &[
+            "BEGIN ISOLATION LEVEL SERIALIZABLE",
+            "SELECT balance FROM wl_bank WHERE id = $1",
+            "UPDATE wl_bank SET balance = $1 WHERE id = $2",
+            "COMMIT",
+        ],
+    };
+    let mut prepared = Vec::with_capacity(texts.len());
+    for text in texts {
+        prepared.push(
+            client
+                .prepare(text)
+                .await
+                .map_err(|e| format!("prepare {text}: {e}"))?,
+        );
+    }
+    Ok(prepared)
+}
+
+/// One transfer; `stmts` are the bank statements of [`prepare`].
+async fn transfer(
+    client: &Client,
+    stmts: &[Statement],
+    from: i32,
+    to: i32,
+    amount: i64,
+) -> Result<(), tokio_postgres::Error> {
+    let [begin, select, update, commit] = stmts else {
+        unreachable!("prepare returns the four bank statements")
+    };
     // SERIALIZABLE everywhere (QuorumDB's default; PostgreSQL's default
     // READ COMMITTED would let this read-then-write lose updates).
-    client.batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE").await?;
+    client.execute(begin, &[]).await?;
     let result = async {
-        let a: i64 = client
-            .query_one("SELECT balance FROM wl_bank WHERE id = $1", &[&from])
-            .await?
-            .try_get(0)?;
-        let b: i64 = client
-            .query_one("SELECT balance FROM wl_bank WHERE id = $1", &[&to])
-            .await?
-            .try_get(0)?;
+        let a: i64 = client.query_one(select, &[&from]).await?.try_get(0)?;
+        let b: i64 = client.query_one(select, &[&to]).await?.try_get(0)?;
         let moved = amount.min(a);
-        client
-            .execute(
-                "UPDATE wl_bank SET balance = $1 WHERE id = $2",
-                &[&(a - moved), &from],
-            )
-            .await?;
-        client
-            .execute(
-                "UPDATE wl_bank SET balance = $1 WHERE id = $2",
-                &[&(b + moved), &to],
-            )
-            .await?;
-        client.batch_execute("COMMIT").await
+        client.execute(update, &[&(a - moved), &from]).await?;
+        client.execute(update, &[&(b + moved), &to]).await?;
+        client.execute(commit, &[]).await.map(|_| ())
     }
     .await;
     if result.is_err() && !client.is_closed() {
