@@ -724,8 +724,12 @@ impl Snapshot {
 
     /// The visible pairs of `range`, in key order or reverse key order.
     pub fn scan(&self, range: &KeyRange, order: ScanOrder) -> VisibleScan {
-        let raw = self.inner.engine.scan(keys::version_range(range));
-        VisibleScan::new(self.inner.clone(), raw, self.version, order)
+        VisibleScan::new(
+            self.inner.clone(),
+            keys::version_range(range),
+            self.version,
+            order,
+        )
     }
 }
 

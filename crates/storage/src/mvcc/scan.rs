@@ -6,16 +6,23 @@
 //! Reverse: they arrive oldest first, so the last version at or below the
 //! snapshot seen before the key changes decides it.
 //!
+//! A key updated often has many old versions. A forward scan steps over a
+//! few of them, then seeks past the rest ([`SEEK_AFTER`]): reading a row
+//! costs about the same however long its history, up to the GC horizon.
+//! (Reverse scans still step through every version.)
+//!
 //! Every item, and the end of the scan, re-checks the GC horizon *after*
 //! reading: GC raises the horizon before it deletes anything, so a scan that
 //! raced with a GC above its version reports [`Error::SnapshotTooOld`]
 //! instead of silently returning fewer rows.
 
+use std::ops::Bound;
 use std::sync::Arc;
 
 use super::{Inner, keys};
-use crate::engine::{KvPair, ScanIter};
+use crate::engine::{KeyRange, KvPair, ScanIter};
 use crate::error::Result;
+use crate::keycode;
 use crate::mvcc::Version;
 
 /// Scan order.
@@ -30,9 +37,17 @@ pub enum ScanOrder {
 type Current = (Vec<u8>, Option<Option<Vec<u8>>>);
 
 /// Visible key-value pairs of a key range at one version.
+/// Old versions of one key a forward scan steps over before it seeks past
+/// the rest (a seek costs about as much as a few steps).
+pub const SEEK_AFTER: usize = 4;
+
 pub struct VisibleScan {
     inner: Arc<Inner>,
     raw: ScanIter,
+    /// The end of the raw range, for seeking past a key's old versions.
+    raw_end: Bound<Vec<u8>>,
+    /// Old versions of the current key stepped over so far.
+    stepped: usize,
     version: Version,
     order: ScanOrder,
     /// Forward: the key already decided. Reverse: the key being collected
@@ -42,10 +57,14 @@ pub struct VisibleScan {
 }
 
 impl VisibleScan {
-    pub(super) fn new(inner: Arc<Inner>, raw: ScanIter, version: Version, order: ScanOrder) -> Self {
+    /// The visible pairs among the version keys in `raw_range`.
+    pub(super) fn new(inner: Arc<Inner>, raw_range: KeyRange, version: Version, order: ScanOrder) -> Self {
+        let raw_end = raw_range.1.clone();
         Self {
+            raw: inner.engine.scan(raw_range),
             inner,
-            raw,
+            raw_end,
+            stepped: 0,
             version,
             order,
             current: None,
@@ -54,21 +73,40 @@ impl VisibleScan {
     }
 
     fn next_forward(&mut self) -> Result<Option<KvPair>> {
-        for item in self.raw.by_ref() {
+        while let Some(item) = self.raw.next() {
             let (raw_key, raw_value) = item?;
             let (prefix, version) = keys::split_version_key(&raw_key)?;
             if version > self.version {
                 continue;
             }
             if matches!(&self.current, Some((p, _)) if p.as_slice() == prefix) {
-                continue; // an older version of a key already decided
+                // An older version of a key already decided.
+                self.stepped += 1;
+                if self.stepped >= SEEK_AFTER {
+                    self.seek_past_current();
+                }
+                continue;
             }
+            self.stepped = 0;
             self.current = Some((prefix.to_vec(), None));
             if let Some(value) = keys::decode_value(&raw_value)? {
                 return Ok(Some((keys::user_key(prefix)?, value.to_vec())));
             }
         }
         Ok(None)
+    }
+
+    /// Restarts the raw scan after the last version of the current key.
+    fn seek_past_current(&mut self) {
+        self.stepped = 0;
+        let Some((prefix, _)) = &self.current else { return };
+        // Version keys are `prefix ++ version` and the prefix is prefix-free,
+        // so everything at or above `prefix_end` belongs to later keys.
+        let start = match keycode::prefix_end(prefix) {
+            Some(end) => Bound::Included(end),
+            None => return,
+        };
+        self.raw = self.inner.engine.scan((start, self.raw_end.clone()));
     }
 
     fn next_reverse(&mut self) -> Result<Option<KvPair>> {

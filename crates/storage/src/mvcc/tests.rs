@@ -526,3 +526,46 @@ fn commits_sharing_an_entry_serialise_in_list_order() {
     ));
     mvcc.verify().unwrap();
 }
+
+#[test]
+fn forward_scans_seek_past_long_histories_without_losing_keys() {
+    // Keys whose encodings share prefixes, each with a long history, so the
+    // scan seeks past old versions (scan::SEEK_AFTER) many times.
+    let mvcc = store();
+    let keys: [&str; 4] = ["a", "a\u{0}", "ab", "b"];
+    let mut version = 0;
+    for round in 0..(3 * scan::SEEK_AFTER) {
+        for (i, k) in keys.iter().enumerate() {
+            // Key i is deleted in round i, and written in every other round.
+            let value = (round != i).then(|| format!("{k}@{round}"));
+            version += 1;
+            let c = commit(version - 1, &[(k, value.as_deref())]);
+            assert_eq!(mvcc.apply(version, &c).unwrap(), ApplyOutcome::Committed);
+        }
+    }
+    for at in 0..=version {
+        let snapshot = mvcc.snapshot(at).unwrap();
+        let expected: Vec<(String, String)> = keys
+            .iter()
+            .filter_map(|k| {
+                let v = snapshot.get(k.as_bytes()).unwrap()?;
+                Some((k.to_string(), String::from_utf8(v).unwrap()))
+            })
+            .collect();
+        assert_eq!(scan(&mvcc, at, &all(), ScanOrder::Forward), expected, "at {at}");
+        let mut reversed = expected.clone();
+        reversed.reverse();
+        assert_eq!(scan(&mvcc, at, &all(), ScanOrder::Reverse), reversed, "at {at}");
+        let from_a0 = (Bound::Included(b"a\x00".to_vec()), Bound::Excluded(b"b".to_vec()));
+        let inner: Vec<_> = expected
+            .iter()
+            .filter(|(k, _)| k == "a\u{0}" || k == "ab")
+            .cloned()
+            .collect();
+        assert_eq!(
+            scan(&mvcc, at, &from_a0, ScanOrder::Forward),
+            inner,
+            "range at {at}"
+        );
+    }
+}
