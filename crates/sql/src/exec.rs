@@ -329,20 +329,34 @@ struct ScanOp<'p> {
     with_rowid: bool,
     reverse: bool,
     range_pos: usize,
-    ranges: Option<Vec<quorumdb_storage::KeyRange>>,
+    ranges: Option<Vec<Target>>,
     current: Option<TxnScan>,
 }
 
+/// What a [`ScanOp`] reads next: a range, or one exact primary key.
+#[derive(Clone)]
+enum Target {
+    Range(quorumdb_storage::KeyRange),
+    Key(Vec<u8>),
+}
+
 impl ScanOp<'_> {
-    fn ranges(&self) -> Vec<quorumdb_storage::KeyRange> {
-        let to_pair = |r: &KeyRangeDesc| (r.start.clone(), r.end.clone());
+    fn ranges(&self) -> Vec<Target> {
+        let target = |r: &KeyRangeDesc| match &r.start {
+            Bound::Included(k) if r.exact => Target::Key(k.clone()),
+            _ => Target::Range((r.start.clone(), r.end.clone())),
+        };
         match self.access {
             Access::Full => {
                 let p = keys::table_prefix(self.table.id);
                 let end = quorumdb_storage::keycode::prefix_end(&p).map_or(Bound::Unbounded, Bound::Excluded);
-                vec![(Bound::Included(p), end)]
+                vec![Target::Range((Bound::Included(p), end))]
             }
-            Access::PrimaryKey(r) | Access::Index(_, r) => r.iter().map(to_pair).collect(),
+            Access::PrimaryKey(r) => r.iter().map(target).collect(),
+            Access::Index(_, r) => r
+                .iter()
+                .map(|r| Target::Range((r.start.clone(), r.end.clone())))
+                .collect(),
         }
     }
 
@@ -359,29 +373,40 @@ impl Operator for ScanOp<'_> {
     fn next(&mut self, ctx: &mut ExecCtx) -> Result<Option<Row>> {
         loop {
             ctx.check()?;
-            if self.current.is_none() {
-                if self.ranges.is_none() {
-                    self.ranges = Some(self.ranges());
+            let (key, value) = match self.current.as_mut() {
+                Some(scan) => match scan.next() {
+                    Some(item) => item?,
+                    None => {
+                        self.current = None;
+                        continue;
+                    }
+                },
+                None => {
+                    if self.ranges.is_none() {
+                        self.ranges = Some(self.ranges());
+                    }
+                    let Some(target) = self.ranges.as_ref().and_then(|r| r.get(self.range_pos)).cloned()
+                    else {
+                        return Ok(None);
+                    };
+                    self.range_pos += 1;
+                    match target {
+                        Target::Key(key) => match ctx.txn.get(&key)? {
+                            Some(value) => (key, value),
+                            None => continue,
+                        },
+                        Target::Range(range) => {
+                            let order = if self.reverse {
+                                ScanOrder::Reverse
+                            } else {
+                                ScanOrder::Forward
+                            };
+                            self.current = Some(ctx.txn.scan(range, order));
+                            continue;
+                        }
+                    }
                 }
-                let Some(range) = self.ranges.as_ref().and_then(|r| r.get(self.range_pos)).cloned() else {
-                    return Ok(None);
-                };
-                self.range_pos += 1;
-                let order = if self.reverse {
-                    ScanOrder::Reverse
-                } else {
-                    ScanOrder::Forward
-                };
-                self.current = Some(ctx.txn.scan(range, order));
-            }
-            let Some(scan) = self.current.as_mut() else {
-                continue;
             };
-            let Some(item) = scan.next() else {
-                self.current = None;
-                continue;
-            };
-            let (key, value) = item?;
             let row = match self.access {
                 Access::Index(index, _) => {
                     let prefix_len = keys::index_prefix(index.id).len();

@@ -448,6 +448,7 @@ pub fn choose_access(table: &Table, filter: &Expr) -> Access {
                         start: Bound::Included(k),
                         end,
                         text: format!("= {text}"),
+                        exact: index.is_none() && eq_cols == columns.len(),
                     });
                 }
                 Some(b) => {
@@ -493,7 +494,12 @@ pub fn choose_access(table: &Table, filter: &Expr) -> Access {
                         t.push_str(&format!("= {text} and "));
                     }
                     t.push_str(format!("{} {}", show(&b.lower, ">", ">="), show(&b.upper, "<", "<=")).trim());
-                    ranges.push(KeyRangeDesc { start, end, text: t });
+                    ranges.push(KeyRangeDesc {
+                        start,
+                        end,
+                        text: t,
+                        exact: false,
+                    });
                 }
             }
         }

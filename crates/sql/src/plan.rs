@@ -30,6 +30,10 @@ pub struct KeyRangeDesc {
     pub start: Bound<Vec<u8>>,
     pub end: Bound<Vec<u8>>,
     pub text: String,
+    /// The range holds exactly one possible key, `start`: every primary-key
+    /// column is fixed by `=`. Read with a point get (one seek, the key
+    /// alone in the read set) instead of a scan.
+    pub exact: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
