@@ -1,9 +1,10 @@
 //! The replicated [`Committer`]: how a gateway node turns a transaction into
 //! a Raft log entry, and where new transactions read.
 //!
-//! **Read version** (linearizable): on the leader, confirm leadership with a
-//! quorum (openraft's `ensure_linearizable`, which also waits until the read
-//! index is applied) and read at the local applied version. On a follower,
+//! **Read version** (linearizable): on the leader, its commit index if it
+//! holds a [`LeaderLease`] (no network round), else confirm leadership with a
+//! quorum (openraft's `ensure_linearizable`); then read at the local applied
+//! version once that index is applied. On a follower,
 //! ask the leader for its read index, then wait until the local state
 //! machine has applied it. Either way, every commit acknowledged before the
 //! call is visible at the returned version.
@@ -36,6 +37,7 @@ use std::sync::Arc;
 
 use crate::admin::{self, COMMIT_TIMEOUT, ForwardResult};
 use crate::commit_batch::CommitBatcher;
+use crate::lease::LeaderLease;
 use crate::network::Channels;
 use crate::pb::admin::{CommitRequest, ReadIndexRequest};
 use crate::read_index::{ReadFloor, ReadIndexBatcher};
@@ -120,19 +122,26 @@ impl RaftCommitter {
             .map_err(|e| Error::Unavailable(format!("this node did not catch up to index {index}: {e}")))
     }
 
-    /// One read-index round: leadership confirmed by a quorum here, or the
-    /// leader's read index over gRPC. Used through the [`ReadIndexBatcher`].
-    /// On the leader, the index never falls below `floor` (see [`ReadFloor`]).
+    /// One read-index round: the leader's own (from its lease, or confirmed
+    /// by a quorum), or the leader's read index over gRPC. Used through the
+    /// [`ReadIndexBatcher`]. On the leader, the index never falls below
+    /// `floor` (see [`ReadFloor`]).
     pub async fn fetch_read_index(
         id: NodeId,
         raft: Raft,
         channels: Channels,
         floor: ReadFloor,
+        lease: Arc<LeaderLease>,
     ) -> std::result::Result<u64, String> {
         let Some((leader, node)) = admin::leader(&raft) else {
             return Err("no leader known".into());
         };
         if leader == id {
+            if let Some((term, index)) = Self::lease_read_index(id, &raft, &lease).await {
+                lease.record(true);
+                return Ok(floor.apply(term, index));
+            }
+            lease.record(false);
             let index = raft
                 .ensure_linearizable()
                 .await
@@ -154,6 +163,32 @@ impl RaftCommitter {
         } else {
             Err(reply.error)
         }
+    }
+
+    /// The commit index, read without a network round, if this node leads
+    /// under a lease and has committed an entry of its own term (see
+    /// [`crate::lease`]); `None` means "ask a quorum". Returns the term too.
+    async fn lease_read_index(id: NodeId, raft: &Raft, lease: &LeaderLease) -> Option<(u64, u64)> {
+        // The vote and the commit index are read first, the lease checked
+        // after: a lease valid now was valid when the index was read.
+        let (vote, committed, voters) = raft
+            .with_raft_state(|st| {
+                let voters = st
+                    .membership_state
+                    .effective()
+                    .membership()
+                    .get_joint_config()
+                    .clone();
+                (*st.vote_ref(), st.committed, voters)
+            })
+            .await
+            .ok()?;
+        let committed = committed?;
+        let leads = vote.is_committed() && vote.leader_id().voted_for() == Some(id);
+        let own_term = committed.leader_id.term == vote.leader_id().term
+            && committed.leader_id.node_id == vote.leader_id().node_id;
+        (leads && own_term && lease.holds(&vote, &voters, Instant::now()))
+            .then_some((vote.leader_id().term, committed.index))
     }
 
     async fn read_version_async(raft: Raft, mvcc: Mvcc, batcher: Arc<ReadIndexBatcher>) -> Result<Version> {

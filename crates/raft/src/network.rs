@@ -9,6 +9,9 @@
 //!   default 4 MiB is too small for a batch of large commits).
 //! - Every request names its target node; a node refuses a request meant for
 //!   another id, so a reused address never gets another node's traffic.
+//! - Every AppendEntries a follower accepts is reported to the
+//!   [`LeaderLease`] with the time it was sent; a node does not vote until
+//!   the lease window has passed since it started (see [`crate::lease`]).
 //! - Errors map as openraft expects: a peer we cannot reach is
 //!   `Unreachable` (openraft backs off instead of retrying hot), other
 //!   transport failures are `Network`, and a Raft error returned by the peer
@@ -16,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
@@ -28,6 +31,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::lease::LeaderLease;
 use crate::pb::raft::raft_client::RaftClient;
 use crate::pb::raft::raft_server::{Raft as RaftRpc, RaftServer};
 use crate::pb::raft::{RaftReply, RaftRequest};
@@ -63,11 +67,12 @@ impl Channels {
 #[derive(Clone)]
 pub struct Network {
     channels: Channels,
+    lease: Arc<LeaderLease>,
 }
 
 impl Network {
-    pub fn new(channels: Channels) -> Self {
-        Self { channels }
+    pub fn new(channels: Channels, lease: Arc<LeaderLease>) -> Self {
+        Self { channels, lease }
     }
 }
 
@@ -76,6 +81,7 @@ pub struct Connection {
     target: NodeId,
     addr: String,
     client: Option<RaftClient<Channel>>,
+    lease: Arc<LeaderLease>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -97,6 +103,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             target,
             addr: node.addr.clone(),
             client,
+            lease: self.lease.clone(),
         }
     }
 }
@@ -165,7 +172,14 @@ impl RaftNetwork<TypeConfig> for Connection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
-        self.call(Rpc::AppendEntries, &rpc, &option).await
+        let sent = Instant::now();
+        let response = self.call(Rpc::AppendEntries, &rpc, &option).await?;
+        // Anything but HigherVote means the follower accepted our vote, and
+        // with it refuses other candidates for a while (see crate::lease).
+        if !matches!(response, AppendEntriesResponse::HigherVote(_)) {
+            self.lease.acked(self.target, &rpc.vote, sent);
+        }
+        Ok(response)
     }
 
     async fn install_snapshot(
@@ -192,11 +206,12 @@ impl RaftNetwork<TypeConfig> for Connection {
 pub struct RaftService {
     id: NodeId,
     raft: Raft,
+    lease: Arc<LeaderLease>,
 }
 
 impl RaftService {
-    pub fn server(id: NodeId, raft: Raft) -> RaftServer<Self> {
-        RaftServer::new(Self { id, raft })
+    pub fn server(id: NodeId, raft: Raft, lease: Arc<LeaderLease>) -> RaftServer<Self> {
+        RaftServer::new(Self { id, raft, lease })
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE)
     }
@@ -234,6 +249,9 @@ impl RaftRpc for RaftService {
         request: tonic::Request<RaftRequest>,
     ) -> Result<tonic::Response<RaftReply>, tonic::Status> {
         let rpc: VoteRequest<NodeId> = self.open(request)?;
+        // A lease this node granted before a restart must not be broken by
+        // a vote right after it (see crate::lease): wait out the window.
+        tokio::time::sleep_until(self.lease.quiet_until().into()).await;
         reply(&self.raft.vote(rpc).await)
     }
 

@@ -26,6 +26,7 @@ use tokio::sync::watch;
 use crate::admin::{self, AdminService};
 use crate::commit_batch::CommitBatcher;
 use crate::committer::RaftCommitter;
+use crate::lease::LeaderLease;
 use crate::log::{Log, LogOptions};
 use crate::log_store::LogStore;
 use crate::network::{Channels, Network, RaftService};
@@ -113,6 +114,7 @@ pub struct RaftNode {
     mvcc: Mvcc,
     kv: KvStore,
     committer: Arc<RaftCommitter>,
+    lease: Arc<LeaderLease>,
     grpc_addr: SocketAddr,
     committed: Arc<AtomicU64>,
     log: Arc<Log>,
@@ -178,13 +180,17 @@ impl RaftNode {
         .map_err(|e| NodeError::Raft(e.to_string()))?;
 
         let channels = Channels::default();
+        let lease = Arc::new(LeaderLease::new(
+            id,
+            LeaderLease::duration_for(Duration::from_millis(tuning.election_timeout_min_ms)),
+        ));
         let log_store = LogStore::new(log.clone());
         let read_floor = log_store.read_floor()?;
         let committed = log_store.committed_index();
         let raft = Raft::new(
             id,
             Arc::new(raft_config),
-            Network::new(channels.clone()),
+            Network::new(channels.clone(), lease.clone()),
             log_store,
             StateMachine::new(mvcc.clone()),
         )
@@ -192,13 +198,14 @@ impl RaftNode {
         .map_err(|e| NodeError::Raft(e.to_string()))?;
 
         let read_index = {
-            let (raft, channels) = (raft.clone(), channels.clone());
+            let (raft, channels, lease) = (raft.clone(), channels.clone(), lease.clone());
             ReadIndexBatcher::new(move || {
                 Box::pin(RaftCommitter::fetch_read_index(
                     id,
                     raft.clone(),
                     channels.clone(),
                     read_floor,
+                    lease.clone(),
                 ))
             })
         };
@@ -220,7 +227,7 @@ impl RaftNode {
         let (shutdown, mut shutdown_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         let server = tonic::transport::Server::builder()
-            .add_service(RaftService::server(id, raft.clone()))
+            .add_service(RaftService::server(id, raft.clone(), lease.clone()))
             .add_service(AdminService::server(
                 id,
                 raft.clone(),
@@ -294,6 +301,7 @@ impl RaftNode {
             mvcc,
             kv,
             committer,
+            lease,
             grpc_addr,
             committed,
             log,
@@ -326,6 +334,16 @@ impl RaftNode {
 
     pub fn grpc_addr(&self) -> SocketAddr {
         self.grpc_addr
+    }
+
+    /// Read indexes this node served as leader: (from its lease, after a
+    /// quorum round). See [`crate::lease`].
+    pub fn read_index_counts(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.lease.lease_reads.load(Relaxed),
+            self.lease.quorum_reads.load(Relaxed),
+        )
     }
 
     /// The commit index as last reported by Raft.

@@ -286,6 +286,58 @@ async fn without_a_quorum_writes_fail_clearly_instead_of_hanging() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_leader_cut_off_from_its_followers_reads_from_its_lease_only_while_it_lasts() {
+    use quorumdb_raft::lease::LeaderLease;
+    let dir = tempfile::tempdir().unwrap();
+    let tuning = tuning();
+    let lease = LeaderLease::duration_for(Duration::from_millis(tuning.election_timeout_min_ms));
+    let mut nodes = three_nodes(dir.path(), tuning).await;
+    let leader_id = nodes[0].raft().current_leader().await.expect("a leader");
+    let pos = nodes.iter().position(|n| n.id() == leader_id).unwrap();
+    let leader = nodes.remove(pos);
+    let kv = leader.kv();
+    blocking(move || put(&kv, "k", "v")).await.unwrap();
+
+    // With heartbeats flowing, the leader's read indexes come from its lease.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let kv = leader.kv();
+        blocking(move || kv.begin(TxnOptions::default()).map(drop))
+            .await
+            .unwrap();
+        if leader.read_index_counts().0 > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no read index came from the lease");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Cut it off: every acknowledgement it holds was sent before `cut`.
+    for node in nodes {
+        node.shutdown().await;
+    }
+    let cut = Instant::now();
+    let deadline = cut + Duration::from_secs(60);
+    loop {
+        let started = Instant::now();
+        let kv = leader.kv();
+        match blocking(move || kv.begin(TxnOptions::default()).map(drop)).await {
+            Ok(()) => assert!(
+                started.duration_since(cut) < lease,
+                "served a read index {:?} after losing its followers; the lease is {lease:?}",
+                started.duration_since(cut)
+            ),
+            Err(e) => {
+                assert!(matches!(e, Error::Unavailable(_)), "{e:?}");
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "the leader kept serving reads alone");
+    }
+    leader.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_increments_through_every_node_are_exact() {
     let dir = tempfile::tempdir().unwrap();
     let nodes = three_nodes(dir.path(), tuning()).await;

@@ -135,6 +135,17 @@ impl Metrics {
             "Entries written to the Raft log.",
             stats.entries,
         );
+        let (lease_reads, quorum_reads) = node.read_index_counts();
+        counter(
+            "quorumdb_read_index_lease_total",
+            "Read indexes this node served as leader from its leader lease (no network round).",
+            lease_reads,
+        );
+        counter(
+            "quorumdb_read_index_quorum_total",
+            "Read indexes this node served as leader after a heartbeat round to a quorum.",
+            quorum_reads,
+        );
         counter(
             "quorumdb_commits_total",
             "Transactions committed through this node.",
