@@ -39,6 +39,7 @@ pub mod cancel;
 mod codec;
 mod compat;
 mod copy;
+mod deferred;
 mod handler;
 mod infer;
 mod pg_catalog;
