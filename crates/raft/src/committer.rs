@@ -141,12 +141,12 @@ impl RaftCommitter {
                 lease.record(true);
                 return Ok(floor.apply(term, index));
             }
-            lease.record(false);
             let index = raft
                 .ensure_linearizable()
                 .await
                 .map(|log_id| log_id.map(|l| l.index).unwrap_or(0))
                 .map_err(|e| e.to_string())?;
+            lease.record(false);
             let term = raft.metrics().borrow().current_term;
             return Ok(floor.apply(term, index));
         }
@@ -169,8 +169,11 @@ impl RaftCommitter {
     /// under a lease and has committed an entry of its own term (see
     /// [`crate::lease`]); `None` means "ask a quorum". Returns the term too.
     async fn lease_read_index(id: NodeId, raft: &Raft, lease: &LeaderLease) -> Option<(u64, u64)> {
-        // The vote and the commit index are read first, the lease checked
-        // after: a lease valid now was valid when the index was read.
+        // The vote and the commit index are read together first, the lease
+        // checked after: a lease valid now was valid when the index was
+        // read, and the leader had not voted for anyone else by then (it
+        // would, after leading for a while; see crate::lease). Do not
+        // reorder.
         let (vote, committed, voters) = raft
             .with_raft_state(|st| {
                 let voters = st

@@ -6,25 +6,36 @@
 //! prove no one else can lead.
 //!
 //! **Why it is safe.** openraft 0.9 followers keep a lease of their own: a
-//! follower that accepted an AppendEntries from the leader refuses to vote
-//! for anyone for `election_timeout_max` after receiving it, and does not
-//! campaign itself before `election_timeout_min`. The network layer records,
-//! per follower, when the last AppendEntries it accepted was *sent*
-//! ([`LeaderLease::acked`]). If a quorum of every voter configuration (the
-//! leader counts for itself) accepted one sent after `now - duration`, with
-//! `duration` below `election_timeout_min`, no other node can have been
-//! elected yet, so this node's commit index is a valid read index: as long as
-//! it still holds the vote it held when the index was read, and that index
-//! was committed in its own term (its blank entry is committed, so every
-//! entry of earlier leaders is covered). Clocks: only each machine's
-//! monotonic clock is used, and `duration` is 3/4 of the follower's window,
-//! which leaves room for drift.
+//! follower that accepted an AppendEntries from the leader (a heartbeat
+//! too) refuses to vote for anyone for `election_timeout_max` after
+//! receiving it, and does not campaign itself before that window plus an
+//! election timeout. The network layer records, per follower, when the last
+//! AppendEntries it accepted was *sent* ([`LeaderLease::acked`]). If a quorum
+//! of every voter configuration (the leader counts for itself) accepted one
+//! sent after `now - duration`, with `duration` below `election_timeout_min`,
+//! no other node can have been elected yet, so this node's commit index is a
+//! valid read index: as long as it still holds the vote it held when the
+//! index was read, and that index was committed in its own term (its blank
+//! entry is committed, so every entry of earlier leaders is covered).
+//! Clocks: only each machine's monotonic clock is used, and `duration` is
+//! 3/4 of the follower's window, which leaves room for drift. Every node is
+//! assumed to run with the same election timeouts (they are not
+//! configurable per node from the command line).
 //!
-//! **Restarts.** A follower's lease lives in memory: a node that crashed and
-//! restarted within the window could vote at once. So a node refuses to vote
-//! for `duration` after it starts ([`LeaderLease::quiet_until`]), as if it
-//! remembered every lease it might have granted before the crash; and it
-//! cannot campaign sooner than `election_timeout_min` anyway.
+//! **The leader's own vote.** Unlike its followers, a leader does grant a
+//! higher-term vote once it has led for longer than the window (openraft
+//! does not refresh its own vote's timestamp). That is why the vote and the
+//! commit index must be read together, *before* the lease is checked (see
+//! `RaftCommitter::lease_read_index`): if the leader had voted for someone
+//! else by then, the vote read is no longer its own; if not, any new quorum
+//! needs one of the acknowledging followers, which would have answered our
+//! AppendEntries with HigherVote.
+//!
+//! **Restarts.** openraft stamps the vote it loads at startup with the start
+//! time, so a restarted follower already refuses votes for a window after it
+//! starts. A node also waits `duration` after it starts before it answers any
+//! vote request ([`LeaderLease::quiet_until`]), so this does not depend on
+//! that detail of openraft.
 //!
 //! What it does not do: serve reads on followers (they still ask the leader
 //! for its index, one gRPC per batch of reads), or survive a leader restart
@@ -78,12 +89,19 @@ impl LeaderLease {
     }
 
     /// Records that `target` accepted an AppendEntries carrying `vote` that
-    /// was sent at `sent`. Acks of another vote replace what was recorded.
+    /// was sent at `sent`. Acks of a newer vote replace what was recorded;
+    /// acks of an older one are ignored.
     pub fn acked(&self, target: NodeId, vote: &Vote, sent: Instant) {
         let mut acks = self.acks.lock().unwrap_or_else(|e| e.into_inner());
-        if acks.vote.as_ref() != Some(vote) {
-            acks.vote = Some(*vote);
-            acks.sent.clear();
+        match acks.vote.as_ref().and_then(|recorded| vote.partial_cmp(recorded)) {
+            // A late answer to an older leadership: it must not wipe the
+            // acknowledgements of the current one.
+            Some(std::cmp::Ordering::Less) => return,
+            Some(std::cmp::Ordering::Equal) => {}
+            _ => {
+                acks.vote = Some(*vote);
+                acks.sent.clear();
+            }
         }
         let at = acks.sent.entry(target).or_insert(sent);
         *at = (*at).max(sent);
@@ -166,13 +184,17 @@ mod tests {
     }
 
     #[test]
-    fn acks_of_another_vote_reset_the_record() {
+    fn acks_of_a_newer_vote_replace_the_record_and_older_ones_are_ignored() {
         let lease = LeaderLease::new(1, Duration::from_millis(750));
         let (old, new) = (leader_vote(3, 1), leader_vote(4, 1));
         let t0 = Instant::now();
         lease.acked(2, &old, t0);
         lease.acked(3, &new, t0);
         let voters = [set(&[1, 2, 3])];
+        assert!(lease.holds(&new, &voters, t0));
+        assert!(!lease.holds(&old, &voters, t0));
+        // A late answer to the old leadership changes nothing.
+        lease.acked(2, &old, t0);
         assert!(lease.holds(&new, &voters, t0));
         assert!(!lease.holds(&old, &voters, t0));
         // An older send time never moves an ack back.
