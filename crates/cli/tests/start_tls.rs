@@ -6,7 +6,7 @@
 //! Every wait polls with a generous deadline. Skipped (with a message)
 //! when psql or openssl is absent.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,9 +20,7 @@ fn have_tools() -> bool {
 }
 
 fn free() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
+    quorumdb_tests::ports::loopback()
 }
 
 fn quorumdb(dir: &Path, sql: SocketAddr) -> Command {

@@ -12,7 +12,7 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -255,18 +255,9 @@ impl Cluster {
     }
 }
 
-/// A free loopback port, never one this process handed out before (the
-/// kernel may offer a just-released port again).
+/// A free loopback port for a node (see [`quorumdb_tests::ports`]).
 pub fn free() -> SocketAddr {
-    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
-    loop {
-        let addr = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port");
-        if GIVEN.lock().unwrap().insert(addr.port()) {
-            return addr;
-        }
-    }
+    quorumdb_tests::ports::loopback()
 }
 
 pub fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
