@@ -6,7 +6,8 @@
 //! woke for each. PostgreSQL buffers its replies until Sync (or Flush, or a
 //! full buffer); so does this: [`DeferFlush`] wraps the connection for those
 //! handlers and turns their flushes into no-ops, and `on_sync` / `on_flush`
-//! flush for real. Large results still stream: the framed writer pushes its
+//! flush for real. (Our own Parse and Describe handlers queue their replies
+//! with `feed` directly.) Large results still stream: the framed writer pushes its
 //! buffer to the socket once it passes its backpressure limit, flush or not.
 //! One reply cannot wait: CopyInResponse, after which the client sends data
 //! rather than Sync, so Execute flushes when it leaves the connection in

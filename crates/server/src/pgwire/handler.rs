@@ -1061,8 +1061,9 @@ impl ExtendedQueryHandler for ConnHandler {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(name);
         }
+        // Queued like BindComplete: Sync, Flush or a flushing reply sends it.
         client
-            .send(PgWireBackendMessage::ParseComplete(ParseComplete::new()))
+            .feed(PgWireBackendMessage::ParseComplete(ParseComplete::new()))
             .await?;
         Ok(())
     }
