@@ -1,7 +1,7 @@
 //! The admin gRPC service: commit forwarding, read indexes, status and
 //! membership changes.
 //!
-//! Followers call the leader's `Commit` and `ReadIndex`; operators and joining
+//! Followers call the leader's `CommitStream` (or `Commit`) and `ReadIndex`; operators and joining
 //! nodes call any node's `Status`, `AddNode` and `RemoveNode` (a follower
 //! passes membership changes on to the leader).
 //!
@@ -26,7 +26,7 @@ use crate::pb::admin::admin_client::AdminClient;
 use crate::pb::admin::admin_server::{Admin, AdminServer};
 use crate::pb::admin::{
     AddNodeReply, AddNodeRequest, CommitReply, CommitRequest, Member, ReadIndexReply, ReadIndexRequest,
-    RemoveNodeReply, RemoveNodeRequest, StatusReply, StatusRequest,
+    RemoveNodeReply, RemoveNodeRequest, StatusReply, StatusRequest, StreamedCommit, StreamedCommitReply,
 };
 use crate::read_index::ReadIndexBatcher;
 use crate::types::{Node, NodeId, Raft};
@@ -40,6 +40,22 @@ pub enum ForwardResult {
     NotLeader { leader: Option<NodeId> },
     /// Proposed, but whether it commits is unknown.
     Unknown(String),
+}
+
+/// Proposes `commit` if this node leads, else says who does (nothing is
+/// proposed then). What `Commit` and `CommitStream` answer.
+async fn propose_here(
+    id: NodeId,
+    raft: &Raft,
+    commits: &Arc<CommitBatcher>,
+    commit: Commit,
+) -> ForwardResult {
+    match leader(raft) {
+        Some((leader, _)) if leader == id => commits.propose(commit).await,
+        other => ForwardResult::NotLeader {
+            leader: other.map(|(id, _)| id),
+        },
+    }
 }
 
 /// An admin client for `node`, over the shared channel cache.
@@ -125,14 +141,49 @@ impl Admin for AdminService {
     ) -> Result<tonic::Response<CommitReply>, tonic::Status> {
         let commit: Commit = postcard::from_bytes(&request.into_inner().commit)
             .map_err(|e| tonic::Status::invalid_argument(format!("undecodable commit: {e}")))?;
-        let result = match leader(&self.raft) {
-            Some((id, _)) if id == self.id => self.commits.propose(commit).await,
-            other => ForwardResult::NotLeader {
-                leader: other.map(|(id, _)| id),
-            },
-        };
+        let result = propose_here(self.id, &self.raft, &self.commits, commit).await;
         let bytes = postcard::to_stdvec(&result).map_err(|e| tonic::Status::internal(e.to_string()))?;
         Ok(tonic::Response::new(CommitReply { result: bytes.into() }))
+    }
+
+    type CommitStreamStream = std::pin::Pin<
+        Box<dyn futures::Stream<Item = Result<StreamedCommitReply, tonic::Status>> + Send + 'static>,
+    >;
+
+    /// Each commit on the stream is handled as `Commit` would handle it, in
+    /// a task of its own, so one slow commit holds up no other; the reply
+    /// stream ends once the follower's side has ended and every commit has
+    /// been answered.
+    async fn commit_stream(
+        &self,
+        request: tonic::Request<tonic::Streaming<StreamedCommit>>,
+    ) -> Result<tonic::Response<Self::CommitStreamStream>, tonic::Status> {
+        let mut incoming = request.into_inner();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (id, raft, commits) = (self.id, self.raft.clone(), self.commits.clone());
+        tokio::spawn(async move {
+            while let Ok(Some(message)) = incoming.message().await {
+                let (tx, raft, commits) = (tx.clone(), raft.clone(), commits.clone());
+                tokio::spawn(async move {
+                    let result = match postcard::from_bytes::<Commit>(&message.commit) {
+                        Ok(commit) => propose_here(id, &raft, &commits, commit).await,
+                        // Nothing was proposed, but the sender cannot have
+                        // meant that: as for `Commit`, the outcome is an error
+                        // the client sees, never a retry.
+                        Err(e) => ForwardResult::Unknown(format!("undecodable commit: {e}")),
+                    };
+                    let reply = postcard::to_stdvec(&result)
+                        .map(|bytes| StreamedCommitReply {
+                            id: message.id,
+                            result: bytes.into(),
+                        })
+                        .map_err(|e| tonic::Status::internal(e.to_string()));
+                    let _ = tx.send(reply);
+                });
+            }
+        });
+        let replies = tokio_stream::wrappers::UnboundedReceiverStream::new(rx);
+        Ok(tonic::Response::new(Box::pin(replies)))
     }
 
     async fn read_index(

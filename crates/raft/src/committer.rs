@@ -11,8 +11,9 @@
 //!
 //! **Commit**: on the leader, propose the commit through the
 //! [`CommitBatcher`] (concurrent commits share entries); on a follower,
-//! forward it to the leader's admin service, which does the same. The entry is validated at apply on every
-//! replica. The gateway answers only once the commit is applied *locally*
+//! forward it to the leader's admin service, which does the same (over the
+//! follower's one commit stream, [`crate::forward`], or a unary call when
+//! that cannot be used). The entry is validated at apply on every replica. The gateway answers only once the commit is applied *locally*
 //! too, so the client's next transaction on this node sees it.
 //!
 //! **Retries are only taken where provably safe**: "not the leader" means
@@ -37,6 +38,7 @@ use std::sync::Arc;
 
 use crate::admin::{self, COMMIT_TIMEOUT, ForwardResult};
 use crate::commit_batch::CommitBatcher;
+use crate::forward::Forwarder;
 use crate::lease::LeaderLease;
 use crate::network::Channels;
 use crate::pb::admin::{CommitRequest, ReadIndexRequest};
@@ -54,6 +56,7 @@ pub struct RaftCommitter {
     runtime: Handle,
     read_index: Arc<ReadIndexBatcher>,
     commits: Arc<CommitBatcher>,
+    forwarder: Arc<Forwarder>,
 }
 
 /// What a commit needs, cloned into its task.
@@ -63,6 +66,7 @@ struct CommitCtx {
     mvcc: Mvcc,
     channels: Channels,
     commits: Arc<CommitBatcher>,
+    forwarder: Arc<Forwarder>,
 }
 
 impl RaftCommitter {
@@ -83,6 +87,7 @@ impl RaftCommitter {
             runtime,
             read_index,
             commits,
+            forwarder: Arc::default(),
         }
     }
 
@@ -221,6 +226,27 @@ impl RaftCommitter {
         Ok(())
     }
 
+    /// One forwarded commit as a unary `Commit` call: when no commit stream
+    /// could be used (see [`crate::forward`]).
+    async fn forward_unary(
+        channels: &Channels,
+        leader: NodeId,
+        node: &crate::types::Node,
+        bytes: Vec<u8>,
+    ) -> Result<ForwardResult> {
+        let mut client = admin::client(channels, leader, node).map_err(Error::Unavailable)?;
+        let mut request = tonic::Request::new(CommitRequest { commit: bytes.into() });
+        request.set_timeout(COMMIT_TIMEOUT);
+        Ok(match client.commit(request).await {
+            Ok(reply) => postcard::from_bytes(&reply.into_inner().result).unwrap_or_else(|e| {
+                ForwardResult::Unknown(format!("undecodable reply from the leader: {e}"))
+            }),
+            // The connection was never made: nothing was sent.
+            Err(status) if is_connect_failure(&status) => ForwardResult::NotLeader { leader: None },
+            Err(status) => ForwardResult::Unknown(format!("leader {leader}: {}", status.message())),
+        })
+    }
+
     async fn commit_async(ctx: CommitCtx, commit: Commit) -> Result<Version> {
         let CommitCtx {
             id,
@@ -228,6 +254,7 @@ impl RaftCommitter {
             mvcc,
             channels,
             commits,
+            forwarder,
         } = ctx;
         let deadline = Instant::now() + LEADER_WAIT;
         let read_version = commit.read_version;
@@ -245,17 +272,10 @@ impl RaftCommitter {
                     }
                 }
             } else {
-                let mut client = admin::client(&channels, leader, &node).map_err(Error::Unavailable)?;
                 let bytes = postcard::to_stdvec(&commit).map_err(|e| Error::Unavailable(e.to_string()))?;
-                let mut request = tonic::Request::new(CommitRequest { commit: bytes.into() });
-                request.set_timeout(COMMIT_TIMEOUT);
-                match client.commit(request).await {
-                    Ok(reply) => postcard::from_bytes(&reply.into_inner().result).unwrap_or_else(|e| {
-                        ForwardResult::Unknown(format!("undecodable reply from the leader: {e}"))
-                    }),
-                    // The connection was never made: nothing was sent.
-                    Err(status) if is_connect_failure(&status) => ForwardResult::NotLeader { leader: None },
-                    Err(status) => ForwardResult::Unknown(format!("leader {leader}: {}", status.message())),
+                match forwarder.forward(&channels, leader, &node, &bytes).await {
+                    Some(result) => result,
+                    None => Self::forward_unary(&channels, leader, &node, bytes).await?,
                 }
             };
             match result {
@@ -314,6 +334,7 @@ impl Committer for RaftCommitter {
             mvcc: self.mvcc.clone(),
             channels: self.channels.clone(),
             commits: self.commits.clone(),
+            forwarder: self.forwarder.clone(),
         };
         let fut = Self::commit_async(ctx, commit);
         self.block_on(fut)?

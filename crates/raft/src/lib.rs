@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod commit_batch;
 pub mod committer;
+pub mod forward;
 pub mod lease;
 pub mod log;
 pub mod log_store;

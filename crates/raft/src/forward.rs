@@ -1,0 +1,183 @@
+//! Forwarding commits from a follower to the leader over one gRPC stream.
+//!
+//! A unary call per forwarded commit costs a new HTTP/2 stream each time
+//! (headers both ways, trailers, a server task per request), and on a
+//! CPU-bound cluster that was a large share of a follower's work. Instead a
+//! follower keeps one `CommitStream` open to the leader: each commit is a
+//! message with an id, each reply names the id it answers, and commits that
+//! are ready at the same moment share socket writes.
+//!
+//! **Outcomes stay exact.** A commit is *sent* once it is queued on an open
+//! stream. Anything that goes wrong before that (no stream could be opened,
+//! the stream had already broken) means nothing was sent, and the caller
+//! falls back to a unary `Commit`, whose errors are mapped as before. Once
+//! sent, only the leader's reply says what happened; if the stream breaks or
+//! no reply comes within [`COMMIT_TIMEOUT`], the outcome is `Unknown`, never
+//! a retry.
+//!
+//! **Lifecycle.** The stream is opened on first use and replaced when the
+//! leader changes, when it breaks, or after one of its commits timed out (a
+//! connection can die silently). A replaced stream is not cut: commits
+//! already on it still get their replies, or time out on their own.
+//!
+//! What it does not do: batch commits into fewer messages (holding a commit
+//! back until the previous batch returns would cost it a Raft round, see
+//! `commit_batch.rs`), or forward anything but commits.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::admin::{self, COMMIT_TIMEOUT, ForwardResult};
+use crate::network::Channels;
+use crate::pb::admin::StreamedCommit;
+use crate::types::{Node, NodeId};
+
+/// The follower's side: at most one live stream, to the leader it last used.
+#[derive(Default)]
+pub struct Forwarder {
+    stream: tokio::sync::Mutex<Option<Arc<CommitStream>>>,
+    next_id: AtomicU64,
+}
+
+/// Commits sent on a stream and not yet answered; `None` once the stream
+/// broke (then nothing more may be registered on it).
+type Pending = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<ForwardResult>>>>>;
+
+/// One open `CommitStream` to `leader`. Dropping the last handle ends the
+/// request side; the leader then answers what it has and closes.
+struct CommitStream {
+    leader: NodeId,
+    sender: mpsc::UnboundedSender<StreamedCommit>,
+    pending: Pending,
+    /// Set when a commit on it timed out: new commits go to a new stream,
+    /// while those already on this one still wait for their own answers.
+    retired: AtomicBool,
+}
+
+impl CommitStream {
+    fn usable(&self) -> bool {
+        !self.retired.load(Ordering::Relaxed)
+            && self.pending.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+}
+
+/// Marks a stream broken and answers everything still waiting on it.
+fn break_with(pending: &Pending, why: &str) {
+    let waiting = pending.lock().unwrap_or_else(|e| e.into_inner()).take();
+    for (_, waiter) in waiting.into_iter().flatten() {
+        let _ = waiter.send(ForwardResult::Unknown(why.to_string()));
+    }
+}
+
+impl Forwarder {
+    /// Sends `commit` (postcard bytes) to `leader` and waits for its outcome.
+    /// `None` means it was not sent: the caller should use a unary `Commit`.
+    pub async fn forward(
+        &self,
+        channels: &Channels,
+        leader: NodeId,
+        node: &Node,
+        commit: &[u8],
+    ) -> Option<ForwardResult> {
+        let stream = self.stream_to(channels, leader, node).await?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut pending = stream.pending.lock().unwrap_or_else(|e| e.into_inner());
+            // Broken since we looked: nothing was sent.
+            let waiting = pending.as_mut()?;
+            waiting.insert(id, tx);
+            let message = StreamedCommit {
+                id,
+                commit: commit.to_vec().into(),
+            };
+            if stream.sender.send(message).is_err() {
+                // The request side is gone: the message never left.
+                waiting.remove(&id);
+                return None;
+            }
+        }
+        match tokio::time::timeout(COMMIT_TIMEOUT, rx).await {
+            Ok(Ok(result)) => Some(result),
+            Ok(Err(_)) => Some(ForwardResult::Unknown(
+                "the commit stream to the leader closed without an answer".into(),
+            )),
+            Err(_) => {
+                // The connection may have died silently: later commits get a
+                // fresh stream.
+                stream.retired.store(true, Ordering::Relaxed);
+                if let Some(waiting) = stream.pending.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+                    waiting.remove(&id);
+                }
+                Some(ForwardResult::Unknown(format!(
+                    "no answer from leader {leader} within {COMMIT_TIMEOUT:?}"
+                )))
+            }
+        }
+    }
+
+    /// The open stream to `leader`, opening one if needed; `None` if none
+    /// could be opened.
+    async fn stream_to(&self, channels: &Channels, leader: NodeId, node: &Node) -> Option<Arc<CommitStream>> {
+        let mut current = self.stream.lock().await;
+        if let Some(stream) = current.as_ref()
+            && stream.leader == leader
+            && stream.usable()
+        {
+            return Some(stream.clone());
+        }
+        let stream = Self::open(channels, leader, node).await?;
+        *current = Some(stream.clone());
+        Some(stream)
+    }
+
+    async fn open(channels: &Channels, leader: NodeId, node: &Node) -> Option<Arc<CommitStream>> {
+        let mut client = admin::client(channels, leader, node).ok()?;
+        let (sender, requests) = mpsc::unbounded_channel();
+        let requests = tokio_stream::wrappers::UnboundedReceiverStream::new(requests);
+        let call = tokio::time::timeout(COMMIT_TIMEOUT, client.commit_stream(requests));
+        let mut replies = match call.await {
+            Ok(Ok(response)) => response.into_inner(),
+            Ok(Err(status)) => {
+                tracing::debug!(leader, %status, "cannot open a commit stream; using unary commits");
+                return None;
+            }
+            Err(_) => return None,
+        };
+        let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
+        let reader = pending.clone();
+        tokio::spawn(async move {
+            loop {
+                match replies.message().await {
+                    Ok(Some(reply)) => {
+                        let result = postcard::from_bytes(&reply.result).unwrap_or_else(|e| {
+                            ForwardResult::Unknown(format!("undecodable reply from the leader: {e}"))
+                        });
+                        let waiter = reader
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .as_mut()
+                            .and_then(|waiting| waiting.remove(&reply.id));
+                        if let Some(waiter) = waiter {
+                            let _ = waiter.send(result);
+                        }
+                    }
+                    Ok(None) => return break_with(&reader, "the leader closed the commit stream"),
+                    Err(status) => {
+                        return break_with(&reader, &format!("leader {leader}: {}", status.message()));
+                    }
+                }
+            }
+        });
+        let stream = Arc::new(CommitStream {
+            leader,
+            sender,
+            pending,
+            retired: AtomicBool::new(false),
+        });
+        Some(stream)
+    }
+}
