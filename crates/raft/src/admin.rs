@@ -50,6 +50,11 @@ async fn propose_here(
     commits: &Arc<CommitBatcher>,
     commit: Commit,
 ) -> ForwardResult {
+    // A node shutting down proposes nothing (an open commit stream can
+    // outlive its gRPC server): say so, and the caller finds the next leader.
+    if raft.metrics().borrow().state == openraft::ServerState::Shutdown {
+        return ForwardResult::NotLeader { leader: None };
+    }
     match leader(raft) {
         Some((leader, _)) if leader == id => commits.propose(commit).await,
         other => ForwardResult::NotLeader {

@@ -18,7 +18,14 @@
 //! **Lifecycle.** The stream is opened on first use and replaced when the
 //! leader changes, when it breaks, or after one of its commits timed out (a
 //! connection can die silently). A replaced stream is not cut: commits
-//! already on it still get their replies, or time out on their own.
+//! already on it still get their replies, or time out on their own. After a
+//! failed open, commits go unary for a second before the next attempt, so
+//! they never queue behind one another's attempts.
+//!
+//! Known limits: without HTTP/2 keepalive, the reply reader of a stream
+//! whose connection died silently waits until the connection errors; and
+//! the leader runs every commit a stream sends (a follower sends at most
+//! one per client session at a time).
 //!
 //! What it does not do: batch commits into fewer messages (holding a commit
 //! back until the previous batch returns would cost it a Raft round, see
@@ -27,6 +34,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -38,9 +46,24 @@ use crate::types::{Node, NodeId};
 /// The follower's side: at most one live stream, to the leader it last used.
 #[derive(Default)]
 pub struct Forwarder {
-    stream: tokio::sync::Mutex<Option<Arc<CommitStream>>>,
+    slot: tokio::sync::Mutex<Slot>,
     next_id: AtomicU64,
 }
+
+#[derive(Default)]
+struct Slot {
+    stream: Option<Arc<CommitStream>>,
+    /// When opening a stream last failed: for [`RETRY_OPEN_AFTER`] after
+    /// that, commits go unary at once instead of queueing behind new
+    /// attempts.
+    open_failed: Option<Instant>,
+}
+
+/// How long opening a stream may take (the connection itself has a 1 s
+/// connect timeout).
+const OPEN_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long after a failed open commits skip the stream.
+const RETRY_OPEN_AFTER: Duration = Duration::from_secs(1);
 
 /// Commits sent on a stream and not yet answered; `None` once the stream
 /// broke (then nothing more may be registered on it).
@@ -85,18 +108,19 @@ impl Forwarder {
         let stream = self.stream_to(channels, leader, node).await?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
+        let message = StreamedCommit {
+            id,
+            commit: commit.to_vec().into(),
+        };
         {
             let mut pending = stream.pending.lock().unwrap_or_else(|e| e.into_inner());
             // Broken since we looked: nothing was sent.
             let waiting = pending.as_mut()?;
             waiting.insert(id, tx);
-            let message = StreamedCommit {
-                id,
-                commit: commit.to_vec().into(),
-            };
             if stream.sender.send(message).is_err() {
                 // The request side is gone: the message never left.
                 waiting.remove(&id);
+                stream.retired.store(true, Ordering::Relaxed);
                 return None;
             }
         }
@@ -122,30 +146,51 @@ impl Forwarder {
     /// The open stream to `leader`, opening one if needed; `None` if none
     /// could be opened.
     async fn stream_to(&self, channels: &Channels, leader: NodeId, node: &Node) -> Option<Arc<CommitStream>> {
-        let mut current = self.stream.lock().await;
-        if let Some(stream) = current.as_ref()
+        let mut slot = self.slot.lock().await;
+        if let Some(stream) = slot.stream.as_ref()
             && stream.leader == leader
             && stream.usable()
         {
             return Some(stream.clone());
         }
-        let stream = Self::open(channels, leader, node).await?;
-        *current = Some(stream.clone());
-        Some(stream)
+        if slot.open_failed.is_some_and(|at| at.elapsed() < RETRY_OPEN_AFTER) {
+            return None;
+        }
+        // Held while opening: concurrent commits wait for this attempt (at
+        // most OPEN_TIMEOUT) rather than each opening a stream of its own.
+        match Self::open(channels, leader, node).await {
+            Some(stream) => {
+                *slot = Slot {
+                    stream: Some(stream.clone()),
+                    open_failed: None,
+                };
+                Some(stream)
+            }
+            None => {
+                *slot = Slot {
+                    stream: None,
+                    open_failed: Some(Instant::now()),
+                };
+                None
+            }
+        }
     }
 
     async fn open(channels: &Channels, leader: NodeId, node: &Node) -> Option<Arc<CommitStream>> {
         let mut client = admin::client(channels, leader, node).ok()?;
         let (sender, requests) = mpsc::unbounded_channel();
         let requests = tokio_stream::wrappers::UnboundedReceiverStream::new(requests);
-        let call = tokio::time::timeout(COMMIT_TIMEOUT, client.commit_stream(requests));
+        let call = tokio::time::timeout(OPEN_TIMEOUT, client.commit_stream(requests));
         let mut replies = match call.await {
             Ok(Ok(response)) => response.into_inner(),
             Ok(Err(status)) => {
                 tracing::debug!(leader, %status, "cannot open a commit stream; using unary commits");
                 return None;
             }
-            Err(_) => return None,
+            Err(_) => {
+                tracing::debug!(leader, "opening a commit stream timed out; using unary commits");
+                return None;
+            }
         };
         let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
         let reader = pending.clone();
