@@ -342,9 +342,10 @@ enum Target {
 
 impl ScanOp<'_> {
     fn ranges(&self) -> Vec<Target> {
+        let range = |r: &KeyRangeDesc| Target::Range((r.start.clone(), r.end.clone()));
         let target = |r: &KeyRangeDesc| match &r.start {
             Bound::Included(k) if r.exact => Target::Key(k.clone()),
-            _ => Target::Range((r.start.clone(), r.end.clone())),
+            _ => range(r),
         };
         match self.access {
             Access::Full => {
@@ -353,10 +354,7 @@ impl ScanOp<'_> {
                 vec![Target::Range((Bound::Included(p), end))]
             }
             Access::PrimaryKey(r) => r.iter().map(target).collect(),
-            Access::Index(_, r) => r
-                .iter()
-                .map(|r| Target::Range((r.start.clone(), r.end.clone())))
-                .collect(),
+            Access::Index(_, r) => r.iter().map(range).collect(),
         }
     }
 

@@ -36,11 +36,11 @@ pub enum ScanOrder {
 /// so far: `None` = none yet, `Some(None)` = a tombstone.
 type Current = (Vec<u8>, Option<Option<Vec<u8>>>);
 
-/// Visible key-value pairs of a key range at one version.
 /// Old versions of one key a forward scan steps over before it seeks past
 /// the rest (a seek costs about as much as a few steps).
 pub const SEEK_AFTER: usize = 4;
 
+/// Visible key-value pairs of a key range at one version.
 pub struct VisibleScan {
     inner: Arc<Inner>,
     raw: ScanIter,
