@@ -53,6 +53,10 @@ pub struct RaftTuning {
     pub keep_after_snapshot: u64,
     /// How long old versions stay readable.
     pub gc_retention: Duration,
+    /// How often the state machine checkpoints (see
+    /// `quorumdb_storage::Durability::Checkpointed`): after a crash, the
+    /// entries applied since the last checkpoint are applied again.
+    pub checkpoint_every: Duration,
     pub log: LogOptions,
 }
 
@@ -65,6 +69,7 @@ impl Default for RaftTuning {
             snapshot_every: 20_000,
             keep_after_snapshot: 5_000,
             gc_retention: Duration::from_secs(600),
+            checkpoint_every: Duration::from_secs(1),
             log: LogOptions::default(),
         }
     }
@@ -129,15 +134,17 @@ impl RaftNode {
         let id = config.id;
         let state_dir = config.data_dir.join("state");
         let log_dir = config.data_dir.join("raft-log");
-        let engine: Arc<dyn Engine> = {
+        // Applies are checkpointed, not atomic: the log replays what came
+        // after the last checkpoint (see quorumdb_storage::mvcc).
+        let mvcc = {
             let dir = state_dir.clone();
-            Arc::new(
-                tokio::task::spawn_blocking(move || SledEngine::open(dir))
-                    .await
-                    .map_err(|e| NodeError::Raft(e.to_string()))??,
-            )
+            tokio::task::spawn_blocking(move || {
+                let engine: Arc<dyn Engine> = Arc::new(SledEngine::open(dir)?);
+                Mvcc::open_checkpointed(engine)
+            })
+            .await
+            .map_err(|e| NodeError::Raft(e.to_string()))??
         };
-        let mvcc = Mvcc::open(engine)?;
         std::fs::create_dir_all(&log_dir).map_err(|e| crate::log::LogError::Io {
             path: log_dir.clone(),
             op: "create",
@@ -277,6 +284,11 @@ impl RaftNode {
                 ))),
             }
         }
+        tasks.push(tokio::spawn(checkpoint(
+            mvcc.clone(),
+            tuning.checkpoint_every,
+            shutdown.subscribe(),
+        )));
         tasks.push(tokio::spawn(propose_gc(
             raft.clone(),
             mvcc.clone(),
@@ -378,6 +390,13 @@ impl RaftNode {
             let _ = task.await;
         }
         drop((kv, committer, raft));
+        // A clean stop replays nothing at the next start.
+        let store = mvcc.clone();
+        match tokio::task::spawn_blocking(move || store.sync()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(node = id, "final checkpoint failed: {e}"),
+            Err(e) => tracing::warn!(node = id, "final checkpoint failed: {e}"),
+        }
         // openraft's state-machine task lets go of its handle shortly after
         // the core stops; wait (bounded) so sled's lock is released.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -425,6 +444,25 @@ async fn join(id: NodeId, advertise: String, seed: String, channels: Channels) {
 }
 
 /// On the leader, proposes GC entries that keep `retention` of history.
+/// Checkpoints the state machine every `every` while it applies entries.
+async fn checkpoint(mvcc: Mvcc, every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        if mvcc.applied() <= mvcc.checkpointed() {
+            continue;
+        }
+        let store = mvcc.clone();
+        match tokio::task::spawn_blocking(move || store.sync()).await {
+            Ok(Ok(())) => tracing::trace!(version = mvcc.checkpointed(), "checkpointed the state machine"),
+            Ok(Err(e)) => tracing::warn!("checkpointing the state machine failed: {e}"),
+            Err(e) => tracing::warn!("checkpointing the state machine failed: {e}"),
+        }
+    }
+}
+
 async fn propose_gc(
     raft: Raft,
     mvcc: Mvcc,

@@ -2,14 +2,19 @@
 //!
 //! Applying an entry is [`Mvcc::apply_entry`] at the entry's log index, so
 //! store versions are log indexes. The last applied log id and the latest
-//! membership are kept as store metadata in the *same atomic batch* as the
-//! data, so after a crash the state machine is a consistent prefix of the
-//! log and openraft replays the rest (the log store keeps the committed log
-//! id for that). Commit validation happens here, deterministically: every
-//! replica reaches the same decision for the same entry.
+//! membership are kept as store metadata, written with the entry's data. The
+//! store is *checkpointed* (`quorumdb_storage::Durability::Checkpointed`):
+//! applies are not crash-atomic, and a checkpoint (every
+//! `RaftTuning::checkpoint_every`, at every snapshot, at a clean stop)
+//! records, after a sync, the applied log id and membership that the data
+//! on disk covers. After a crash the store opens at its last checkpoint, a
+//! consistent prefix of the log, and openraft applies the rest again (the
+//! log store keeps the committed log id for that). Commit validation happens
+//! here, deterministically: every replica reaches the same decision for the
+//! same entry, and so does a replica applying an entry a second time.
 //!
 //! Snapshots are [`Mvcc::export`] at the applied version: built while applies
-//! continue, synced to disk *after* the export (so the log is never purged
+//! continue, checkpointed *after* the export (so the log is never purged
 //! beyond what the store has made durable), and installed with
 //! [`Mvcc::import`].
 //!
@@ -133,8 +138,8 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
         let (data, header) = tokio::task::spawn_blocking(move || {
             let mut data = Vec::new();
             let header = mvcc.export(&mut data)?;
-            // Sync after the export: the store is then durable at least up to
-            // the snapshot, so the log may be purged behind it.
+            // Checkpoint after the export: the store then restarts at least
+            // at the snapshot, so the log may be purged behind it.
             mvcc.sync()?;
             Ok::<_, quorumdb_storage::Error>((data, header))
         })

@@ -113,6 +113,11 @@ impl Metrics {
                 .saturating_sub(m.purged.map(|l| l.index).unwrap_or(0)) as f64,
         );
         gauge(
+            "quorumdb_mvcc_checkpoint_index",
+            "The state machine's last checkpoint: after a crash it restarts there and applies the later entries again.",
+            node.mvcc().checkpointed() as f64,
+        );
+        gauge(
             "quorumdb_mvcc_gc_horizon",
             "Versions below this are garbage-collected.",
             node.mvcc().horizon() as f64,

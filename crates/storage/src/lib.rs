@@ -31,8 +31,8 @@ pub use committer::{Committer, KvStore, LocalCommitter};
 pub use engine::{Engine, KeyRange, KvPair, MemoryEngine, SledEngine, WriteBatch};
 pub use error::{Error, Result};
 pub use mvcc::{
-    ApplyOutcome, Commit, ConflictKind, Entry, EntryOutcome, Isolation, Mvcc, ScanOrder, Snapshot,
-    TransferHeader, VerifyReport, Version,
+    ApplyOutcome, Commit, ConflictKind, Durability, Entry, EntryOutcome, Isolation, Mvcc, ScanOrder,
+    Snapshot, TransferHeader, VerifyReport, Version,
 };
 pub use txn::{Savepoint, Transaction, TxnOptions, TxnScan};
 

@@ -10,7 +10,10 @@
 //! - [`MemoryEngine`]: a `BTreeMap` behind a lock, for unit tests only.
 //!
 //! Invariants every engine keeps:
-//! - a [`WriteBatch`] is applied all or nothing, also across a crash;
+//! - a [`WriteBatch`] given to [`Engine::write`] is applied all or nothing,
+//!   also across a crash; one given to [`Engine::write_relaxed`] is applied
+//!   in order and seen whole by readers at once, but a crash before the next
+//!   sync may keep any subset of it (for writers that can redo their writes);
 //! - after [`Engine::sync`] returns, every batch written before the call
 //!   survives a process crash and a power loss;
 //! - scans are ordered by bytewise key comparison and are safe to run while
@@ -92,6 +95,18 @@ pub trait Engine: Send + Sync + 'static {
     /// Applies every operation of `batch` atomically.
     fn write(&self, batch: WriteBatch) -> Result<()>;
 
+    /// Applies the operations of `batch` in order, visible to readers as
+    /// soon as this returns, but *not* atomically across a crash: until the
+    /// next [`Engine::sync`] returns, a crash may keep any subset of them.
+    /// For writers that can redo the writes after a crash (the MVCC layer's
+    /// checkpointed mode, under a replayed Raft log). Cheaper than
+    /// [`Engine::write`] where crash atomicity costs I/O (sled writes its
+    /// buffer out twice per atomic batch). An engine may simply call
+    /// `write`.
+    fn write_relaxed(&self, batch: WriteBatch) -> Result<()> {
+        self.write(batch)
+    }
+
     /// Makes every write so far durable (fsync/fdatasync).
     fn sync(&self) -> Result<()>;
 }
@@ -123,6 +138,14 @@ mod tests {
         );
         let mid = (Bound::Excluded(b"a".to_vec()), Bound::Included(b"c".to_vec()));
         assert_eq!(keys(engine.scan(mid)), vec![b"b".to_vec(), b"c".to_vec()]);
+        // Relaxed writes: the same operations in order, seen at once.
+        let mut batch = WriteBatch::new();
+        batch.put(b"e".to_vec(), b"1".to_vec());
+        batch.put(b"e".to_vec(), b"2".to_vec());
+        batch.delete(b"a".to_vec());
+        engine.write_relaxed(batch).unwrap();
+        assert_eq!(engine.get(b"e").unwrap(), Some(b"2".to_vec()));
+        assert_eq!(engine.get(b"a").unwrap(), None);
         engine.sync().unwrap();
     }
 

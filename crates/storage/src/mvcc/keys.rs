@@ -4,6 +4,8 @@
 //! 0x00 0x01                               -> applied version (u64 BE)
 //! 0x00 0x02                               -> GC horizon (u64 BE)
 //! 0x00 0x03                               -> snapshot install in progress
+//! 0x00 0x04                               -> checkpoint (postcard TransferHeader;
+//!                                            checkpointed stores only)
 //! 0x00 0x10 name                          -> metadata kept by the embedding
 //!                                            layer (e.g. Raft membership)
 //! 0x01 escaped(user key) !version(u64 BE) -> 0x00 (tombstone) | 0x01 value
@@ -26,6 +28,7 @@ use crate::mvcc::Version;
 pub(crate) const APPLIED: &[u8] = &[0x00, 0x01];
 pub(crate) const HORIZON: &[u8] = &[0x00, 0x02];
 pub(crate) const INSTALLING: &[u8] = &[0x00, 0x03];
+pub(crate) const CHECKPOINT: &[u8] = &[0x00, 0x04];
 const META_PREFIX: &[u8] = &[0x00, 0x10];
 const VERSION_PREFIX: u8 = 0x01;
 const COMMIT_PREFIX: u8 = 0x02;

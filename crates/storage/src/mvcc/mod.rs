@@ -42,6 +42,29 @@
 //! half-applied commit: versions above their snapshot are ignored, and a
 //! snapshot is only handed out for versions already applied.
 //!
+//! # Durability: two modes
+//!
+//! - [`Durability::AtomicApplies`] ([`Mvcc::open`]): every apply is one
+//!   atomic engine batch with the new applied version, so the store on disk
+//!   is always at some applied version. For a store with nothing beneath it
+//!   (a single node's `LocalCommitter`). It refuses a checkpointed store.
+//! - [`Durability::Checkpointed`] ([`Mvcc::open_checkpointed`]): for a
+//!   store whose entries a caller can apply again (the Raft state machine:
+//!   the log holds them). Applies use the engine's cheaper, non-atomic
+//!   [`Engine::write_relaxed`], and [`Mvcc::sync`] writes a *checkpoint*:
+//!   it syncs, then records the applied version, horizon and metadata as of
+//!   that sync in one atomic batch, and syncs again. Opening restores the
+//!   last checkpoint: the applied version, horizon and metadata go back to
+//!   it, and commit records above it are dropped. Writes of later entries
+//!   may survive the crash in part; they are versions above the applied
+//!   version, which no reader and no validation looks at, and applying the
+//!   entries again (deterministic, with validation bounded by the applied
+//!   version) writes them again byte for byte. The caller must keep every
+//!   entry above the last checkpoint (Raft purges its log only behind a
+//!   snapshot, and building one checkpoints). A GC entry checkpoints before
+//!   deleting anything, so no restore goes back below a horizon whose
+//!   garbage is already gone.
+//!
 //! Not here: durability policy (callers decide when to [`Mvcc::sync`]), the
 //! choice of versions (the committer's job), and the retention window
 //! (whoever calls GC decides the horizon).
@@ -141,10 +164,24 @@ pub struct Mvcc {
     inner: Arc<Inner>,
 }
 
+/// How applies reach the disk; see the module docs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// One atomic engine batch per apply.
+    AtomicApplies,
+    /// Relaxed writes per apply; [`Mvcc::sync`] checkpoints; the caller
+    /// applies again what came after the last checkpoint.
+    Checkpointed,
+}
+
 pub(crate) struct Inner {
     engine: Arc<dyn Engine>,
+    durability: Durability,
     applied: AtomicU64,
     horizon: AtomicU64,
+    /// The version of the last checkpoint written (checkpointed stores);
+    /// held while one is written, so checkpoints never go backwards.
+    checkpointed: Mutex<Version>,
     apply_lock: Mutex<()>,
     gc_lock: Mutex<()>,
 }
@@ -160,9 +197,21 @@ impl Inner {
 }
 
 impl Mvcc {
-    /// Opens the store kept in `engine`, checking that its metadata agrees
-    /// with its data.
+    /// Opens the store kept in `engine` with atomic applies, checking that
+    /// its metadata agrees with its data. Refuses a checkpointed store.
     pub fn open(engine: Arc<dyn Engine>) -> Result<Self> {
+        Self::open_with(engine, Durability::AtomicApplies)
+    }
+
+    /// Opens the store kept in `engine` in checkpointed mode: at its last
+    /// checkpoint (or, with none yet, where it is, which it then
+    /// checkpoints). The caller applies again every entry above
+    /// [`Mvcc::applied`].
+    pub fn open_checkpointed(engine: Arc<dyn Engine>) -> Result<Self> {
+        Self::open_with(engine, Durability::Checkpointed)
+    }
+
+    fn open_with(engine: Arc<dyn Engine>, durability: Durability) -> Result<Self> {
         let read = |key: &[u8], what| -> Result<u64> {
             match engine.get(key)? {
                 Some(raw) => keys::decode_u64(what, &raw),
@@ -178,6 +227,23 @@ impl Mvcc {
             engine.write(batch)?;
             engine.sync()?;
         }
+        let checkpoint = match engine.get(keys::CHECKPOINT)? {
+            Some(_) if durability == Durability::AtomicApplies => {
+                // Its data past the checkpoint may be partial, and nothing
+                // would apply those entries again.
+                return Err(Error::decode(
+                    "store metadata",
+                    "the store is checkpointed (a Raft node's state machine) and cannot be opened with atomic applies",
+                ));
+            }
+            Some(raw) => {
+                let header: TransferHeader =
+                    postcard::from_bytes(&raw).map_err(|e| Error::decode("checkpoint", e))?;
+                restore_checkpoint(engine.as_ref(), &header)?;
+                Some(header.version)
+            }
+            None => None,
+        };
         let applied = read(keys::APPLIED, "applied version")?;
         let horizon = read(keys::HORIZON, "GC horizon")?;
         if horizon > applied {
@@ -197,28 +263,49 @@ impl Mvcc {
                 ));
             }
         }
-        tracing::debug!(applied, horizon, "opened MVCC store");
-        Ok(Self {
-            inner: Arc::new(Inner {
-                engine,
-                applied: AtomicU64::new(applied),
-                horizon: AtomicU64::new(horizon),
-                apply_lock: Mutex::new(()),
-                gc_lock: Mutex::new(()),
-            }),
-        })
+        tracing::debug!(applied, horizon, ?checkpoint, ?durability, "opened MVCC store");
+        let mvcc = Self::new(engine, durability, applied, horizon);
+        if durability == Durability::Checkpointed {
+            match checkpoint {
+                Some(version) => *mvcc.lock_checkpointed() = version,
+                // Written atomically so far: where it is is consistent.
+                None => mvcc.sync()?,
+            }
+        }
+        Ok(mvcc)
     }
 
-    fn empty(engine: Arc<dyn Engine>) -> Self {
+    fn new(engine: Arc<dyn Engine>, durability: Durability, applied: Version, horizon: Version) -> Self {
         Self {
             inner: Arc::new(Inner {
                 engine,
-                applied: AtomicU64::new(0),
-                horizon: AtomicU64::new(0),
+                durability,
+                applied: AtomicU64::new(applied),
+                horizon: AtomicU64::new(horizon),
+                checkpointed: Mutex::new(0),
                 apply_lock: Mutex::new(()),
                 gc_lock: Mutex::new(()),
             }),
         }
+    }
+
+    fn empty(engine: Arc<dyn Engine>) -> Self {
+        Self::new(engine, Durability::AtomicApplies, 0, 0)
+    }
+
+    fn lock_checkpointed(&self) -> std::sync::MutexGuard<'_, Version> {
+        self.inner.checkpointed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How applies reach the disk.
+    pub fn durability(&self) -> Durability {
+        self.inner.durability
+    }
+
+    /// The version of the last checkpoint (0 for a store with atomic
+    /// applies, which needs none): after a crash the store opens there.
+    pub fn checkpointed(&self) -> Version {
+        *self.lock_checkpointed()
     }
 
     /// How many handles (clones) of this store are alive. A caller that
@@ -241,9 +328,54 @@ impl Mvcc {
         &self.inner.engine
     }
 
-    /// Makes everything applied so far durable.
+    /// Makes everything applied so far durable: an engine sync, or for a
+    /// checkpointed store a checkpoint at the applied version.
     pub fn sync(&self) -> Result<()> {
-        self.inner.engine.sync()
+        match self.inner.durability {
+            Durability::AtomicApplies => self.inner.engine.sync(),
+            Durability::Checkpointed => {
+                let header = {
+                    let _apply = self.inner.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
+                    self.header()?
+                };
+                self.write_checkpoint(&header)
+            }
+        }
+    }
+
+    /// The applied version with its horizon and metadata. The caller holds
+    /// the apply lock, so the three agree.
+    fn header(&self) -> Result<TransferHeader> {
+        let mut meta = Vec::new();
+        for item in self.inner.engine.scan(keys::all_meta()) {
+            let (k, v) = item?;
+            meta.push((keys::meta_name(&k)?, v));
+        }
+        Ok(TransferHeader {
+            version: self.applied(),
+            horizon: self.horizon(),
+            meta,
+        })
+    }
+
+    /// Records `header` as the checkpoint once everything written so far
+    /// (so everything up to its version) is durable; skips one no newer
+    /// than the last. Never called with the checkpoint lock held; may be
+    /// called with the apply lock held (lock order: apply, checkpoint).
+    fn write_checkpoint(&self, header: &TransferHeader) -> Result<()> {
+        let engine = &self.inner.engine;
+        let mut last = self.lock_checkpointed();
+        if header.version <= *last && *last > 0 {
+            return engine.sync();
+        }
+        engine.sync()?;
+        let mut batch = WriteBatch::new();
+        let raw = postcard::to_stdvec(header).map_err(|e| Error::decode("checkpoint", e))?;
+        batch.put(keys::CHECKPOINT.to_vec(), raw);
+        engine.write(batch)?;
+        engine.sync()?;
+        *last = header.version;
+        Ok(())
     }
 
     /// A read view at `version`, which must be applied and not below the
@@ -353,6 +485,11 @@ impl Mvcc {
                 self.write_applied(batch, version)?;
                 if raise {
                     self.inner.horizon.store(horizon, Ordering::Release);
+                    if self.inner.durability == Durability::Checkpointed {
+                        // No restore may go back below this horizon once
+                        // garbage under it is gone (see the module docs).
+                        self.write_checkpoint(&self.header()?)?;
+                    }
                     self.collect_garbage(horizon)?;
                 }
                 Ok(EntryOutcome::Done)
@@ -371,7 +508,10 @@ impl Mvcc {
 
     fn write_applied(&self, mut batch: WriteBatch, version: Version) -> Result<()> {
         batch.put(keys::APPLIED.to_vec(), keys::encode_u64(version));
-        self.inner.engine.write(batch)?;
+        match self.inner.durability {
+            Durability::AtomicApplies => self.inner.engine.write(batch)?,
+            Durability::Checkpointed => self.inner.engine.write_relaxed(batch)?,
+        }
         self.inner.applied.store(version, Ordering::Release);
         Ok(())
     }
@@ -502,6 +642,33 @@ impl Mvcc {
         tracing::debug!(horizon, removed, "garbage-collected old versions");
         Ok(removed)
     }
+}
+
+/// Puts the store back at `checkpoint` (see the module docs): its applied
+/// version, horizon and metadata (metadata not in it is dropped), and no
+/// commit record above it. One atomic batch, so a crash during it changes
+/// nothing.
+fn restore_checkpoint(engine: &dyn Engine, checkpoint: &TransferHeader) -> Result<()> {
+    let mut batch = WriteBatch::new();
+    for item in engine.scan(keys::all_meta()) {
+        batch.delete(item?.0);
+    }
+    for (name, value) in &checkpoint.meta {
+        batch.put(keys::meta_key(name), value.clone());
+    }
+    if let Some(after) = checkpoint.version.checked_add(1) {
+        for item in engine.scan(keys::commit_range(after, Version::MAX)) {
+            batch.delete(item?.0);
+        }
+    }
+    batch.put(keys::APPLIED.to_vec(), keys::encode_u64(checkpoint.version));
+    batch.put(keys::HORIZON.to_vec(), keys::encode_u64(checkpoint.horizon));
+    engine.write(batch)?;
+    tracing::info!(
+        version = checkpoint.version,
+        "opened the state machine at its last checkpoint; later entries are applied again"
+    );
+    Ok(())
 }
 
 /// One log entry as the store sees it; see [`Mvcc::apply_entry`].
@@ -733,5 +900,7 @@ impl Snapshot {
     }
 }
 
+#[cfg(test)]
+mod checkpoint_tests;
 #[cfg(test)]
 mod tests;

@@ -24,7 +24,7 @@ use std::sync::atomic::Ordering;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Mvcc, Version, keys};
+use super::{Durability, Mvcc, Version, keys};
 use crate::engine::WriteBatch;
 use crate::error::{Error, Result};
 
@@ -68,16 +68,7 @@ impl Mvcc {
         let header = {
             // Version and metadata must be read together.
             let _apply = self.inner.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
-            let mut meta = Vec::new();
-            for item in self.inner.engine.scan(keys::all_meta()) {
-                let (k, v) = item?;
-                meta.push((keys::meta_name(&k)?, v));
-            }
-            TransferHeader {
-                version: self.applied(),
-                horizon: self.horizon(),
-                meta,
-            }
+            self.header()?
         };
         let mut out = Checksummed {
             inner: out,
@@ -131,14 +122,28 @@ impl Mvcc {
             }
             Ok(())
         })?;
+        // The data on disk before the batch that completes the install.
+        engine.sync()?;
         for (name, value) in &header.meta {
             batch.put(keys::meta_key(name), value.clone());
         }
         batch.put(keys::HORIZON.to_vec(), keys::encode_u64(header.horizon));
         batch.put(keys::APPLIED.to_vec(), keys::encode_u64(header.version));
         batch.delete(keys::INSTALLING.to_vec());
+        // The wipe dropped any checkpoint; a checkpointed store gets one at
+        // the installed version, written with everything it vouches for.
+        let mut checkpointed = self.lock_checkpointed();
+        if self.inner.durability == Durability::Checkpointed {
+            let raw = postcard::to_stdvec(&header).map_err(|e| Error::decode("checkpoint", e))?;
+            batch.put(keys::CHECKPOINT.to_vec(), raw);
+        }
         engine.write(batch)?;
         engine.sync()?;
+        *checkpointed = match self.inner.durability {
+            Durability::Checkpointed => header.version,
+            Durability::AtomicApplies => 0,
+        };
+        drop(checkpointed);
         self.inner.applied.store(header.version, Ordering::Release);
         self.inner.horizon.store(header.horizon, Ordering::Release);
         tracing::info!(version = header.version, "installed a state transfer");
