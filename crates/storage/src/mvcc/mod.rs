@@ -182,6 +182,9 @@ pub(crate) struct Inner {
     /// The version of the last checkpoint written (checkpointed stores);
     /// held while one is written, so checkpoints never go backwards.
     checkpointed: Mutex<Version>,
+    /// The latest commit records, decoded, so validation rarely reads them
+    /// back from the engine.
+    recent: Mutex<RecentWrites>,
     apply_lock: Mutex<()>,
     gc_lock: Mutex<()>,
 }
@@ -283,6 +286,7 @@ impl Mvcc {
                 applied: AtomicU64::new(applied),
                 horizon: AtomicU64::new(horizon),
                 checkpointed: Mutex::new(0),
+                recent: Mutex::new(RecentWrites::starting_after(applied)),
                 apply_lock: Mutex::new(()),
                 gc_lock: Mutex::new(()),
             }),
@@ -291,6 +295,10 @@ impl Mvcc {
 
     fn empty(engine: Arc<dyn Engine>) -> Self {
         Self::new(engine, Durability::AtomicApplies, 0, 0)
+    }
+
+    fn lock_recent(&self) -> std::sync::MutexGuard<'_, RecentWrites> {
+        self.inner.recent.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn lock_checkpointed(&self) -> std::sync::MutexGuard<'_, Version> {
@@ -472,7 +480,9 @@ impl Mvcc {
                         postcard::to_stdvec(&written).map_err(|e| Error::decode("commit record", e))?;
                     batch.put(keys::commit_key(version), record);
                 }
+                let written: Vec<Vec<u8>> = written.into_iter().map(<[u8]>::to_vec).collect();
                 self.write_applied(batch, version)?;
+                self.lock_recent().record(version, written);
                 Ok(EntryOutcome::Commits(outcomes))
             }
             Entry::Gc { horizon } => {
@@ -556,6 +566,15 @@ impl Mvcc {
         if commit.read_version == applied {
             return Ok(ApplyOutcome::Committed);
         }
+        {
+            let recent = self.lock_recent();
+            if let Some(written) = recent.between(commit.read_version, applied) {
+                return Ok(match first_conflict(commit, written) {
+                    Some((key, kind)) => conflict(key, kind),
+                    None => ApplyOutcome::Committed,
+                });
+            }
+        }
         let mut records = Vec::new();
         for record in self
             .inner
@@ -606,6 +625,7 @@ impl Mvcc {
     /// see. Caller holds the GC lock.
     fn collect_garbage(&self, horizon: Version) -> Result<u64> {
         const CHUNK: usize = 1024;
+        self.lock_recent().forget_below(horizon.saturating_add(1));
         let engine = &self.inner.engine;
         let mut removed = 0u64;
         let mut batch = WriteBatch::new();
@@ -641,6 +661,55 @@ impl Mvcc {
         flush(&mut batch, true)?;
         tracing::debug!(horizon, removed, "garbage-collected old versions");
         Ok(removed)
+    }
+}
+
+/// How many versions [`RecentWrites`] covers at most.
+const RECENT_VERSIONS: u64 = 2048;
+
+/// The write sets of the commit records of the latest versions, in memory:
+/// what validation reads for a commit that read a recent version, instead
+/// of scanning and decoding the records in the engine. It covers *every*
+/// version from `from` up to the applied version (a version with no entry
+/// here has no record), so an answer from it is complete; anything older
+/// is read from the engine. Filled by apply (after the engine write),
+/// trimmed to [`RECENT_VERSIONS`] and by GC, reset by a state transfer.
+struct RecentWrites {
+    from: Version,
+    records: std::collections::BTreeMap<Version, Vec<Vec<u8>>>,
+}
+
+impl RecentWrites {
+    fn starting_after(applied: Version) -> Self {
+        Self {
+            from: applied.saturating_add(1),
+            records: Default::default(),
+        }
+    }
+
+    fn record(&mut self, version: Version, written: Vec<Vec<u8>>) {
+        if !written.is_empty() {
+            self.records.insert(version, written);
+        }
+        let oldest = version.saturating_sub(RECENT_VERSIONS - 1);
+        if oldest > self.from {
+            self.forget_below(oldest);
+        }
+    }
+
+    /// Drops what is below `version` (no longer covered).
+    fn forget_below(&mut self, version: Version) {
+        self.records = self.records.split_off(&version);
+        self.from = self.from.max(version);
+    }
+
+    /// The keys written in `(after, through]`, if all of it is covered.
+    fn between(&self, after: Version, through: Version) -> Option<impl Iterator<Item = &[u8]>> {
+        (after.saturating_add(1) >= self.from).then(|| {
+            self.records
+                .range(after.saturating_add(1)..=through)
+                .flat_map(|(_, keys)| keys.iter().map(Vec::as_slice))
+        })
     }
 }
 

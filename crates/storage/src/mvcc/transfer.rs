@@ -144,6 +144,7 @@ impl Mvcc {
             Durability::AtomicApplies => 0,
         };
         drop(checkpointed);
+        *self.lock_recent() = super::RecentWrites::starting_after(header.version);
         self.inner.applied.store(header.version, Ordering::Release);
         self.inner.horizon.store(header.horizon, Ordering::Release);
         tracing::info!(version = header.version, "installed a state transfer");
