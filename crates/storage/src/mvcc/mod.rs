@@ -40,7 +40,10 @@
 //! One applier at a time (apply and GC hold their own mutexes); any number
 //! of readers, who take no lock of the store at all. Readers never see a
 //! half-applied commit: versions above their snapshot are ignored, and a
-//! snapshot is only handed out for versions already applied.
+//! snapshot is only handed out for versions already applied. Locks are
+//! always taken in the order apply, GC, recent writes / checkpoint (a GC
+//! entry takes the GC lock while applying; an export takes the apply lock
+//! only to read its header), so no two of these paths can deadlock.
 //!
 //! # Durability: two modes
 //!
@@ -481,8 +484,7 @@ impl Mvcc {
                     batch.put(keys::commit_key(version), record);
                 }
                 let written: Vec<Vec<u8>> = written.into_iter().map(<[u8]>::to_vec).collect();
-                self.write_applied(batch, version)?;
-                self.lock_recent().record(version, written);
+                self.write_applied(batch, version, written)?;
                 Ok(EntryOutcome::Commits(outcomes))
             }
             Entry::Gc { horizon } => {
@@ -492,7 +494,7 @@ impl Mvcc {
                 if raise {
                     batch.put(keys::HORIZON.to_vec(), keys::encode_u64(horizon));
                 }
-                self.write_applied(batch, version)?;
+                self.write_applied(batch, version, vec![])?;
                 if raise {
                     self.inner.horizon.store(horizon, Ordering::Release);
                     if self.inner.durability == Durability::Checkpointed {
@@ -505,7 +507,7 @@ impl Mvcc {
                 Ok(EntryOutcome::Done)
             }
             Entry::Empty => {
-                self.write_applied(batch, version)?;
+                self.write_applied(batch, version, vec![])?;
                 Ok(EntryOutcome::Done)
             }
         }
@@ -516,12 +518,16 @@ impl Mvcc {
         self.inner.engine.get(&keys::meta_key(name))
     }
 
-    fn write_applied(&self, mut batch: WriteBatch, version: Version) -> Result<()> {
+    /// Writes an entry's `batch` with the new applied version, then makes
+    /// the entry's `written` keys known to validation, then publishes the
+    /// version: anyone who sees it applied finds its writes in memory too.
+    fn write_applied(&self, mut batch: WriteBatch, version: Version, written: Vec<Vec<u8>>) -> Result<()> {
         batch.put(keys::APPLIED.to_vec(), keys::encode_u64(version));
         match self.inner.durability {
             Durability::AtomicApplies => self.inner.engine.write(batch)?,
             Durability::Checkpointed => self.inner.engine.write_relaxed(batch)?,
         }
+        self.lock_recent().record(version, written);
         self.inner.applied.store(version, Ordering::Release);
         Ok(())
     }
@@ -601,7 +607,8 @@ impl Mvcc {
     /// version; one at or below the current horizon does nothing. Returns
     /// the number of engine keys removed.
     pub fn gc(&self, horizon: Version) -> Result<u64> {
-        let _guard = self.inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let apply = self.inner.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _gc = self.inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
         let applied = self.applied();
         if horizon > applied {
             return Err(Error::NotYetApplied {
@@ -618,6 +625,11 @@ impl Mvcc {
         batch.put(keys::HORIZON.to_vec(), keys::encode_u64(horizon));
         self.inner.engine.write(batch)?;
         self.inner.horizon.store(horizon, Ordering::Release);
+        if self.inner.durability == Durability::Checkpointed {
+            // As for a GC entry: no restore below a horizon whose garbage is gone.
+            self.write_checkpoint(&self.header()?)?;
+        }
+        drop(apply);
         self.collect_garbage(horizon)
     }
 
@@ -691,15 +703,14 @@ impl RecentWrites {
         if !written.is_empty() {
             self.records.insert(version, written);
         }
-        let oldest = version.saturating_sub(RECENT_VERSIONS - 1);
-        if oldest > self.from {
-            self.forget_below(oldest);
-        }
+        self.forget_below(version.saturating_sub(RECENT_VERSIONS - 1));
     }
 
     /// Drops what is below `version` (no longer covered).
     fn forget_below(&mut self, version: Version) {
-        self.records = self.records.split_off(&version);
+        while self.records.first_key_value().is_some_and(|(&v, _)| v < version) {
+            self.records.pop_first();
+        }
         self.from = self.from.max(version);
     }
 

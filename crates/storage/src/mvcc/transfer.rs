@@ -64,12 +64,13 @@ impl Mvcc {
     /// Writes a consistent copy of the store at its applied version to
     /// `out` (see the module docs) and returns its header.
     pub fn export(&self, out: &mut dyn Write) -> Result<TransferHeader> {
+        // Version and metadata must be read together, under the apply lock;
+        // the GC lock (taken after it, see the module docs on lock order)
+        // is held to the end so no garbage is deleted under the export.
+        let apply = self.inner.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
         let _gc = self.inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let header = {
-            // Version and metadata must be read together.
-            let _apply = self.inner.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
-            self.header()?
-        };
+        let header = self.header()?;
+        drop(apply);
         let mut out = Checksummed {
             inner: out,
             crc: crc32fast::Hasher::new(),
@@ -106,8 +107,8 @@ impl Mvcc {
             .seek(SeekFrom::Start(0))
             .map_err(|e| Error::io("rewinding a state transfer", e))?;
 
-        let _gc = self.inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
         let _apply = self.inner.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _gc = self.inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
         let engine = &self.inner.engine;
         self.inner.horizon.store(Version::MAX, Ordering::Release); // fail every reader
         let mut batch = WriteBatch::new();
