@@ -443,7 +443,6 @@ async fn join(id: NodeId, advertise: String, seed: String, channels: Channels) {
     }
 }
 
-/// On the leader, proposes GC entries that keep `retention` of history.
 /// Checkpoints the state machine every `every` while it applies entries.
 async fn checkpoint(mvcc: Mvcc, every: Duration, mut stop: watch::Receiver<bool>) {
     loop {
@@ -463,6 +462,7 @@ async fn checkpoint(mvcc: Mvcc, every: Duration, mut stop: watch::Receiver<bool>
     }
 }
 
+/// On the leader, proposes GC entries that keep `retention` of history.
 async fn propose_gc(
     raft: Raft,
     mvcc: Mvcc,

@@ -12,8 +12,9 @@
 //! Invariants every engine keeps:
 //! - a [`WriteBatch`] given to [`Engine::write`] is applied all or nothing,
 //!   also across a crash; one given to [`Engine::write_relaxed`] is applied
-//!   in order and seen whole by readers at once, but a crash before the next
-//!   sync may keep any subset of it (for writers that can redo their writes);
+//!   in order (readers may see part of it while it runs), and a crash
+//!   before the next sync may keep any subset of it (for writers that can
+//!   redo their writes);
 //! - after [`Engine::sync`] returns, every batch written before the call
 //!   survives a process crash and a power loss;
 //! - scans are ordered by bytewise key comparison and are safe to run while
@@ -95,8 +96,9 @@ pub trait Engine: Send + Sync + 'static {
     /// Applies every operation of `batch` atomically.
     fn write(&self, batch: WriteBatch) -> Result<()>;
 
-    /// Applies the operations of `batch` in order, visible to readers as
-    /// soon as this returns, but *not* atomically across a crash: until the
+    /// Applies the operations of `batch` in order, all visible to readers
+    /// once this returns (some may be seen earlier), but *not* atomically,
+    /// and not across a crash: until the
     /// next [`Engine::sync`] returns, a crash may keep any subset of them.
     /// For writers that can redo the writes after a crash (the MVCC layer's
     /// checkpointed mode, under a replayed Raft log). Cheaper than
