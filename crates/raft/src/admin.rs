@@ -1,9 +1,10 @@
 //! The admin gRPC service: commit forwarding, read indexes, status and
 //! membership changes.
 //!
-//! Followers call the leader's `CommitStream` (or `Commit`) and `ReadIndex`; operators and joining
-//! nodes call any node's `Status`, `AddNode` and `RemoveNode` (a follower
-//! passes membership changes on to the leader).
+//! Followers call the leader's `CommitStream` (or `Commit`) and
+//! `ReadIndex`; operators and joining nodes call any node's `Status`,
+//! `AddNode` and `RemoveNode` (a follower passes membership changes on to
+//! the leader).
 //!
 //! `Commit` on the leader proposes the commit and answers once it is applied
 //! there. Its [`ForwardResult`] says exactly what is known: committed (with

@@ -13,8 +13,9 @@
 //! [`CommitBatcher`] (concurrent commits share entries); on a follower,
 //! forward it to the leader's admin service, which does the same (over the
 //! follower's one commit stream, [`crate::forward`], or a unary call when
-//! that cannot be used). The entry is validated at apply on every replica. The gateway answers only once the commit is applied *locally*
-//! too, so the client's next transaction on this node sees it.
+//! that cannot be used). The entry is validated at apply on every replica.
+//! The gateway answers only once the commit is applied *locally* too, so
+//! the client's next transaction on this node sees it.
 //!
 //! **Retries are only taken where provably safe**: "not the leader" means
 //! nothing was proposed (or the entry was truncated, which a committed entry

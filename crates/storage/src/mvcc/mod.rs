@@ -308,11 +308,6 @@ impl Mvcc {
         self.inner.checkpointed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// How applies reach the disk.
-    pub fn durability(&self) -> Durability {
-        self.inner.durability
-    }
-
     /// The version of the last checkpoint (0 for a store with atomic
     /// applies, which needs none): after a crash the store opens there.
     pub fn checkpointed(&self) -> Version {
@@ -370,9 +365,10 @@ impl Mvcc {
     }
 
     /// Records `header` as the checkpoint once everything written so far
-    /// (so everything up to its version) is durable; skips one no newer
-    /// than the last. Never called with the checkpoint lock held; may be
-    /// called with the apply lock held (lock order: apply, checkpoint).
+    /// (so everything up to its version) is durable; for a header no newer
+    /// than the last checkpoint it only syncs. Never called with the
+    /// checkpoint lock held; may be called with the apply lock held (lock
+    /// order: apply, checkpoint).
     fn write_checkpoint(&self, header: &TransferHeader) -> Result<()> {
         let engine = &self.inner.engine;
         let mut last = self.lock_checkpointed();
@@ -381,8 +377,7 @@ impl Mvcc {
         }
         engine.sync()?;
         let mut batch = WriteBatch::new();
-        let raw = postcard::to_stdvec(header).map_err(|e| Error::decode("checkpoint", e))?;
-        batch.put(keys::CHECKPOINT.to_vec(), raw);
+        batch.put(keys::CHECKPOINT.to_vec(), encode_checkpoint(header)?);
         engine.write(batch)?;
         engine.sync()?;
         *last = header.version;
@@ -722,6 +717,11 @@ impl RecentWrites {
                 .flat_map(|(_, keys)| keys.iter().map(Vec::as_slice))
         })
     }
+}
+
+/// The checkpoint record's value.
+fn encode_checkpoint(header: &TransferHeader) -> Result<Vec<u8>> {
+    postcard::to_stdvec(header).map_err(|e| Error::decode("checkpoint", e))
 }
 
 /// Puts the store back at `checkpoint` (see the module docs): its applied

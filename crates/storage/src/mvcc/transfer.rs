@@ -135,8 +135,7 @@ impl Mvcc {
         // the installed version, written with everything it vouches for.
         let mut checkpointed = self.lock_checkpointed();
         if self.inner.durability == Durability::Checkpointed {
-            let raw = postcard::to_stdvec(&header).map_err(|e| Error::decode("checkpoint", e))?;
-            batch.put(keys::CHECKPOINT.to_vec(), raw);
+            batch.put(keys::CHECKPOINT.to_vec(), super::encode_checkpoint(&header)?);
         }
         engine.write(batch)?;
         engine.sync()?;
