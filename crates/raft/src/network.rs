@@ -5,6 +5,15 @@
 //!   asks for a new client for every replication stream, vote round and
 //!   linearizable read, and a fresh HTTP/2 connection each time costs
 //!   several milliseconds (measured in the dependency research).
+//! - AppendEntries (heartbeats included) go over one long-lived
+//!   `AppendEntriesStream` per replication stream instead of a unary call
+//!   each: a new HTTP/2 stream per request (headers both ways, trailers, a
+//!   server task) was a large share of every node's CPU. openraft calls a
+//!   [`Connection`] one request at a time, so the peer answers in order;
+//!   requests and replies carry a sequence number, and replies to calls
+//!   openraft gave up on are skipped. Any failure drops the stream (the
+//!   next call opens a new one); a peer without the RPC gets unary calls.
+//!   Votes and snapshots stay unary.
 //! - Message size limits are raised to [`MAX_MESSAGE`] on both sides (tonic's
 //!   default 4 MiB is too small for a batch of large commits).
 //! - Every request names its target node; a node refuses a request meant for
@@ -29,6 +38,7 @@ use openraft::raft::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::lease::LeaderLease;
@@ -76,12 +86,25 @@ impl Network {
     }
 }
 
-/// A client for one peer.
+/// A client for one peer. openraft keeps one per replication stream and
+/// calls it one request at a time.
 pub struct Connection {
     target: NodeId,
     addr: String,
     client: Option<RaftClient<Channel>>,
     lease: Arc<LeaderLease>,
+    /// The open `AppendEntriesStream`, if any.
+    stream: Option<EntryStream>,
+    /// False once the peer turned out not to know `AppendEntriesStream`.
+    streaming: bool,
+}
+
+/// The client half of an `AppendEntriesStream`: requests go out numbered,
+/// and the peer answers each, in order, with its number.
+struct EntryStream {
+    requests: mpsc::UnboundedSender<RaftRequest>,
+    replies: tonic::Streaming<RaftReply>,
+    last_seq: u64,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -104,6 +127,8 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             addr: node.addr.clone(),
             client,
             lease: self.lease.clone(),
+            stream: None,
+            streaming: true,
         }
     }
 }
@@ -115,35 +140,68 @@ enum Rpc {
     InstallSnapshot,
 }
 
+type RpcResult<Resp, E = openraft::error::Infallible> =
+    Result<Resp, RPCError<NodeId, Node, RaftError<NodeId, E>>>;
+
 impl Connection {
-    async fn call<Req, Resp, E>(
-        &mut self,
-        rpc: Rpc,
-        request: &Req,
-        option: &RPCOption,
-    ) -> Result<Resp, RPCError<NodeId, Node, RaftError<NodeId, E>>>
+    fn unreachable<E: std::error::Error>(
+        &self,
+        detail: &str,
+    ) -> RPCError<NodeId, Node, RaftError<NodeId, E>> {
+        RPCError::Unreachable(Unreachable::new(&std::io::Error::new(
+            std::io::ErrorKind::NotConnected,
+            format!("node {} at {}: {detail}", self.target, self.addr),
+        )))
+    }
+
+    fn network<E: std::error::Error>(&self, detail: &str) -> RPCError<NodeId, Node, RaftError<NodeId, E>> {
+        RPCError::Network(NetworkError::new(&std::io::Error::other(format!(
+            "node {} at {}: {detail}",
+            self.target, self.addr
+        ))))
+    }
+
+    /// A failed call: a peer that cannot be reached (or refuses to be this
+    /// target) is `Unreachable`, so openraft backs off; anything else is a
+    /// `Network` error.
+    fn failed<E: std::error::Error>(
+        &self,
+        status: &tonic::Status,
+    ) -> RPCError<NodeId, Node, RaftError<NodeId, E>> {
+        match status.code() {
+            tonic::Code::Unavailable | tonic::Code::FailedPrecondition => self.unreachable(status.message()),
+            _ => self.network(&status.to_string()),
+        }
+    }
+
+    /// Decodes a reply: openraft's own `Result`, whose error is the peer's.
+    // The error type is openraft's, as its `RaftNetwork` methods return it.
+    #[allow(clippy::result_large_err)]
+    fn decode<Resp, E>(&self, data: &[u8]) -> RpcResult<Resp, E>
+    where
+        Resp: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
+        let result: Result<Resp, RaftError<NodeId, E>> =
+            postcard::from_bytes(data).map_err(|e| self.network(&format!("decoding a reply: {e}")))?;
+        result.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+
+    /// One unary call.
+    async fn call<Req, Resp, E>(&mut self, rpc: Rpc, request: &Req, option: &RPCOption) -> RpcResult<Resp, E>
     where
         Req: Serialize,
         Resp: DeserializeOwned,
         E: std::error::Error + DeserializeOwned,
     {
-        let unreachable = |detail: String| {
-            RPCError::Unreachable(Unreachable::new(&std::io::Error::new(
-                std::io::ErrorKind::NotConnected,
-                detail,
-            )))
-        };
-        let network = |detail: String| RPCError::Network(NetworkError::new(&std::io::Error::other(detail)));
+        let data = postcard::to_stdvec(request).map_err(|e| self.network(&format!("encoding: {e}")))?;
         let Some(client) = self.client.as_mut() else {
-            return Err(unreachable(format!(
-                "invalid address {:?} for node {}",
-                self.addr, self.target
-            )));
+            return Err(self.unreachable("invalid address"));
         };
-        let data = postcard::to_stdvec(request).map_err(|e| network(format!("encoding: {e}")))?;
         let mut req = tonic::Request::new(RaftRequest {
             target: self.target,
             data: data.into(),
+            seq: 0,
         });
         req.set_timeout(option.hard_ttl());
         let reply = match rpc {
@@ -151,18 +209,112 @@ impl Connection {
             Rpc::Vote => client.vote(req).await,
             Rpc::InstallSnapshot => client.install_snapshot(req).await,
         };
-        let reply = reply.map_err(|status| match status.code() {
-            tonic::Code::Unavailable | tonic::Code::FailedPrecondition => unreachable(format!(
-                "node {} at {}: {}",
-                self.target,
-                self.addr,
-                status.message()
-            )),
-            _ => network(format!("node {} at {}: {status}", self.target, self.addr)),
-        })?;
-        let result: Result<Resp, RaftError<NodeId, E>> = postcard::from_bytes(&reply.into_inner().data)
-            .map_err(|e| network(format!("decoding a reply from node {}: {e}", self.target)))?;
-        result.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+        match reply {
+            Ok(reply) => self.decode(&reply.into_inner().data),
+            Err(status) => Err(self.failed(&status)),
+        }
+    }
+
+    /// Opens an `AppendEntriesStream`.
+    async fn open_stream(&mut self, option: &RPCOption) -> Result<EntryStream, tonic::Status> {
+        let Some(client) = self.client.as_mut() else {
+            return Err(tonic::Status::unavailable("invalid address"));
+        };
+        let (requests, outgoing) = mpsc::unbounded_channel();
+        let outgoing = tokio_stream::wrappers::UnboundedReceiverStream::new(outgoing);
+        let opened = tokio::time::timeout(option.hard_ttl(), client.append_entries_stream(outgoing)).await;
+        match opened {
+            Ok(Ok(response)) => Ok(EntryStream {
+                requests,
+                replies: response.into_inner(),
+                last_seq: 0,
+            }),
+            Ok(Err(status)) => Err(status),
+            Err(_) => Err(tonic::Status::deadline_exceeded("opening the stream timed out")),
+        }
+    }
+
+    /// One AppendEntries over this peer's stream (opened on first use,
+    /// replaced after any failure). `None`: the peer has no such RPC (an
+    /// older version); use a unary call.
+    async fn append_streamed(
+        &mut self,
+        rpc: &AppendEntriesRequest<TypeConfig>,
+        option: &RPCOption,
+    ) -> Option<RpcResult<AppendEntriesResponse<NodeId>>> {
+        let data = match postcard::to_stdvec(rpc) {
+            Ok(data) => prost::bytes::Bytes::from(data),
+            Err(e) => return Some(Err(self.network(&format!("encoding: {e}")))),
+        };
+        // A stream that broke while idle has taken nothing of this request:
+        // open a new one and send it there, once.
+        let mut seq = None;
+        for _ in 0..2 {
+            if self.stream.is_none() {
+                match self.open_stream(option).await {
+                    Ok(open) => self.stream = Some(open),
+                    Err(status) if status.code() == tonic::Code::Unimplemented => {
+                        tracing::info!(
+                            target = self.target,
+                            "peer has no AppendEntriesStream; using unary calls"
+                        );
+                        self.streaming = false;
+                        return None;
+                    }
+                    Err(status) => return Some(Err(self.failed(&status))),
+                }
+            }
+            let Some(open) = self.stream.as_mut() else {
+                continue;
+            };
+            open.last_seq += 1;
+            let request = RaftRequest {
+                target: self.target,
+                data: data.clone(),
+                seq: open.last_seq,
+            };
+            if open.requests.send(request).is_ok() {
+                seq = Some(open.last_seq);
+                break;
+            }
+            self.stream = None;
+        }
+        let (Some(seq), Some(open)) = (seq, self.stream.as_mut()) else {
+            return Some(Err(self.unreachable("the AppendEntries stream closed")));
+        };
+        // Replies come in order. Older ones answer requests whose callers
+        // gave up (openraft drops a call that takes too long; the stream is
+        // kept then, in this field): skip them.
+        let reply = tokio::time::timeout(option.hard_ttl(), async {
+            loop {
+                match open.replies.message().await {
+                    Ok(Some(reply)) if reply.seq < seq => continue,
+                    Ok(Some(reply)) if reply.seq == seq => return Ok(reply.data),
+                    Ok(Some(reply)) => {
+                        return Err(tonic::Status::internal(format!(
+                            "reply {} to request {seq}",
+                            reply.seq
+                        )));
+                    }
+                    Ok(None) => return Err(tonic::Status::unavailable("the AppendEntries stream closed")),
+                    Err(status) => return Err(status),
+                }
+            }
+        })
+        .await;
+        Some(match reply {
+            Ok(Ok(data)) => self.decode(&data),
+            // After a failure the stream is dropped; the next call opens a
+            // new one.
+            Ok(Err(status)) => {
+                self.stream = None;
+                Err(self.failed(&status))
+            }
+            Err(_) => {
+                self.stream = None;
+                Err(self.network(&format!("no reply within {:?}", option.hard_ttl())))
+            }
+        })
     }
 }
 
@@ -173,7 +325,14 @@ impl RaftNetwork<TypeConfig> for Connection {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
         let sent = Instant::now();
-        let response = self.call(Rpc::AppendEntries, &rpc, &option).await?;
+        let streamed = match self.streaming {
+            true => self.append_streamed(&rpc, &option).await,
+            false => None,
+        };
+        let response = match streamed {
+            Some(result) => result?,
+            None => self.call(Rpc::AppendEntries, &rpc, &option).await?,
+        };
         // Anything but HigherVote means the follower accepted our vote, and
         // with it refuses other candidates for a while (see crate::lease).
         if !matches!(response, AppendEntriesResponse::HigherVote(_)) {
@@ -217,21 +376,32 @@ impl RaftService {
     }
 
     fn open<T: DeserializeOwned>(&self, request: tonic::Request<RaftRequest>) -> Result<T, tonic::Status> {
-        let request = request.into_inner();
-        if request.target != self.id {
-            return Err(tonic::Status::failed_precondition(format!(
-                "this is node {}, not node {}",
-                self.id, request.target
-            )));
-        }
-        postcard::from_bytes(&request.data)
-            .map_err(|e| tonic::Status::invalid_argument(format!("undecodable Raft request: {e}")))
+        decode_request(self.id, request.into_inner())
     }
 }
 
-fn reply<T: Serialize>(result: &T) -> Result<tonic::Response<RaftReply>, tonic::Status> {
+/// A request's payload, if it is meant for node `id`.
+fn decode_request<T: DeserializeOwned>(id: NodeId, request: RaftRequest) -> Result<T, tonic::Status> {
+    if request.target != id {
+        return Err(tonic::Status::failed_precondition(format!(
+            "this is node {id}, not node {}",
+            request.target
+        )));
+    }
+    postcard::from_bytes(&request.data)
+        .map_err(|e| tonic::Status::invalid_argument(format!("undecodable Raft request: {e}")))
+}
+
+fn encode_reply<T: Serialize>(result: &T, seq: u64) -> Result<RaftReply, tonic::Status> {
     let data = postcard::to_stdvec(result).map_err(|e| tonic::Status::internal(format!("encoding: {e}")))?;
-    Ok(tonic::Response::new(RaftReply { data: data.into() }))
+    Ok(RaftReply {
+        data: data.into(),
+        seq,
+    })
+}
+
+fn reply<T: Serialize>(result: &T) -> Result<tonic::Response<RaftReply>, tonic::Status> {
+    encode_reply(result, 0).map(tonic::Response::new)
 }
 
 #[tonic::async_trait]
@@ -242,6 +412,34 @@ impl RaftRpc for RaftService {
     ) -> Result<tonic::Response<RaftReply>, tonic::Status> {
         let rpc: AppendEntriesRequest<TypeConfig> = self.open(request)?;
         reply(&self.raft.append_entries(rpc).await)
+    }
+
+    type AppendEntriesStreamStream =
+        std::pin::Pin<Box<dyn futures::Stream<Item = Result<RaftReply, tonic::Status>> + Send + 'static>>;
+
+    /// Handles the stream's requests one at a time, in order, each as
+    /// `append_entries` would; a request it refuses ends the stream with
+    /// that error.
+    async fn append_entries_stream(
+        &self,
+        request: tonic::Request<tonic::Streaming<RaftRequest>>,
+    ) -> Result<tonic::Response<Self::AppendEntriesStreamStream>, tonic::Status> {
+        let (id, raft) = (self.id, self.raft.clone());
+        let replies = futures::stream::unfold(Some(request.into_inner()), move |incoming| {
+            let raft = raft.clone();
+            async move {
+                let mut incoming = incoming?;
+                let request = incoming.message().await.ok()??;
+                let seq = request.seq;
+                let reply = match decode_request::<AppendEntriesRequest<TypeConfig>>(id, request) {
+                    Ok(rpc) => encode_reply(&raft.append_entries(rpc).await, seq),
+                    Err(status) => Err(status),
+                };
+                let more = reply.is_ok().then_some(incoming);
+                Some((reply, more))
+            }
+        });
+        Ok(tonic::Response::new(Box::pin(replies)))
     }
 
     async fn vote(
@@ -261,5 +459,271 @@ impl RaftRpc for RaftService {
     ) -> Result<tonic::Response<RaftReply>, tonic::Status> {
         let rpc: InstallSnapshotRequest<TypeConfig> = self.open(request)?;
         reply(&self.raft.install_snapshot(rpc).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The stream client against a scripted peer: replies must match their
+    //! requests even after a caller gave up, a broken stream is replaced,
+    //! and a peer without the stream RPC gets unary calls.
+
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use openraft::{CommittedLeaderId, LogId};
+
+    use super::*;
+
+    /// A fake peer: answers AppendEntries with `PartialSuccess(prev_log_id)`,
+    /// so each reply names the request it answers.
+    struct Peer {
+        /// Whether it offers `AppendEntriesStream`.
+        streaming: bool,
+        /// Requests with this `prev_log_id` index are answered this late.
+        slow: Option<(u64, Duration)>,
+        streams_opened: Arc<AtomicU64>,
+        unary_calls: Arc<AtomicU64>,
+    }
+
+    impl Peer {
+        async fn answer(slow: Option<(u64, Duration)>, data: &[u8]) -> Result<Vec<u8>, tonic::Status> {
+            let rpc: AppendEntriesRequest<TypeConfig> =
+                postcard::from_bytes(data).map_err(|e| tonic::Status::invalid_argument(e.to_string()))?;
+            if let Some((index, delay)) = slow
+                && rpc.prev_log_id.map(|l| l.index) == Some(index)
+            {
+                tokio::time::sleep(delay).await;
+            }
+            let result: Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>> =
+                Ok(AppendEntriesResponse::PartialSuccess(rpc.prev_log_id));
+            postcard::to_stdvec(&result).map_err(|e| tonic::Status::internal(e.to_string()))
+        }
+    }
+
+    #[tonic::async_trait]
+    impl RaftRpc for Peer {
+        async fn append_entries(
+            &self,
+            request: tonic::Request<RaftRequest>,
+        ) -> Result<tonic::Response<RaftReply>, tonic::Status> {
+            self.unary_calls.fetch_add(1, Ordering::SeqCst);
+            let data = Self::answer(self.slow, &request.into_inner().data).await?;
+            Ok(tonic::Response::new(RaftReply {
+                data: data.into(),
+                seq: 0,
+            }))
+        }
+
+        type AppendEntriesStreamStream = <RaftService as RaftRpc>::AppendEntriesStreamStream;
+
+        async fn append_entries_stream(
+            &self,
+            request: tonic::Request<tonic::Streaming<RaftRequest>>,
+        ) -> Result<tonic::Response<Self::AppendEntriesStreamStream>, tonic::Status> {
+            if !self.streaming {
+                return Err(tonic::Status::unimplemented("no streams here"));
+            }
+            self.streams_opened.fetch_add(1, Ordering::SeqCst);
+            let slow = self.slow;
+            let replies = futures::stream::unfold(request.into_inner(), move |mut incoming| async move {
+                let request = incoming.message().await.ok()??;
+                let reply = Self::answer(slow, &request.data).await.map(|data| RaftReply {
+                    data: data.into(),
+                    seq: request.seq,
+                });
+                Some((reply, incoming))
+            });
+            Ok(tonic::Response::new(Box::pin(replies)))
+        }
+
+        async fn vote(
+            &self,
+            _: tonic::Request<RaftRequest>,
+        ) -> Result<tonic::Response<RaftReply>, tonic::Status> {
+            Err(tonic::Status::unimplemented("not scripted"))
+        }
+
+        async fn install_snapshot(
+            &self,
+            _: tonic::Request<RaftRequest>,
+        ) -> Result<tonic::Response<RaftReply>, tonic::Status> {
+            Err(tonic::Status::unimplemented("not scripted"))
+        }
+    }
+
+    /// A peer on a runtime of its own, so stopping it (dropping the
+    /// runtime) cuts every connection, as a crash would.
+    struct Running {
+        addr: String,
+        streams_opened: Arc<AtomicU64>,
+        unary_calls: Arc<AtomicU64>,
+        runtime: Option<tokio::runtime::Runtime>,
+    }
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            if let Some(runtime) = self.runtime.take() {
+                runtime.shutdown_background();
+            }
+        }
+    }
+
+    async fn start_peer(streaming: bool, slow: Option<(u64, Duration)>, addr: Option<&str>) -> Running {
+        let listener =
+            std::net::TcpListener::bind(addr.unwrap_or("127.0.0.1:0")).expect("bind a loopback port");
+        listener.set_nonblocking(true).expect("non-blocking listener");
+        let addr = listener.local_addr().expect("local address").to_string();
+        let (streams_opened, unary_calls) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let peer = Peer {
+            streaming,
+            slow,
+            streams_opened: streams_opened.clone(),
+            unary_calls: unary_calls.clone(),
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime for the peer");
+        runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            let _ = tonic::transport::Server::builder()
+                .add_service(RaftServer::new(peer))
+                .serve_with_incoming(incoming)
+                .await;
+        });
+        Running {
+            addr,
+            streams_opened,
+            unary_calls,
+            runtime: Some(runtime),
+        }
+    }
+
+    fn request(index: u64) -> AppendEntriesRequest<TypeConfig> {
+        AppendEntriesRequest {
+            vote: openraft::Vote::new_committed(1, 1),
+            prev_log_id: Some(LogId::new(CommittedLeaderId::new(1, 1), index)),
+            entries: vec![],
+            leader_commit: None,
+        }
+    }
+
+    async fn connect(addr: &str) -> Connection {
+        let lease = Arc::new(LeaderLease::new(1, Duration::from_millis(100)));
+        Network::new(Channels::default(), lease)
+            .new_client(
+                2,
+                &Node {
+                    addr: addr.to_string(),
+                },
+            )
+            .await
+    }
+
+    fn answered(response: AppendEntriesResponse<NodeId>) -> Option<u64> {
+        match response {
+            AppendEntriesResponse::PartialSuccess(log_id) => log_id.map(|l| l.index),
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+
+    const TTL: Duration = Duration::from_secs(10);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_reply_answers_its_own_request_even_after_a_caller_gave_up() {
+        let peer = start_peer(true, Some((2, Duration::from_millis(500))), None).await;
+        let mut conn = connect(&peer.addr).await;
+        let first = conn.append_entries(request(1), RPCOption::new(TTL)).await;
+        assert_eq!(answered(first.expect("first call")), Some(1));
+        // The caller of request 2 gives up (as openraft does on a timeout)
+        // while its reply is still coming.
+        let gave_up = tokio::time::timeout(
+            Duration::from_millis(50),
+            conn.append_entries(request(2), RPCOption::new(TTL)),
+        )
+        .await;
+        assert!(gave_up.is_err(), "request 2 is answered late");
+        // Request 3 must get its own answer, not the late one for 2.
+        let third = conn.append_entries(request(3), RPCOption::new(TTL)).await;
+        assert_eq!(answered(third.expect("third call")), Some(3));
+        assert_eq!(
+            peer.streams_opened.load(Ordering::SeqCst),
+            1,
+            "one stream throughout"
+        );
+        assert_eq!(peer.unary_calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reply_that_does_not_come_in_time_fails_the_call_and_the_stream_is_replaced() {
+        let peer = start_peer(true, Some((2, Duration::from_secs(5))), None).await;
+        let mut conn = connect(&peer.addr).await;
+        let short = RPCOption::new(Duration::from_millis(100));
+        let late = conn.append_entries(request(2), short).await;
+        assert!(matches!(late, Err(RPCError::Network(_))), "{late:?}");
+        let next = conn.append_entries(request(3), RPCOption::new(TTL)).await;
+        assert_eq!(answered(next.expect("call after a timeout")), Some(3));
+        assert_eq!(peer.streams_opened.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_restarted_peer_gets_a_new_stream() {
+        let peer = start_peer(true, None, None).await;
+        let addr = peer.addr.clone();
+        let mut conn = connect(&addr).await;
+        assert_eq!(
+            answered(
+                conn.append_entries(request(1), RPCOption::new(TTL))
+                    .await
+                    .unwrap()
+            ),
+            Some(1)
+        );
+        drop(peer);
+        // Down: the call fails, as unreachable or a network error, quickly.
+        let down = conn.append_entries(request(2), RPCOption::new(TTL)).await;
+        assert!(
+            matches!(down, Err(RPCError::Unreachable(_) | RPCError::Network(_))),
+            "{down:?}"
+        );
+        let mut again = None;
+        for _ in 0..100 {
+            // The port may take a moment to be free again.
+            match std::net::TcpListener::bind(&addr) {
+                Ok(probe) => {
+                    drop(probe);
+                    again = Some(start_peer(true, None, Some(&addr)).await);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        let again = again.expect("the old port is free again");
+        let mut answer = None;
+        for _ in 0..100 {
+            match conn.append_entries(request(3), RPCOption::new(TTL)).await {
+                Ok(response) => {
+                    answer = Some(response);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        assert_eq!(answered(answer.expect("the restarted peer answers")), Some(3));
+        assert_eq!(again.streams_opened.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_peer_without_the_stream_rpc_gets_unary_calls() {
+        let peer = start_peer(false, None, None).await;
+        let mut conn = connect(&peer.addr).await;
+        for i in 1..=3 {
+            let response = conn.append_entries(request(i), RPCOption::new(TTL)).await;
+            assert_eq!(answered(response.expect("unary call")), Some(i));
+        }
+        assert_eq!(peer.unary_calls.load(Ordering::SeqCst), 3);
+        assert_eq!(peer.streams_opened.load(Ordering::SeqCst), 0);
     }
 }
