@@ -645,6 +645,12 @@ impl Mvcc {
         };
         let all = keys::version_range(&(Bound::Unbounded, Bound::Unbounded));
         let mut kept_for: Option<Vec<u8>> = None; // key whose newest version <= horizon we passed
+        // A key's newest version at or below the horizon, if a tombstone,
+        // goes too, but only after every older version of that key: the
+        // deletes land in several batches, and a tombstone deleted first
+        // would let a reader (or a crash between batches) see the value it
+        // deleted again. Versions come newest first.
+        let mut tombstone: Option<Vec<u8>> = None;
         for item in engine.scan(all) {
             let (raw_key, raw_value) = item?;
             let (prefix, version) = keys::split_version_key(&raw_key)?;
@@ -655,11 +661,17 @@ impl Mvcc {
                 batch.delete(raw_key);
             } else {
                 kept_for = Some(prefix.to_vec());
+                if let Some(previous) = tombstone.take() {
+                    batch.delete(previous);
+                }
                 if keys::decode_value(&raw_value)?.is_none() {
-                    batch.delete(raw_key); // a tombstone nobody can see past
+                    tombstone = Some(raw_key); // a tombstone nobody can see past
                 }
             }
             flush(&mut batch, false)?;
+        }
+        if let Some(last) = tombstone {
+            batch.delete(last);
         }
         for item in engine.scan(keys::commit_range(0, horizon)) {
             batch.delete(item?.0);

@@ -643,3 +643,58 @@ fn exports_and_gc_entries_run_together_without_deadlock() {
     result.expect("2,000 GC entries applied while exports ran (no deadlock)");
     exporter.join().unwrap();
 }
+
+/// Fails every write after the first `allowed` (a crash, or a full disk,
+/// in the middle of a multi-batch operation).
+struct FailingWrites {
+    inner: MemoryEngine,
+    allowed: std::sync::atomic::AtomicI64,
+}
+
+impl Engine for FailingWrites {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.inner.get(key)
+    }
+    fn scan(&self, range: KeyRange) -> crate::engine::ScanIter {
+        self.inner.scan(range)
+    }
+    fn write(&self, batch: WriteBatch) -> Result<()> {
+        if self.allowed.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) <= 0 {
+            return Err(Error::Unavailable("the disk is gone".into()));
+        }
+        self.inner.write(batch)
+    }
+    fn sync(&self) -> Result<()> {
+        self.inner.sync()
+    }
+}
+
+#[test]
+fn gc_cut_short_between_its_batches_never_resurrects_a_deleted_row() {
+    // GC deletes in batches of 1,024 keys. "a" has 1,023 garbage versions,
+    // so the next deletion, b's tombstone, ends the first batch; b's older
+    // value would be deleted by the next one. However many of GC's writes
+    // go through, b must stay deleted at and above the horizon.
+    for allowed in 0..6 {
+        let engine = Arc::new(FailingWrites {
+            inner: MemoryEngine::new(),
+            allowed: std::sync::atomic::AtomicI64::new(i64::MAX),
+        });
+        let mvcc = Mvcc::open(engine.clone()).unwrap();
+        for version in 1..=1024 {
+            mvcc.apply(version, &commit(version - 1, &[("a", Some("a"))]))
+                .unwrap();
+        }
+        mvcc.apply(1025, &commit(1024, &[("b", Some("old"))])).unwrap();
+        mvcc.apply(1026, &commit(1025, &[("b", None)])).unwrap();
+        engine.allowed.store(allowed, std::sync::atomic::Ordering::SeqCst);
+        let _ = mvcc.gc(1026);
+        let snapshot = mvcc.snapshot(1026).unwrap();
+        assert_eq!(snapshot.get(b"b").unwrap(), None, "after {allowed} writes of GC");
+        assert_eq!(snapshot.get(b"a").unwrap(), Some(b"a".to_vec()));
+        assert_eq!(
+            scan(&mvcc, 1026, &all(), ScanOrder::Forward),
+            pairs(&[("a", "a")])
+        );
+    }
+}
