@@ -38,10 +38,12 @@
 //! # Concurrency
 //!
 //! One applier at a time (apply and GC hold their own mutexes); any number
-//! of readers, who take no lock of the store at all. Readers never see a
+//! of readers, whose only lock is, briefly, the point-read cache's
+//! ([`latest`]). Readers never see a
 //! half-applied commit: versions above their snapshot are ignored, and a
 //! snapshot is only handed out for versions already applied. Locks are
-//! always taken in the order apply, GC, recent writes / checkpoint (a GC
+//! always taken in the order apply, GC, recent writes / checkpoint / point
+//! reads (a GC
 //! entry takes the GC lock while applying; an export takes the apply lock
 //! only to read its header), so no two of these paths can deadlock.
 //!
@@ -73,6 +75,7 @@
 //! (whoever calls GC decides the horizon).
 
 pub(crate) mod keys;
+mod latest;
 mod scan;
 mod transfer;
 
@@ -188,11 +191,17 @@ pub(crate) struct Inner {
     /// The latest commit records, decoded, so validation rarely reads them
     /// back from the engine.
     recent: Mutex<RecentWrites>,
+    /// The newest version of recently used keys, for point reads.
+    latest: Mutex<latest::LatestValues>,
     apply_lock: Mutex<()>,
     gc_lock: Mutex<()>,
 }
 
 impl Inner {
+    fn lock_latest(&self) -> std::sync::MutexGuard<'_, latest::LatestValues> {
+        self.latest.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn check_horizon(&self, version: Version) -> Result<()> {
         let horizon = self.horizon.load(Ordering::Acquire);
         if version < horizon {
@@ -290,6 +299,7 @@ impl Mvcc {
                 horizon: AtomicU64::new(horizon),
                 checkpointed: Mutex::new(0),
                 recent: Mutex::new(RecentWrites::starting_after(applied)),
+                latest: Mutex::new(latest::LatestValues::new(latest::BUDGET)),
                 apply_lock: Mutex::new(()),
                 gc_lock: Mutex::new(()),
             }),
@@ -298,6 +308,12 @@ impl Mvcc {
 
     fn empty(engine: Arc<dyn Engine>) -> Self {
         Self::new(engine, Durability::AtomicApplies, 0, 0)
+    }
+
+    /// Replaces the point-read cache with an empty one of `budget` bytes.
+    #[cfg(test)]
+    fn set_point_read_budget(&self, budget: usize) {
+        *self.inner.lock_latest() = latest::LatestValues::new(budget);
     }
 
     fn lock_recent(&self) -> std::sync::MutexGuard<'_, RecentWrites> {
@@ -453,6 +469,7 @@ impl Mvcc {
                 // every later commit of the entry read below them.
                 let mut entry_writes: HashSet<&[u8]> = HashSet::new();
                 let mut written: Vec<&[u8]> = Vec::new();
+                let mut values: Vec<(&[u8], Option<&[u8]>)> = Vec::new();
                 let mut outcomes = Vec::with_capacity(commits.len());
                 for commit in commits {
                     let mut outcome = self.validate(commit, applied)?;
@@ -469,6 +486,7 @@ impl Mvcc {
                             );
                             entry_writes.insert(key.as_slice());
                             written.push(key.as_slice());
+                            values.push((key.as_slice(), value.as_deref()));
                         }
                     }
                     outcomes.push(outcome);
@@ -479,7 +497,7 @@ impl Mvcc {
                     batch.put(keys::commit_key(version), record);
                 }
                 let written: Vec<Vec<u8>> = written.into_iter().map(<[u8]>::to_vec).collect();
-                self.write_applied(batch, version, written)?;
+                self.write_applied(batch, version, written, &values)?;
                 Ok(EntryOutcome::Commits(outcomes))
             }
             Entry::Gc { horizon } => {
@@ -489,7 +507,7 @@ impl Mvcc {
                 if raise {
                     batch.put(keys::HORIZON.to_vec(), keys::encode_u64(horizon));
                 }
-                self.write_applied(batch, version, vec![])?;
+                self.write_applied(batch, version, vec![], &[])?;
                 if raise {
                     self.inner.horizon.store(horizon, Ordering::Release);
                     if self.inner.durability == Durability::Checkpointed {
@@ -502,7 +520,7 @@ impl Mvcc {
                 Ok(EntryOutcome::Done)
             }
             Entry::Empty => {
-                self.write_applied(batch, version, vec![])?;
+                self.write_applied(batch, version, vec![], &[])?;
                 Ok(EntryOutcome::Done)
             }
         }
@@ -514,15 +532,27 @@ impl Mvcc {
     }
 
     /// Writes an entry's `batch` with the new applied version, then makes
-    /// the entry's `written` keys known to validation, then publishes the
-    /// version: anyone who sees it applied finds its writes in memory too.
-    fn write_applied(&self, mut batch: WriteBatch, version: Version, written: Vec<Vec<u8>>) -> Result<()> {
+    /// the entry's `written` keys known to validation and its `values` to
+    /// point reads, then publishes the version: anyone who sees it applied
+    /// finds its writes in memory too.
+    fn write_applied(
+        &self,
+        mut batch: WriteBatch,
+        version: Version,
+        written: Vec<Vec<u8>>,
+        values: &[(&[u8], Option<&[u8]>)],
+    ) -> Result<()> {
         batch.put(keys::APPLIED.to_vec(), keys::encode_u64(version));
         match self.inner.durability {
             Durability::AtomicApplies => self.inner.engine.write(batch)?,
             Durability::Checkpointed => self.inner.engine.write_relaxed(batch)?,
         }
         self.lock_recent().record(version, written);
+        // Published under the point-read cache's lock (see `latest`).
+        let mut latest = self.inner.lock_latest();
+        for (key, value) in values {
+            latest.applied(key, version, *value);
+        }
         self.inner.applied.store(version, Ordering::Release);
         Ok(())
     }
@@ -957,20 +987,57 @@ impl Snapshot {
         self.version
     }
 
-    /// The value of `key` at this snapshot.
+    /// The value of `key` at this snapshot: from the cache of newest
+    /// versions if it answers (see [`latest`]), else from the engine, which
+    /// then fills the cache.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let newest = self
-            .inner
-            .engine
-            .scan(keys::versions_at_or_below(key, self.version))
-            .next()
-            .transpose()?;
-        let value = match newest {
-            Some((_, raw)) => keys::decode_value(&raw)?.map(<[u8]>::to_vec),
-            None => None,
+        let (generation, applied) = {
+            let cache = self.inner.lock_latest();
+            match cache.lookup(key, self.version) {
+                latest::Lookup::Hit(value) => {
+                    drop(cache);
+                    self.inner.check_horizon(self.version)?;
+                    return Ok(value);
+                }
+                // Read together with the generation (see `latest`).
+                latest::Lookup::Miss { generation } => {
+                    (generation, self.inner.applied.load(Ordering::Acquire))
+                }
+            }
+        };
+        let value = if applied >= self.version {
+            let (newest, value) = self.newest_at(key, applied)?;
+            self.inner
+                .lock_latest()
+                .fill(generation, key, newest, value.clone());
+            if newest <= self.version {
+                value
+            } else {
+                self.newest_at(key, self.version)?.1
+            }
+        } else {
+            self.newest_at(key, self.version)?.1
         };
         self.inner.check_horizon(self.version)?;
         Ok(value)
+    }
+
+    /// The newest version of `key` at or below `version` (0 if none) and
+    /// its value, from the engine.
+    fn newest_at(&self, key: &[u8], version: Version) -> Result<(Version, Option<Vec<u8>>)> {
+        let newest = self
+            .inner
+            .engine
+            .scan(keys::versions_at_or_below(key, version))
+            .next()
+            .transpose()?;
+        match newest {
+            Some((raw_key, raw)) => Ok((
+                keys::split_version_key(&raw_key)?.1,
+                keys::decode_value(&raw)?.map(<[u8]>::to_vec),
+            )),
+            None => Ok((0, None)),
+        }
     }
 
     /// [`Mvcc::confirm_reads`] on this snapshot's store.

@@ -698,3 +698,79 @@ fn gc_cut_short_between_its_batches_never_resurrects_a_deleted_row() {
         );
     }
 }
+
+#[test]
+fn point_reads_after_a_state_transfer_see_the_new_store_not_cached_values() {
+    let source = transfer_source();
+    let mut buf = Vec::new();
+    source.export(&mut buf).unwrap();
+    let target = store();
+    // Cached in the target: "a" as it wrote it, and "b" as never written.
+    target.apply(1, &commit(0, &[("a", Some("target"))])).unwrap();
+    let before = target.snapshot(1).unwrap();
+    assert_eq!(before.get(b"a").unwrap(), Some(b"target".to_vec()));
+    assert_eq!(before.get(b"b").unwrap(), None);
+    target.import(&mut std::io::Cursor::new(&buf)).unwrap();
+    let after = target.snapshot(target.applied()).unwrap();
+    let expected = source.snapshot(source.applied()).unwrap();
+    for key in [&b"a"[..], b"b", b"c", b"d"] {
+        assert_eq!(after.get(key).unwrap(), expected.get(key).unwrap(), "{key:?}");
+    }
+}
+
+#[test]
+fn point_reads_race_applies_gc_and_cache_clears_and_stay_exact() {
+    // Version v (not a multiple of 100) writes key v % 8: deleted when v is
+    // a multiple of 7, else the value v. Multiples of 100 are GC entries.
+    // Readers check every key at recent snapshots against that rule, while
+    // a tiny cache budget clears the cache all the time.
+    const KEYS: u64 = 8;
+    const LAST: u64 = 6_000;
+    fn expected(key: u64, at: Version) -> Option<Vec<u8>> {
+        let newest = (1..=at).rev().find(|v| v % 100 != 0 && v % KEYS == key)?;
+        (newest % 7 != 0).then(|| newest.to_string().into_bytes())
+    }
+    let mvcc = store();
+    mvcc.set_point_read_budget(250);
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..3u64)
+        .map(|r| {
+            let (mvcc, done) = (mvcc.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut checked = 0u64;
+                let mut lag = r;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    lag = (lag * 7 + 3) % 40;
+                    let at = mvcc.applied().saturating_sub(lag);
+                    let Ok(snapshot) = mvcc.snapshot(at) else { continue };
+                    for key in 0..KEYS {
+                        match snapshot.get(key.to_string().as_bytes()) {
+                            Ok(value) => assert_eq!(value, expected(key, at), "key {key} at {at}"),
+                            Err(Error::SnapshotTooOld { .. }) => break,
+                            Err(e) => panic!("{e}"),
+                        }
+                        checked += 1;
+                    }
+                }
+                checked
+            })
+        })
+        .collect();
+    for v in 1..=LAST {
+        if v % 100 == 0 {
+            mvcc.apply_entry(v, Entry::Gc { horizon: v - 60 }, &[]).unwrap();
+            continue;
+        }
+        let key = (v % KEYS).to_string();
+        let value = (v % 7 != 0).then(|| v.to_string());
+        mvcc.apply(v, &commit(v - 1, &[(&key, value.as_deref())]))
+            .unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let checked: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    assert!(checked > 1_000, "readers checked only {checked} reads");
+    let last = mvcc.snapshot(LAST).unwrap();
+    for key in 0..KEYS {
+        assert_eq!(last.get(key.to_string().as_bytes()).unwrap(), expected(key, LAST));
+    }
+}

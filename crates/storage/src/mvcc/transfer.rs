@@ -145,8 +145,13 @@ impl Mvcc {
         };
         drop(checkpointed);
         *self.lock_recent() = super::RecentWrites::starting_after(header.version);
+        // The cached newest versions describe the replaced store: cleared
+        // in the same step that publishes the new one (see `latest`).
+        let mut latest = self.inner.lock_latest();
+        latest.clear();
         self.inner.applied.store(header.version, Ordering::Release);
         self.inner.horizon.store(header.horizon, Ordering::Release);
+        drop(latest);
         tracing::info!(version = header.version, "installed a state transfer");
         Ok(header)
     }
