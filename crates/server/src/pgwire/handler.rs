@@ -79,6 +79,7 @@ use super::copy::{self, CopySpec, RecordReader};
 use super::deferred::DeferFlush;
 use super::infer;
 use super::pg_catalog;
+use super::session_thread::SessionThread;
 use super::split;
 
 const STATUS_IDLE: u8 = 0;
@@ -217,6 +218,8 @@ pub struct Prepared {
 /// One connection's handlers (simple, extended, parser).
 pub struct ConnHandler {
     state: Arc<Mutex<ConnState>>,
+    /// Where this connection's statements run.
+    thread: Arc<SessionThread>,
     status: Arc<AtomicU8>,
     parser: Arc<Parser>,
     max_query_bytes: usize,
@@ -245,6 +248,7 @@ const COPY_BATCH: usize = 256;
 /// The extended protocol's statement parser for one connection.
 pub struct Parser {
     state: Arc<Mutex<ConnState>>,
+    thread: Arc<SessionThread>,
     max_query_bytes: usize,
 }
 
@@ -260,12 +264,15 @@ impl ConnHandler {
                 pid: 0,
             },
         }));
+        let thread = Arc::new(SessionThread::default());
         Self {
             parser: Arc::new(Parser {
                 state: state.clone(),
+                thread: thread.clone(),
                 max_query_bytes,
             }),
             state,
+            thread,
             status: Arc::new(AtomicU8::new(STATUS_IDLE)),
             max_query_bytes,
             copy_in: Mutex::new(None),
@@ -311,24 +318,26 @@ fn lock(state: &Mutex<ConnState>) -> std::sync::MutexGuard<'_, ConnState> {
     state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Runs `f` on the connection state in the blocking pool.
+/// Runs `f` on the connection state, on the connection's thread.
 async fn blocking<T: Send + 'static>(
+    thread: &SessionThread,
     state: &Arc<Mutex<ConnState>>,
     status: Option<&Arc<AtomicU8>>,
     f: impl FnOnce(&mut ConnState) -> T + Send + 'static,
 ) -> PgWireResult<T> {
     let state = state.clone();
     let status_cell = status.cloned();
-    tokio::task::spawn_blocking(move || {
-        let mut st = lock(&state);
-        let r = f(&mut st);
-        if let Some(cell) = status_cell {
-            cell.store(st.status(), Ordering::Release);
-        }
-        r
-    })
-    .await
-    .map_err(|e| user_error(&SqlError::internal(format!("statement task failed: {e}")), None))
+    thread
+        .run(move || {
+            let mut st = lock(&state);
+            let r = f(&mut st);
+            if let Some(cell) = status_cell {
+                cell.store(st.status(), Ordering::Release);
+            }
+            r
+        })
+        .await
+        .map_err(|e| user_error(&SqlError::internal(e), None))
 }
 
 /// An SqlError as pgwire's error (ERROR severity, SQLSTATE, position).
@@ -567,7 +576,10 @@ impl SimpleQueryHandler for ConnHandler {
             client.feed(msg).await?;
             return self.ready(client).await;
         }
-        let outs = blocking(&self.state, Some(&self.status), move |st| run_simple(st, &sql)).await?;
+        let outs = blocking(&self.thread, &self.state, Some(&self.status), move |st| {
+            run_simple(st, &sql)
+        })
+        .await?;
         for out in outs {
             match out {
                 Out::Notice(n) => client.feed(notice_message(&n)).await?,
@@ -821,9 +833,11 @@ impl QueryParser for Parser {
         }
         let text = sql.to_owned();
         let types = types.to_vec();
-        blocking(&self.state, None, move |st| prepare(st, &text, &types))
-            .await?
-            .map_err(|e| user_error(&e, error_position(&e, sql)))
+        blocking(&self.thread, &self.state, None, move |st| {
+            prepare(st, &text, &types)
+        })
+        .await?
+        .map_err(|e| user_error(&e, error_position(&e, sql)))
     }
 
     fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
@@ -922,7 +936,7 @@ impl ExtendedQueryHandler for ConnHandler {
             return Ok(Response::Execution(Tag::new(tag)));
         }
         let sql = stmt.sql.clone();
-        let (notices, result) = blocking(&self.state, Some(&self.status), move |st| {
+        let (notices, result) = blocking(&self.thread, &self.state, Some(&self.status), move |st| {
             let text = split::split_statements(&sql)
                 .first()
                 .map(|p| p.text.to_owned())
@@ -1191,7 +1205,7 @@ impl ConnHandler {
     /// COPY ... TO STDOUT: runs the query; returns the formatted lines.
     async fn copy_out_lines(&self, spec: CopySpec) -> Result<(usize, Vec<String>), SqlError> {
         let query = spec.query.clone().unwrap_or_default();
-        let qr = blocking(&self.state, Some(&self.status), move |st| {
+        let qr = blocking(&self.thread, &self.state, Some(&self.status), move |st| {
             st.run_one(&query, &[], &mut Vec::new())
         })
         .await
@@ -1255,7 +1269,7 @@ impl ConnHandler {
     async fn copy_in_open(&self, spec: CopySpec) -> Result<usize, SqlError> {
         let table = spec.table.clone();
         let given = spec.columns.clone();
-        let (columns, began) = blocking(&self.state, Some(&self.status), move |st| {
+        let (columns, began) = blocking(&self.thread, &self.state, Some(&self.status), move |st| {
             if st.session.transaction_failed() {
                 return Err(SqlError::new(
                     "25P02",
@@ -1361,7 +1375,7 @@ impl ConnHandler {
     /// Inserts a batch of COPY rows through the session.
     async fn copy_flush(&self, table: String, columns: Vec<String>, rows: Vec<Vec<Value>>) {
         let count = rows.len() as u64;
-        let r = blocking(&self.state, Some(&self.status), move |st| {
+        let r = blocking(&self.thread, &self.state, Some(&self.status), move |st| {
             for chunk in rows.chunks(COPY_BATCH) {
                 let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
                 let mut params = Vec::with_capacity(chunk.len() * columns.len());
@@ -1397,7 +1411,7 @@ impl ConnHandler {
             return Ok(());
         }
         let stmt = if commit { "COMMIT" } else { "ROLLBACK" };
-        blocking(&self.state, Some(&self.status), move |st| {
+        blocking(&self.thread, &self.state, Some(&self.status), move |st| {
             let r = st.session.execute(stmt).map(|_| ());
             if st.session.in_transaction() {
                 let _ = st.session.execute("ROLLBACK");

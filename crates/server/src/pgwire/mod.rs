@@ -19,9 +19,9 @@
 //! ```
 //!
 //! Invariants:
-//! - Each connection owns one [`quorumdb_sql::Session`]; statements run in
-//!   `spawn_blocking`, so a slow commit (Raft) blocks neither the runtime
-//!   nor other sessions.
+//! - Each connection owns one [`quorumdb_sql::Session`]; its statements run
+//!   on the connection's own thread (`session_thread`), so a slow commit
+//!   (Raft) blocks neither the runtime nor other sessions.
 //! - A client that disconnects mid-transaction has its transaction rolled
 //!   back (the session is dropped with the connection).
 //! - Bytes from the network never panic the server: malformed messages end
@@ -43,6 +43,7 @@ mod deferred;
 mod handler;
 mod infer;
 mod pg_catalog;
+mod session_thread;
 mod split;
 pub mod tls;
 
