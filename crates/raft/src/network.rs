@@ -10,9 +10,10 @@
 //!   each: a new HTTP/2 stream per request (headers both ways, trailers, a
 //!   server task) was a large share of every node's CPU. openraft calls a
 //!   [`Connection`] one request at a time, so the peer answers in order;
-//!   requests and replies carry a sequence number, and replies to calls
-//!   openraft gave up on are skipped. Any failure drops the stream (the
-//!   next call opens a new one); a peer without the RPC gets unary calls.
+//!   requests and replies carry a sequence number. A call that finds the
+//!   previous request unanswered (openraft gave up on it) and any failure
+//!   replace the stream, so nothing waits behind an abandoned request; a
+//!   peer without the RPC gets unary calls.
 //!   Votes and snapshots stay unary.
 //! - Message size limits are raised to [`MAX_MESSAGE`] on both sides (tonic's
 //!   default 4 MiB is too small for a batch of large commits).
@@ -30,6 +31,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
@@ -105,6 +107,10 @@ struct EntryStream {
     requests: mpsc::UnboundedSender<RaftRequest>,
     replies: tonic::Streaming<RaftReply>,
     last_seq: u64,
+    /// The last request sent has no reply yet.
+    unanswered: bool,
+    /// Dropped with the stream: ends the request side (see `open_stream`).
+    _abort: tokio::sync::oneshot::Sender<()>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -215,19 +221,32 @@ impl Connection {
         }
     }
 
-    /// Opens an `AppendEntriesStream`.
-    async fn open_stream(&mut self, option: &RPCOption) -> Result<EntryStream, tonic::Status> {
+    /// Opens an `AppendEntriesStream` with `first` as its first request,
+    /// sent along with the call (no round trip before it goes out).
+    async fn open_stream(
+        &mut self,
+        option: &RPCOption,
+        first: RaftRequest,
+    ) -> Result<EntryStream, tonic::Status> {
         let Some(client) = self.client.as_mut() else {
             return Err(tonic::Status::unavailable("invalid address"));
         };
         let (requests, outgoing) = mpsc::unbounded_channel();
-        let outgoing = tokio_stream::wrappers::UnboundedReceiverStream::new(outgoing);
+        let last_seq = first.seq;
+        // The receiver is right here: this send cannot fail.
+        let _ = requests.send(first);
+        // Dropping the `EntryStream` ends the request side at once, with
+        // anything still queued in it.
+        let (abort, aborted) = tokio::sync::oneshot::channel::<()>();
+        let outgoing = tokio_stream::wrappers::UnboundedReceiverStream::new(outgoing).take_until(aborted);
         let opened = tokio::time::timeout(option.hard_ttl(), client.append_entries_stream(outgoing)).await;
         match opened {
             Ok(Ok(response)) => Ok(EntryStream {
                 requests,
                 replies: response.into_inner(),
-                last_seq: 0,
+                last_seq,
+                unanswered: true,
+                _abort: abort,
             }),
             Ok(Err(status)) => Err(status),
             Err(_) => Err(tonic::Status::deadline_exceeded("opening the stream timed out")),
@@ -246,45 +265,55 @@ impl Connection {
             Ok(data) => prost::bytes::Bytes::from(data),
             Err(e) => return Some(Err(self.network(&format!("encoding: {e}")))),
         };
-        // A stream that broke while idle has taken nothing of this request:
-        // open a new one and send it there, once.
-        let mut seq = None;
-        for _ in 0..2 {
-            if self.stream.is_none() {
-                match self.open_stream(option).await {
-                    Ok(open) => self.stream = Some(open),
-                    Err(status) if status.code() == tonic::Code::Unimplemented => {
-                        tracing::info!(
-                            target = self.target,
-                            "peer has no AppendEntriesStream; using unary calls"
-                        );
-                        self.streaming = false;
-                        return None;
-                    }
-                    Err(status) => return Some(Err(self.failed(&status))),
-                }
-            }
-            let Some(open) = self.stream.as_mut() else {
-                continue;
-            };
+        // A request still unanswered means its caller gave up (openraft
+        // times a call out after a heartbeat interval and drops it). The
+        // peer answers in order, so this request would wait behind that
+        // one, and behind every other given up while the peer stalls: use
+        // a new stream instead.
+        if self.stream.as_ref().is_some_and(|open| open.unanswered) {
+            self.stream = None;
+        }
+        let mut sent = false;
+        if let Some(open) = self.stream.as_mut() {
             open.last_seq += 1;
             let request = RaftRequest {
                 target: self.target,
                 data: data.clone(),
                 seq: open.last_seq,
             };
-            if open.requests.send(request).is_ok() {
-                seq = Some(open.last_seq);
-                break;
-            }
-            self.stream = None;
+            // A stream that broke while idle took nothing of this request.
+            sent = open.requests.send(request).is_ok();
+            open.unanswered = sent;
         }
-        let (Some(seq), Some(open)) = (seq, self.stream.as_mut()) else {
+        if !sent {
+            let first = RaftRequest {
+                target: self.target,
+                data,
+                seq: 1,
+            };
+            match self.open_stream(option, first).await {
+                Ok(open) => self.stream = Some(open),
+                Err(status) if status.code() == tonic::Code::Unimplemented => {
+                    tracing::info!(
+                        target = self.target,
+                        "peer has no AppendEntriesStream; using unary calls"
+                    );
+                    self.stream = None;
+                    self.streaming = false;
+                    return None;
+                }
+                Err(status) => {
+                    self.stream = None;
+                    return Some(Err(self.failed(&status)));
+                }
+            }
+        }
+        let Some(open) = self.stream.as_mut() else {
             return Some(Err(self.unreachable("the AppendEntries stream closed")));
         };
-        // Replies come in order. Older ones answer requests whose callers
-        // gave up (openraft drops a call that takes too long; the stream is
-        // kept then, in this field): skip them.
+        let seq = open.last_seq;
+        // Replies come in order, one per request; an older one (which the
+        // rule above makes rare) answers a request whose caller gave up.
         let reply = tokio::time::timeout(option.hard_ttl(), async {
             loop {
                 match open.replies.message().await {
@@ -303,7 +332,10 @@ impl Connection {
         })
         .await;
         Some(match reply {
-            Ok(Ok(data)) => self.decode(&data),
+            Ok(Ok(data)) => {
+                open.unanswered = false;
+                self.decode(&data)
+            }
             // After a failure the stream is dropped; the next call opens a
             // new one.
             Ok(Err(status)) => {
@@ -418,8 +450,8 @@ impl RaftRpc for RaftService {
         std::pin::Pin<Box<dyn futures::Stream<Item = Result<RaftReply, tonic::Status>> + Send + 'static>>;
 
     /// Handles the stream's requests one at a time, in order, each as
-    /// `append_entries` would; a request it refuses ends the stream with
-    /// that error.
+    /// `append_entries` would; a request it refuses, a broken request side,
+    /// or this node's Raft having stopped ends the stream with an error.
     async fn append_entries_stream(
         &self,
         request: tonic::Request<tonic::Streaming<RaftRequest>>,
@@ -429,10 +461,22 @@ impl RaftRpc for RaftService {
             let raft = raft.clone();
             async move {
                 let mut incoming = incoming?;
-                let request = incoming.message().await.ok()??;
+                let request = match incoming.message().await {
+                    Ok(Some(request)) => request,
+                    Ok(None) => return None,
+                    Err(status) => return Some((Err(status), None)),
+                };
                 let seq = request.seq;
                 let reply = match decode_request::<AppendEntriesRequest<TypeConfig>>(id, request) {
-                    Ok(rpc) => encode_reply(&raft.append_entries(rpc).await, seq),
+                    Ok(rpc) => match raft.append_entries(rpc).await {
+                        // This node's Raft has stopped: end the stream, so
+                        // the leader reconnects (to whoever listens here
+                        // next) instead of asking a stopped node forever.
+                        Err(RaftError::Fatal(fatal)) => Err(tonic::Status::unavailable(format!(
+                            "node {id} has stopped: {fatal}"
+                        ))),
+                        result => encode_reply(&result, seq),
+                    },
                     Err(status) => Err(status),
                 };
                 let more = reply.is_ok().then_some(incoming);
@@ -632,26 +676,34 @@ mod tests {
     const TTL: Duration = Duration::from_secs(10);
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn each_reply_answers_its_own_request_even_after_a_caller_gave_up() {
-        let peer = start_peer(true, Some((2, Duration::from_millis(500))), None).await;
+    async fn a_call_after_one_that_gave_up_gets_its_own_reply_without_waiting_behind_it() {
+        // The peer stalls on request 2 for far longer than this test may
+        // take; the caller gives up on it, as openraft does after a
+        // heartbeat interval.
+        let peer = start_peer(true, Some((2, Duration::from_secs(120))), None).await;
         let mut conn = connect(&peer.addr).await;
         let first = conn.append_entries(request(1), RPCOption::new(TTL)).await;
         assert_eq!(answered(first.expect("first call")), Some(1));
-        // The caller of request 2 gives up (as openraft does on a timeout)
-        // while its reply is still coming.
-        let gave_up = tokio::time::timeout(
-            Duration::from_millis(50),
-            conn.append_entries(request(2), RPCOption::new(TTL)),
-        )
-        .await;
-        assert!(gave_up.is_err(), "request 2 is answered late");
-        // Request 3 must get its own answer, not the late one for 2.
-        let third = conn.append_entries(request(3), RPCOption::new(TTL)).await;
-        assert_eq!(answered(third.expect("third call")), Some(3));
-        assert_eq!(
-            peer.streams_opened.load(Ordering::SeqCst),
-            1,
-            "one stream throughout"
+        assert_eq!(peer.streams_opened.load(Ordering::SeqCst), 1);
+        for _ in 0..3 {
+            let gave_up = tokio::time::timeout(
+                Duration::from_millis(50),
+                conn.append_entries(request(2), RPCOption::new(TTL)),
+            )
+            .await;
+            assert!(gave_up.is_err(), "request 2 is stuck at the peer");
+        }
+        // Later requests get their own answers, on a fresh stream, instead
+        // of queueing behind the stuck ones (which would take minutes).
+        for index in 3..=4 {
+            let reply = tokio::time::timeout(TTL, conn.append_entries(request(index), RPCOption::new(TTL)))
+                .await
+                .expect("not stuck behind abandoned requests");
+            assert_eq!(answered(reply.expect("a later call")), Some(index));
+        }
+        assert!(
+            peer.streams_opened.load(Ordering::SeqCst) >= 2,
+            "the stream with an abandoned request was replaced"
         );
         assert_eq!(peer.unary_calls.load(Ordering::SeqCst), 0);
     }

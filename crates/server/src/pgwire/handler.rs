@@ -15,9 +15,9 @@
 //!   transaction block, `E` in a failed one (from `Session::in_transaction`
 //!   / `transaction_failed`), never pgwire's guess.
 //!
-//! Invariants: every engine call runs in `spawn_blocking` with the
-//! connection's own session behind a std `Mutex` (a commit may wait for
-//! Raft); no session is shared between connections, so none blocks
+//! Invariants: every engine call runs on the connection's own thread
+//! (`session_thread`) with its session behind a std `Mutex` (a commit may
+//! wait for Raft); no session is shared between connections, so none blocks
 //! another. Dropping the handler drops the session, which rolls back an
 //! open transaction (client disconnect). Nothing here unwraps client input.
 //!
@@ -86,7 +86,7 @@ const STATUS_IDLE: u8 = 0;
 const STATUS_TXN: u8 = 1;
 const STATUS_FAILED: u8 = 2;
 
-/// Per-connection state, used only inside `spawn_blocking`.
+/// Per-connection state, used only on the connection's session thread.
 struct ConnState {
     session: Session,
     /// For catalog answers outside the session's transaction.

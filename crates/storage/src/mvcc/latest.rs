@@ -137,8 +137,9 @@ impl LatestValues {
             self.clear();
         }
         self.bytes += size;
-        if let Some((_, old)) = self.entries.insert(key.clone(), (version, value)) {
-            self.bytes -= key.len() + old.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD;
+        let key_len = key.len();
+        if let Some((_, old)) = self.entries.insert(key, (version, value)) {
+            self.bytes -= key_len + old.as_ref().map_or(0, Vec::len) + ENTRY_OVERHEAD;
         }
     }
 }
