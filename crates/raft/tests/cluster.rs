@@ -163,6 +163,8 @@ async fn any_node_serves_linearizable_reads_and_writes() {
         );
         node.mvcc().verify().unwrap();
     }
+    // Release every store handle first: shutting down waits for them.
+    drop(kvs);
     for node in nodes {
         node.shutdown().await;
     }
@@ -406,6 +408,7 @@ async fn concurrent_increments_through_every_node_are_exact() {
         }
         node.mvcc().verify().unwrap();
     }
+    drop(kvs);
     for node in nodes {
         node.shutdown().await;
     }
@@ -470,5 +473,6 @@ async fn the_leader_garbage_collects_behind_its_retention_window() {
     let result = blocking(move || old.get(b"k")).await;
     assert!(matches!(result, Err(Error::SnapshotTooOld { .. })), "{result:?}");
     n1.mvcc().verify().unwrap();
+    drop((kv, mvcc));
     n1.shutdown().await;
 }
