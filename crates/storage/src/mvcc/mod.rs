@@ -1007,9 +1007,13 @@ impl Snapshot {
         };
         let value = if applied >= self.version {
             let (newest, value) = self.newest_at(key, applied)?;
-            self.inner
-                .lock_latest()
-                .fill(generation, key, newest, value.clone());
+            // Keys never written are not cached (an INSERT's existence
+            // check of a new key ends here, without taking the lock again).
+            if newest != 0 {
+                self.inner
+                    .lock_latest()
+                    .fill(generation, key, newest, value.clone());
+            }
             if newest <= self.version {
                 value
             } else {
