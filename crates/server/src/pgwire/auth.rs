@@ -3,7 +3,8 @@
 //! - Users live in the SQL catalog ([`quorumdb_sql::users`]): they are
 //!   created with `CREATE USER` and replicate like any table. At each
 //!   connection attempt the user is read afresh from the node's
-//!   [`KvStore`] (a read-only transaction in the blocking pool), so a
+//!   [`KvStore`] (a read-only transaction, run inline on the connection's
+//!   own thread), so a
 //!   dropped user or a changed password takes effect for the next login.
 //! - [`AuthMode`]: trust for loopback clients and SCRAM-SHA-256 for the
 //!   others (the default), SCRAM for everyone, or trust for everyone.
@@ -166,17 +167,18 @@ impl QdbStartup {
         }
     }
 
-    /// Reads `name` from the catalog without blocking the runtime.
+    /// Reads `name` from the catalog. This blocks (it may wait for a read
+    /// index), which is fine on the connection's own thread (`conn_thread`).
     async fn lookup(&self, name: &str) -> PgWireResult<Option<User>> {
-        let store = self.store.clone();
-        let n = name.to_owned();
-        match tokio::task::spawn_blocking(move || users::lookup(&store, &n)).await {
+        let looked_up =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| users::lookup(&self.store, name)));
+        match looked_up {
             Ok(Ok(u)) => Ok(u),
             Ok(Err(e)) => Err(fatal(
                 e.code,
                 format!("cannot read role \"{name}\": {}", e.message),
             )),
-            Err(e) => Err(fatal("XX000", format!("role look-up failed: {e}"))),
+            Err(_) => Err(fatal("XX000", "role look-up failed: it panicked".to_string())),
         }
     }
 

@@ -15,10 +15,11 @@
 //!   transaction block, `E` in a failed one (from `Session::in_transaction`
 //!   / `transaction_failed`), never pgwire's guess.
 //!
-//! Invariants: every engine call runs on the connection's own thread
-//! (`session_thread`) with its session behind a std `Mutex` (a commit may
-//! wait for Raft); no session is shared between connections, so none blocks
-//! another. Dropping the handler drops the session, which rolls back an
+//! Invariants: handlers run on the connection's own thread (`conn_thread`),
+//! so engine calls run inline, blocking that thread alone while a commit
+//! waits for Raft; the session sits behind a std `Mutex` shared by the
+//! handlers of its one connection; no session is shared between
+//! connections, so none blocks another. Dropping the handler drops the session, which rolls back an
 //! open transaction (client disconnect). Nothing here unwraps client input.
 //!
 //! A multi-statement simple query without transaction control runs as one
@@ -79,14 +80,13 @@ use super::copy::{self, CopySpec, RecordReader};
 use super::deferred::DeferFlush;
 use super::infer;
 use super::pg_catalog;
-use super::session_thread::SessionThread;
 use super::split;
 
 const STATUS_IDLE: u8 = 0;
 const STATUS_TXN: u8 = 1;
 const STATUS_FAILED: u8 = 2;
 
-/// Per-connection state, used only on the connection's session thread.
+/// Per-connection state, used only on the connection's own thread.
 struct ConnState {
     session: Session,
     /// For catalog answers outside the session's transaction.
@@ -218,8 +218,6 @@ pub struct Prepared {
 /// One connection's handlers (simple, extended, parser).
 pub struct ConnHandler {
     state: Arc<Mutex<ConnState>>,
-    /// Where this connection's statements run.
-    thread: Arc<SessionThread>,
     status: Arc<AtomicU8>,
     parser: Arc<Parser>,
     max_query_bytes: usize,
@@ -248,7 +246,6 @@ const COPY_BATCH: usize = 256;
 /// The extended protocol's statement parser for one connection.
 pub struct Parser {
     state: Arc<Mutex<ConnState>>,
-    thread: Arc<SessionThread>,
     max_query_bytes: usize,
 }
 
@@ -264,15 +261,12 @@ impl ConnHandler {
                 pid: 0,
             },
         }));
-        let thread = Arc::new(SessionThread::default());
         Self {
             parser: Arc::new(Parser {
                 state: state.clone(),
-                thread: thread.clone(),
                 max_query_bytes,
             }),
             state,
-            thread,
             status: Arc::new(AtomicU8::new(STATUS_IDLE)),
             max_query_bytes,
             copy_in: Mutex::new(None),
@@ -318,26 +312,23 @@ fn lock(state: &Mutex<ConnState>) -> std::sync::MutexGuard<'_, ConnState> {
     state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Runs `f` on the connection state, on the connection's thread.
-async fn blocking<T: Send + 'static>(
-    thread: &SessionThread,
-    state: &Arc<Mutex<ConnState>>,
-    status: Option<&Arc<AtomicU8>>,
-    f: impl FnOnce(&mut ConnState) -> T + Send + 'static,
+/// Runs `f` on the connection state, inline: handlers run on the
+/// connection's own thread (`conn_thread`), which may block. A panic in `f`
+/// fails this call only (`XX000`); the session stays usable.
+async fn blocking<T>(
+    state: &Mutex<ConnState>,
+    status: Option<&AtomicU8>,
+    f: impl FnOnce(&mut ConnState) -> T,
 ) -> PgWireResult<T> {
-    let state = state.clone();
-    let status_cell = status.cloned();
-    thread
-        .run(move || {
-            let mut st = lock(&state);
-            let r = f(&mut st);
-            if let Some(cell) = status_cell {
-                cell.store(st.status(), Ordering::Release);
-            }
-            r
-        })
-        .await
-        .map_err(|e| user_error(&SqlError::internal(e), None))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut st = lock(state);
+        let r = f(&mut st);
+        if let Some(cell) = status {
+            cell.store(st.status(), Ordering::Release);
+        }
+        r
+    }))
+    .map_err(|_| user_error(&SqlError::internal("the statement panicked"), None))
 }
 
 /// An SqlError as pgwire's error (ERROR severity, SQLSTATE, position).
@@ -576,10 +567,7 @@ impl SimpleQueryHandler for ConnHandler {
             client.feed(msg).await?;
             return self.ready(client).await;
         }
-        let outs = blocking(&self.thread, &self.state, Some(&self.status), move |st| {
-            run_simple(st, &sql)
-        })
-        .await?;
+        let outs = blocking(&self.state, Some(&self.status), move |st| run_simple(st, &sql)).await?;
         for out in outs {
             match out {
                 Out::Notice(n) => client.feed(notice_message(&n)).await?,
@@ -833,11 +821,9 @@ impl QueryParser for Parser {
         }
         let text = sql.to_owned();
         let types = types.to_vec();
-        blocking(&self.thread, &self.state, None, move |st| {
-            prepare(st, &text, &types)
-        })
-        .await?
-        .map_err(|e| user_error(&e, error_position(&e, sql)))
+        blocking(&self.state, None, move |st| prepare(st, &text, &types))
+            .await?
+            .map_err(|e| user_error(&e, error_position(&e, sql)))
     }
 
     fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
@@ -936,7 +922,7 @@ impl ExtendedQueryHandler for ConnHandler {
             return Ok(Response::Execution(Tag::new(tag)));
         }
         let sql = stmt.sql.clone();
-        let (notices, result) = blocking(&self.thread, &self.state, Some(&self.status), move |st| {
+        let (notices, result) = blocking(&self.state, Some(&self.status), move |st| {
             let text = split::split_statements(&sql)
                 .first()
                 .map(|p| p.text.to_owned())
@@ -1205,7 +1191,7 @@ impl ConnHandler {
     /// COPY ... TO STDOUT: runs the query; returns the formatted lines.
     async fn copy_out_lines(&self, spec: CopySpec) -> Result<(usize, Vec<String>), SqlError> {
         let query = spec.query.clone().unwrap_or_default();
-        let qr = blocking(&self.thread, &self.state, Some(&self.status), move |st| {
+        let qr = blocking(&self.state, Some(&self.status), move |st| {
             st.run_one(&query, &[], &mut Vec::new())
         })
         .await
@@ -1269,7 +1255,7 @@ impl ConnHandler {
     async fn copy_in_open(&self, spec: CopySpec) -> Result<usize, SqlError> {
         let table = spec.table.clone();
         let given = spec.columns.clone();
-        let (columns, began) = blocking(&self.thread, &self.state, Some(&self.status), move |st| {
+        let (columns, began) = blocking(&self.state, Some(&self.status), move |st| {
             if st.session.transaction_failed() {
                 return Err(SqlError::new(
                     "25P02",
@@ -1375,7 +1361,7 @@ impl ConnHandler {
     /// Inserts a batch of COPY rows through the session.
     async fn copy_flush(&self, table: String, columns: Vec<String>, rows: Vec<Vec<Value>>) {
         let count = rows.len() as u64;
-        let r = blocking(&self.thread, &self.state, Some(&self.status), move |st| {
+        let r = blocking(&self.state, Some(&self.status), move |st| {
             for chunk in rows.chunks(COPY_BATCH) {
                 let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
                 let mut params = Vec::with_capacity(chunk.len() * columns.len());
@@ -1411,7 +1397,7 @@ impl ConnHandler {
             return Ok(());
         }
         let stmt = if commit { "COMMIT" } else { "ROLLBACK" };
-        blocking(&self.thread, &self.state, Some(&self.status), move |st| {
+        blocking(&self.state, Some(&self.status), move |st| {
             let r = st.session.execute(stmt).map(|_| ());
             if st.session.in_transaction() {
                 let _ = st.session.execute("ROLLBACK");

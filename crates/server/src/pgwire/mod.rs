@@ -19,9 +19,10 @@
 //! ```
 //!
 //! Invariants:
-//! - Each connection owns one [`quorumdb_sql::Session`]; its statements run
-//!   on the connection's own thread (`session_thread`), so a slow commit
-//!   (Raft) blocks neither the runtime nor other sessions.
+//! - Each connection owns one [`quorumdb_sql::Session`] and is served,
+//!   protocol and statements, on a thread of its own (`conn_thread`), so a
+//!   slow commit (Raft) blocks neither the node's runtime nor other
+//!   sessions.
 //! - A client that disconnects mid-transaction has its transaction rolled
 //!   back (the session is dropped with the connection).
 //! - Bytes from the network never panic the server: malformed messages end
@@ -38,12 +39,12 @@ pub mod auth;
 pub mod cancel;
 mod codec;
 mod compat;
+mod conn_thread;
 mod copy;
 mod deferred;
 mod handler;
 mod infer;
 mod pg_catalog;
-mod session_thread;
 mod split;
 pub mod tls;
 
@@ -167,7 +168,7 @@ pub async fn serve(
                 };
                 if conns.len() >= config.max_connections {
                     tracing::warn!(%peer, "pgwire: too many connections");
-                    conns.spawn(refuse(socket));
+                    conns.spawn(refuse(socket, "sorry, too many clients already"));
                     continue;
                 }
                 let _ = socket.set_nodelay(true);
@@ -177,7 +178,13 @@ pub async fn serve(
                     query,
                     cancels: cancels.clone(),
                 };
-                conns.spawn(connection(socket, peer, acceptor.clone(), handlers));
+                let tls = acceptor.clone();
+                conns.spawn(async move {
+                    let serve = move |socket| connection(socket, peer, tls, handlers);
+                    if let Some(socket) = conn_thread::serve_on_own_thread(socket, peer, serve).await {
+                        refuse(socket, "could not start a thread for this connection").await;
+                    }
+                });
             }
         }
     }
@@ -204,13 +211,21 @@ async fn connection(
     tracing::debug!(%peer, "pgwire: connection closed");
 }
 
-/// Answers a connection over the limit with FATAL 53300 and closes it.
-async fn refuse(mut socket: tokio::net::TcpStream) {
-    use tokio::io::AsyncWriteExt;
-    let msg = b"SFATAL\0VFATAL\0C53300\0Msorry, too many clients already\0\0";
-    let mut buf = Vec::with_capacity(msg.len() + 5);
+/// A FATAL 53300 ErrorResponse saying `message`.
+fn refusal(message: &str) -> Vec<u8> {
+    let mut fields = b"SFATAL\0VFATAL\0C53300\0M".to_vec();
+    fields.extend_from_slice(message.as_bytes());
+    fields.extend_from_slice(b"\0\0");
+    let mut buf = Vec::with_capacity(fields.len() + 5);
     buf.push(b'E');
-    buf.extend_from_slice(&((msg.len() + 4) as u32).to_be_bytes());
-    buf.extend_from_slice(msg);
-    let _ = tokio::time::timeout(Duration::from_secs(1), socket.write_all(&buf)).await;
+    buf.extend_from_slice(&((fields.len() + 4) as u32).to_be_bytes());
+    buf.extend_from_slice(&fields);
+    buf
+}
+
+/// Answers a connection the server cannot take (over the limit, or no
+/// thread for it) with FATAL 53300 and closes it.
+async fn refuse(mut socket: tokio::net::TcpStream, message: &str) {
+    use tokio::io::AsyncWriteExt;
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.write_all(&refusal(message))).await;
 }
