@@ -32,6 +32,32 @@ use crate::pb::admin::{
 use crate::read_index::ReadIndexBatcher;
 use crate::types::{Node, NodeId, Raft};
 
+/// A read index if this node leads (one batched round for all callers,
+/// see [`ReadIndexBatcher`]), else the leader it knows. What `ReadIndex`
+/// and a read-index request on `CommitStream` answer.
+async fn read_index_here(id: NodeId, raft: &Raft, read_index: &Arc<ReadIndexBatcher>) -> ReadIndexReply {
+    let leader = leader(raft).map(|(leader, _)| leader);
+    if leader != Some(id) {
+        return ReadIndexReply {
+            index: 0,
+            leader_id: leader,
+            error: format!("node {id} is not the leader"),
+        };
+    }
+    match read_index.read_index().await {
+        Ok(index) => ReadIndexReply {
+            index,
+            leader_id: Some(id),
+            error: String::new(),
+        },
+        Err(error) => ReadIndexReply {
+            index: 0,
+            leader_id: None,
+            error,
+        },
+    }
+}
+
 /// The answer to a forwarded commit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ForwardResult {
@@ -167,8 +193,21 @@ impl Admin for AdminService {
         let mut incoming = request.into_inner();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let (id, raft, commits) = (self.id, self.raft.clone(), self.commits.clone());
+        let read_index = self.read_index.clone();
         tokio::spawn(async move {
             while let Ok(Some(message)) = incoming.message().await {
+                if message.read_index {
+                    let (tx, raft, read_index) = (tx.clone(), raft.clone(), read_index.clone());
+                    tokio::spawn(async move {
+                        let reply = StreamedCommitReply {
+                            id: message.id,
+                            result: Default::default(),
+                            read_index: Some(read_index_here(id, &raft, &read_index).await),
+                        };
+                        let _ = tx.send(Ok(reply));
+                    });
+                    continue;
+                }
                 let (tx, raft, commits) = (tx.clone(), raft.clone(), commits.clone());
                 tokio::spawn(async move {
                     let result = match postcard::from_bytes::<Commit>(&message.commit) {
@@ -182,6 +221,7 @@ impl Admin for AdminService {
                         .map(|bytes| StreamedCommitReply {
                             id: message.id,
                             result: bytes.into(),
+                            read_index: None,
                         })
                         .map_err(|e| tonic::Status::internal(e.to_string()));
                     let _ = tx.send(reply);
@@ -196,29 +236,7 @@ impl Admin for AdminService {
         &self,
         _: tonic::Request<ReadIndexRequest>,
     ) -> Result<tonic::Response<ReadIndexReply>, tonic::Status> {
-        // Only the leader answers (one batched quorum round for all callers);
-        // anyone else points at the leader it knows.
-        let leader = leader(&self.raft).map(|(id, _)| id);
-        let reply = if leader != Some(self.id) {
-            ReadIndexReply {
-                index: 0,
-                leader_id: leader,
-                error: format!("node {} is not the leader", self.id),
-            }
-        } else {
-            match self.read_index.read_index().await {
-                Ok(index) => ReadIndexReply {
-                    index,
-                    leader_id: Some(self.id),
-                    error: String::new(),
-                },
-                Err(error) => ReadIndexReply {
-                    index: 0,
-                    leader_id: None,
-                    error,
-                },
-            }
-        };
+        let reply = read_index_here(self.id, &self.raft, &self.read_index).await;
         Ok(tonic::Response::new(reply))
     }
 

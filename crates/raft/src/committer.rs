@@ -38,6 +38,7 @@ use tokio::runtime::Handle;
 use std::sync::Arc;
 
 use crate::admin::{self, COMMIT_TIMEOUT, ForwardResult};
+use crate::applied::AppliedWaiters;
 use crate::commit_batch::CommitBatcher;
 use crate::forward::Forwarder;
 use crate::lease::LeaderLease;
@@ -49,15 +50,18 @@ use crate::types::{NodeId, Raft};
 /// How long to wait for a leader before giving up with `Unavailable`.
 pub const LEADER_WAIT: Duration = Duration::from_secs(10);
 
+/// Built by [`crate::node::RaftNode::start`], which owns the parts.
 pub struct RaftCommitter {
-    id: NodeId,
-    raft: Raft,
-    mvcc: Mvcc,
-    channels: Channels,
-    runtime: Handle,
-    read_index: Arc<ReadIndexBatcher>,
-    commits: Arc<CommitBatcher>,
-    forwarder: Arc<Forwarder>,
+    pub(crate) id: NodeId,
+    pub(crate) raft: Raft,
+    pub(crate) mvcc: Mvcc,
+    pub(crate) channels: Channels,
+    /// The node's runtime, where the futures of blocking calls run.
+    pub(crate) runtime: Handle,
+    pub(crate) read_index: Arc<ReadIndexBatcher>,
+    pub(crate) commits: Arc<CommitBatcher>,
+    pub(crate) forwarder: Arc<Forwarder>,
+    pub(crate) applied: Arc<AppliedWaiters>,
 }
 
 /// What a commit needs, cloned into its task.
@@ -68,30 +72,10 @@ struct CommitCtx {
     channels: Channels,
     commits: Arc<CommitBatcher>,
     forwarder: Arc<Forwarder>,
+    applied: Arc<AppliedWaiters>,
 }
 
 impl RaftCommitter {
-    pub fn new(
-        id: NodeId,
-        raft: Raft,
-        mvcc: Mvcc,
-        channels: Channels,
-        runtime: Handle,
-        read_index: Arc<ReadIndexBatcher>,
-        commits: Arc<CommitBatcher>,
-    ) -> Self {
-        Self {
-            id,
-            raft,
-            mvcc,
-            channels,
-            runtime,
-            read_index,
-            commits,
-            forwarder: Arc::default(),
-        }
-    }
-
     /// Runs `fut` to completion on this (blocking) thread, inside the node's
     /// runtime context so its timers, channels and gRPC clients work: the
     /// waker unparks this thread directly, with no task or channel between.
@@ -117,27 +101,29 @@ impl RaftCommitter {
         }
     }
 
-    async fn wait_applied(raft: &Raft, mvcc: &Mvcc, index: Version) -> Result<()> {
-        if mvcc.applied() >= index {
-            return Ok(());
-        }
-        raft.wait(Some(COMMIT_TIMEOUT))
-            .applied_index_at_least(Some(index), "local apply")
+    async fn wait_applied(applied: &AppliedWaiters, mvcc: &Mvcc, index: Version) -> Result<()> {
+        tokio::time::timeout(COMMIT_TIMEOUT, applied.wait(mvcc, index))
             .await
-            .map(|_| ())
-            .map_err(|e| Error::Unavailable(format!("this node did not catch up to index {index}: {e}")))
+            .map_err(|_| {
+                Error::Unavailable(format!(
+                    "this node did not catch up to index {index} within {COMMIT_TIMEOUT:?} (it is at {})",
+                    mvcc.applied()
+                ))
+            })
     }
 
     /// One read-index round: the leader's own (from its lease, or confirmed
-    /// by a quorum), or the leader's read index over gRPC. Used through the
-    /// [`ReadIndexBatcher`]. On the leader, the index never falls below
-    /// `floor` (see [`ReadFloor`]).
+    /// by a quorum), or the leader's read index over gRPC (on the commit
+    /// stream, [`crate::forward`], or a unary call when that cannot be
+    /// used). Used through the [`ReadIndexBatcher`]. On the leader, the
+    /// index never falls below `floor` (see [`ReadFloor`]).
     pub async fn fetch_read_index(
         id: NodeId,
         raft: Raft,
         channels: Channels,
         floor: ReadFloor,
         lease: Arc<LeaderLease>,
+        forwarder: Arc<Forwarder>,
     ) -> std::result::Result<u64, String> {
         let Some((leader, node)) = admin::leader(&raft) else {
             return Err("no leader known".into());
@@ -155,6 +141,9 @@ impl RaftCommitter {
             lease.record(false);
             let term = raft.metrics().borrow().current_term;
             return Ok(floor.apply(term, index));
+        }
+        if let Some(answer) = forwarder.read_index(&channels, leader, &node).await {
+            return answer;
         }
         let mut client = admin::client(&channels, leader, &node)?;
         let mut request = tonic::Request::new(ReadIndexRequest {});
@@ -200,7 +189,12 @@ impl RaftCommitter {
             .then_some((vote.leader_id().term, committed.index))
     }
 
-    async fn read_version_async(raft: Raft, mvcc: Mvcc, batcher: Arc<ReadIndexBatcher>) -> Result<Version> {
+    async fn read_version_async(
+        raft: Raft,
+        mvcc: Mvcc,
+        batcher: Arc<ReadIndexBatcher>,
+        applied: Arc<AppliedWaiters>,
+    ) -> Result<Version> {
         let deadline = Instant::now() + LEADER_WAIT;
         loop {
             if Self::wait_for_leader(&raft, deadline).await.is_none() {
@@ -208,7 +202,7 @@ impl RaftCommitter {
             }
             match batcher.read_index().await {
                 Ok(index) => {
-                    Self::wait_applied(&raft, &mvcc, index).await?;
+                    Self::wait_applied(&applied, &mvcc, index).await?;
                     return Ok(mvcc.applied().max(index));
                 }
                 Err(why) => {
@@ -256,6 +250,7 @@ impl RaftCommitter {
             channels,
             commits,
             forwarder,
+            applied,
         } = ctx;
         let deadline = Instant::now() + LEADER_WAIT;
         let read_version = commit.read_version;
@@ -282,7 +277,7 @@ impl RaftCommitter {
             match result {
                 ForwardResult::Applied { version, outcome } => {
                     let version = outcome.into_result(version, read_version)?;
-                    Self::wait_applied(&raft, &mvcc, version).await?;
+                    Self::wait_applied(&applied, &mvcc, version).await?;
                     return Ok(version);
                 }
                 ForwardResult::NotLeader { .. } => {
@@ -317,7 +312,12 @@ impl Committer for RaftCommitter {
         if fault::enabled(Switch::StaleReads) {
             return Ok(self.mvcc.applied());
         }
-        let fut = Self::read_version_async(self.raft.clone(), self.mvcc.clone(), self.read_index.clone());
+        let fut = Self::read_version_async(
+            self.raft.clone(),
+            self.mvcc.clone(),
+            self.read_index.clone(),
+            self.applied.clone(),
+        );
         self.block_on(fut)?
     }
 
@@ -336,6 +336,7 @@ impl Committer for RaftCommitter {
             channels: self.channels.clone(),
             commits: self.commits.clone(),
             forwarder: self.forwarder.clone(),
+            applied: self.applied.clone(),
         };
         let fut = Self::commit_async(ctx, commit);
         self.block_on(fut)?

@@ -1,11 +1,14 @@
-//! Forwarding commits from a follower to the leader over one gRPC stream.
+//! Forwarding commits, and read-index requests, from a follower to the
+//! leader over one gRPC stream.
 //!
 //! A unary call per forwarded commit costs a new HTTP/2 stream each time
 //! (headers both ways, trailers, a server task per request), and on a
 //! CPU-bound cluster that was a large share of a follower's work. Instead a
 //! follower keeps one `CommitStream` open to the leader: each commit is a
 //! message with an id, each reply names the id it answers, and commits that
-//! are ready at the same moment share socket writes.
+//! are ready at the same moment share socket writes. A follower's request
+//! for a read index (one per batch of transactions starting there) rides
+//! the same stream, for the same reason.
 //!
 //! **Outcomes stay exact.** A commit is *sent* once it is queued on an open
 //! stream. Anything that goes wrong before that (no stream could be opened,
@@ -13,7 +16,8 @@
 //! falls back to a unary `Commit`, whose errors are mapped as before. Once
 //! sent, only the leader's reply says what happened; if the stream breaks or
 //! no reply comes within [`COMMIT_TIMEOUT`], the outcome is `Unknown`, never
-//! a retry.
+//! a retry. A read-index request has no outcome to protect: any failure is
+//! an error its caller may retry.
 //!
 //! **Lifecycle.** The stream is opened on first use and replaced when the
 //! leader changes, when it breaks, or after one of its commits timed out (a
@@ -29,7 +33,8 @@
 //!
 //! What it does not do: batch commits into fewer messages (holding a commit
 //! back until the previous batch returns would cost it a Raft round, see
-//! `commit_batch.rs`), or forward anything but commits.
+//! `commit_batch.rs`), or forward anything but commits and read-index
+//! requests.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -40,7 +45,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::admin::{self, COMMIT_TIMEOUT, ForwardResult};
 use crate::network::Channels;
-use crate::pb::admin::StreamedCommit;
+use crate::pb::admin::{StreamedCommit, StreamedCommitReply};
 use crate::types::{Node, NodeId};
 
 /// The follower's side: at most one live stream, to the leader it last used.
@@ -65,9 +70,13 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long after a failed open commits skip the stream.
 const RETRY_OPEN_AFTER: Duration = Duration::from_secs(1);
 
-/// Commits sent on a stream and not yet answered; `None` once the stream
+/// What a message sent on a stream gets: the leader's reply, or why none
+/// will come.
+type Answer = Result<StreamedCommitReply, String>;
+
+/// Messages sent on a stream and not yet answered; `None` once the stream
 /// broke (then nothing more may be registered on it).
-type Pending = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<ForwardResult>>>>>;
+type Pending = Arc<Mutex<Option<HashMap<u64, oneshot::Sender<Answer>>>>>;
 
 /// One open `CommitStream` to `leader`. Dropping the last handle ends the
 /// request side; the leader then answers what it has and closes.
@@ -91,7 +100,7 @@ impl CommitStream {
 fn break_with(pending: &Pending, why: &str) {
     let waiting = pending.lock().unwrap_or_else(|e| e.into_inner()).take();
     for (_, waiter) in waiting.into_iter().flatten() {
-        let _ = waiter.send(ForwardResult::Unknown(why.to_string()));
+        let _ = waiter.send(Err(why.to_string()));
     }
 }
 
@@ -105,13 +114,63 @@ impl Forwarder {
         node: &Node,
         commit: &[u8],
     ) -> Option<ForwardResult> {
+        let message = StreamedCommit {
+            id: 0,
+            commit: commit.to_vec().into(),
+            read_index: false,
+        };
+        Some(match self.call(channels, leader, node, message).await? {
+            Ok(reply) => postcard::from_bytes(&reply.result).unwrap_or_else(|e| {
+                ForwardResult::Unknown(format!("undecodable reply from the leader: {e}"))
+            }),
+            Err(why) => ForwardResult::Unknown(why),
+        })
+    }
+
+    /// Asks `leader` for its read index over the stream (what the unary
+    /// `ReadIndex` returns). `None` means it was not sent: the caller should
+    /// use the unary call.
+    pub async fn read_index(
+        &self,
+        channels: &Channels,
+        leader: NodeId,
+        node: &Node,
+    ) -> Option<Result<u64, String>> {
+        let message = StreamedCommit {
+            id: 0,
+            commit: Default::default(),
+            read_index: true,
+        };
+        Some(match self.call(channels, leader, node, message).await? {
+            Ok(StreamedCommitReply {
+                read_index: Some(reply),
+                ..
+            }) if reply.error.is_empty() => Ok(reply.index),
+            Ok(StreamedCommitReply {
+                read_index: Some(reply),
+                ..
+            }) => Err(reply.error),
+            Ok(_) => Err(format!(
+                "leader {leader} answered a read index request without one"
+            )),
+            Err(why) => Err(why),
+        })
+    }
+
+    /// Sends `message` (its id is set here) on the stream to `leader` and
+    /// waits for the reply. `None`: it was not sent; `Some(Err)`: it was
+    /// sent, and no reply will come.
+    async fn call(
+        &self,
+        channels: &Channels,
+        leader: NodeId,
+        node: &Node,
+        mut message: StreamedCommit,
+    ) -> Option<Answer> {
         let stream = self.stream_to(channels, leader, node).await?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        message.id = id;
         let (tx, rx) = oneshot::channel();
-        let message = StreamedCommit {
-            id,
-            commit: commit.to_vec().into(),
-        };
         {
             let mut pending = stream.pending.lock().unwrap_or_else(|e| e.into_inner());
             // Broken since we looked: nothing was sent.
@@ -125,18 +184,18 @@ impl Forwarder {
             }
         }
         match tokio::time::timeout(COMMIT_TIMEOUT, rx).await {
-            Ok(Ok(result)) => Some(result),
-            Ok(Err(_)) => Some(ForwardResult::Unknown(
-                "the commit stream to the leader closed without an answer".into(),
+            Ok(Ok(answer)) => Some(answer),
+            Ok(Err(_)) => Some(Err(
+                "the commit stream to the leader closed without an answer".into()
             )),
             Err(_) => {
-                // The connection may have died silently: later commits get a
-                // fresh stream.
+                // The connection may have died silently: later messages get
+                // a fresh stream.
                 stream.retired.store(true, Ordering::Relaxed);
                 if let Some(waiting) = stream.pending.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
                     waiting.remove(&id);
                 }
-                Some(ForwardResult::Unknown(format!(
+                Some(Err(format!(
                     "no answer from leader {leader} within {COMMIT_TIMEOUT:?}"
                 )))
             }
@@ -198,16 +257,13 @@ impl Forwarder {
             loop {
                 match replies.message().await {
                     Ok(Some(reply)) => {
-                        let result = postcard::from_bytes(&reply.result).unwrap_or_else(|e| {
-                            ForwardResult::Unknown(format!("undecodable reply from the leader: {e}"))
-                        });
                         let waiter = reader
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .as_mut()
                             .and_then(|waiting| waiting.remove(&reply.id));
                         if let Some(waiter) = waiter {
-                            let _ = waiter.send(result);
+                            let _ = waiter.send(Ok(reply));
                         }
                     }
                     Ok(None) => return break_with(&reader, "the leader closed the commit stream"),

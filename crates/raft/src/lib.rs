@@ -6,6 +6,7 @@
 //! - [`state_machine`]: the MVCC store as openraft's state machine.
 
 pub mod admin;
+pub mod applied;
 pub mod commit_batch;
 pub mod committer;
 pub mod forward;

@@ -24,8 +24,10 @@ use quorumdb_storage::{Engine, KvStore, Mvcc, SledEngine};
 use tokio::sync::watch;
 
 use crate::admin::{self, AdminService};
+use crate::applied::AppliedWaiters;
 use crate::commit_batch::CommitBatcher;
 use crate::committer::RaftCommitter;
+use crate::forward::Forwarder;
 use crate::lease::LeaderLease;
 use crate::log::{Log, LogOptions};
 use crate::log_store::LogStore;
@@ -191,6 +193,7 @@ impl RaftNode {
             id,
             LeaderLease::duration_for(Duration::from_millis(tuning.election_timeout_min_ms)),
         ));
+        let applied = Arc::new(AppliedWaiters::default());
         let log_store = LogStore::new(log.clone());
         let read_floor = log_store.read_floor()?;
         let committed = log_store.committed_index();
@@ -199,13 +202,16 @@ impl RaftNode {
             Arc::new(raft_config),
             Network::new(channels.clone(), lease.clone()),
             log_store,
-            StateMachine::new(mvcc.clone()),
+            StateMachine::new(mvcc.clone(), applied.clone()),
         )
         .await
         .map_err(|e| NodeError::Raft(e.to_string()))?;
 
+        // Follower -> leader: commits and read-index requests share a stream.
+        let forwarder = Arc::new(Forwarder::default());
         let read_index = {
-            let (raft, channels, lease) = (raft.clone(), channels.clone(), lease.clone());
+            let (raft, channels, lease, forwarder) =
+                (raft.clone(), channels.clone(), lease.clone(), forwarder.clone());
             ReadIndexBatcher::new(move || {
                 Box::pin(RaftCommitter::fetch_read_index(
                     id,
@@ -213,6 +219,7 @@ impl RaftNode {
                     channels.clone(),
                     read_floor,
                     lease.clone(),
+                    forwarder.clone(),
                 ))
             })
         };
@@ -297,15 +304,17 @@ impl RaftNode {
             shutdown.subscribe(),
         )));
 
-        let committer = Arc::new(RaftCommitter::new(
+        let committer = Arc::new(RaftCommitter {
             id,
-            raft.clone(),
-            mvcc.clone(),
+            raft: raft.clone(),
+            mvcc: mvcc.clone(),
             channels,
-            tokio::runtime::Handle::current(),
+            runtime: tokio::runtime::Handle::current(),
             read_index,
             commits,
-        ));
+            forwarder,
+            applied,
+        });
         let kv = KvStore::new(mvcc.clone(), committer.clone());
         Ok(Self {
             id,

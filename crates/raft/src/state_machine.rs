@@ -32,6 +32,7 @@ use openraft::storage::{RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{EntryPayload, RaftLogId, StorageIOError};
 use quorumdb_storage::{Entry as StoreEntry, EntryOutcome, Mvcc};
 
+use crate::applied::AppliedWaiters;
 use crate::types::{
     Entry, LogId, Request, Response, Snapshot, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
 };
@@ -50,6 +51,8 @@ struct StoredSnapshot {
 #[derive(Clone)]
 pub struct StateMachine {
     mvcc: Mvcc,
+    /// Told of every new applied version (after the store published it).
+    waiters: Arc<AppliedWaiters>,
     current: Arc<Mutex<Option<StoredSnapshot>>>,
     /// Snapshots built so far by this process (for unique ids).
     built: Arc<std::sync::atomic::AtomicU64>,
@@ -64,9 +67,10 @@ fn read_err(e: impl std::error::Error + 'static) -> StorageError {
 }
 
 impl StateMachine {
-    pub fn new(mvcc: Mvcc) -> Self {
+    pub fn new(mvcc: Mvcc, waiters: Arc<AppliedWaiters>) -> Self {
         Self {
             mvcc,
+            waiters,
             current: Arc::default(),
             built: Arc::default(),
         }
@@ -201,13 +205,16 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         // a few tens of microseconds, less than a hop to the blocking pool
         // costs; anything bigger (or a GC, which deletes garbage) runs
         // there so it cannot hold up an async worker.
-        if entries.iter().map(apply_weight).sum::<usize>() <= INLINE_APPLY_WEIGHT {
-            return entries.iter().map(|e| self.apply_one(e)).collect();
-        }
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || entries.iter().map(|e| this.apply_one(e)).collect())
-            .await
-            .map_err(|e| StorageIOError::write_state_machine(&e))?
+        let responses = if entries.iter().map(apply_weight).sum::<usize>() <= INLINE_APPLY_WEIGHT {
+            entries.iter().map(|e| self.apply_one(e)).collect()
+        } else {
+            let this = self.clone();
+            tokio::task::spawn_blocking(move || entries.iter().map(|e| this.apply_one(e)).collect())
+                .await
+                .map_err(|e| StorageIOError::write_state_machine(&e))?
+        };
+        self.waiters.applied(self.mvcc.applied());
+        responses
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
@@ -238,6 +245,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             );
             return Err(sm_err(std::io::Error::other(detail)));
         }
+        self.waiters.applied(self.mvcc.applied());
         tracing::info!(last_log_id = ?meta.last_log_id, "installed a snapshot from the leader");
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(StoredSnapshot {
             meta: meta.clone(),

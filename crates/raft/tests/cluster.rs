@@ -153,6 +153,7 @@ async fn any_node_serves_linearizable_reads_and_writes() {
         nodes.iter().all(|n| n.mvcc().applied() >= applied)
     })
     .await;
+    read_index_on_the_commit_stream(&nodes, applied).await;
     for node in &nodes {
         let snap = node.mvcc().snapshot(applied).unwrap();
         assert_eq!(
@@ -167,6 +168,50 @@ async fn any_node_serves_linearizable_reads_and_writes() {
     drop(kvs);
     for node in nodes {
         node.shutdown().await;
+    }
+}
+
+/// What a follower's read-index request on its commit stream gets: from the
+/// leader an index covering every commit made so far (`applied`), from
+/// anyone else an error naming the leader; each reply under its request's id.
+async fn read_index_on_the_commit_stream(nodes: &[RaftNode], applied: u64) {
+    use quorumdb_raft::pb::admin::StreamedCommit;
+    use quorumdb_raft::pb::admin::admin_client::AdminClient;
+    let leader = nodes
+        .iter()
+        .find(|n| n.raft().metrics().borrow().current_leader == Some(n.id()))
+        .map(|n| n.id())
+        .expect("a leader");
+    for node in nodes {
+        let mut client = AdminClient::connect(format!("http://{}", node.grpc_addr()))
+            .await
+            .unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tx.send(StreamedCommit {
+            id: 41,
+            commit: Default::default(),
+            read_index: true,
+        })
+        .unwrap();
+        let mut replies = client
+            .commit_stream(tokio_stream::wrappers::UnboundedReceiverStream::new(rx))
+            .await
+            .unwrap()
+            .into_inner();
+        let reply = tokio::time::timeout(Duration::from_secs(30), replies.message())
+            .await
+            .expect("an answer")
+            .unwrap()
+            .expect("a reply");
+        assert_eq!(reply.id, 41);
+        let answer = reply.read_index.expect("a read-index answer");
+        if node.id() == leader {
+            assert_eq!(answer.error, "");
+            assert!(answer.index >= applied, "{} < {applied}", answer.index);
+        } else {
+            assert_eq!(answer.index, 0);
+            assert_eq!(answer.leader_id, Some(leader), "{}", answer.error);
+        }
     }
 }
 

@@ -1,0 +1,162 @@
+//! Waiting until the local state machine has applied a version.
+//!
+//! A gateway answers a commit, and starts a read, only once its own store
+//! has applied the version in question (see [`crate::committer`]). On a
+//! follower that means waiting for the entry to arrive and be applied.
+//! openraft's `Raft::wait` would do, but it wakes every waiter on every
+//! change of the Raft metrics (several per log entry, whether or not
+//! anything was applied) and clones the metrics each time; with a session
+//! thread blocked per waiter, those wake-ups were a visible share of a
+//! follower's CPU. Here a waiter sleeps until the state machine reports a
+//! version at or above the one it waits for, and is woken exactly once.
+//!
+//! Invariant (no lost wake-up): the state machine publishes a new applied
+//! version in the store *before* calling [`AppliedWaiters::applied`], and a
+//! waiter checks the store's applied version under the same lock it
+//! registers under; so either the waiter sees the new version, or the
+//! notification sees the waiter.
+//!
+//! Not here: timeouts (the caller bounds the wait) and the version itself
+//! (the store's [`Mvcc::applied`] is the one source of truth).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use quorumdb_storage::{Mvcc, Version};
+use tokio::sync::oneshot;
+
+#[derive(Default)]
+pub struct AppliedWaiters {
+    /// By the version each waits for.
+    waiting: Mutex<BTreeMap<Version, Vec<oneshot::Sender<()>>>>,
+}
+
+/// Registered waiters beyond this many get the abandoned ones (timed out,
+/// dropped) swept out when the next one registers.
+const SWEEP_ABOVE: usize = 1024;
+
+impl AppliedWaiters {
+    /// Wakes everyone waiting for `applied` or below. Call after the store
+    /// has published `applied`.
+    pub fn applied(&self, applied: Version) {
+        let ready = {
+            let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+            if waiting.first_key_value().is_none_or(|(v, _)| *v > applied) {
+                return;
+            }
+            let later = waiting.split_off(&(applied + 1));
+            std::mem::replace(&mut *waiting, later)
+        };
+        for waiter in ready.into_values().flatten() {
+            let _ = waiter.send(());
+        }
+    }
+
+    /// Returns once `mvcc` has applied `version`.
+    pub async fn wait(&self, mvcc: &Mvcc, version: Version) {
+        let woken = {
+            let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+            if mvcc.applied() >= version {
+                return;
+            }
+            if waiting.values().map(Vec::len).sum::<usize>() > SWEEP_ABOVE {
+                waiting.retain(|_, senders| {
+                    senders.retain(|s| !s.is_closed());
+                    !senders.is_empty()
+                });
+            }
+            let (wake, woken) = oneshot::channel();
+            waiting.entry(version).or_default().push(wake);
+            woken
+        };
+        // The sender is only dropped unsent if this struct is.
+        let _ = woken.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use quorumdb_storage::{Commit, Entry, Isolation, MemoryEngine};
+
+    use super::*;
+
+    fn apply(mvcc: &Mvcc, waiters: &AppliedWaiters, version: Version) {
+        let commit = Commit {
+            read_version: mvcc.applied(),
+            isolation: Isolation::Snapshot,
+            writes: vec![(b"k".to_vec(), Some(version.to_be_bytes().to_vec()))],
+            read_keys: vec![],
+            read_ranges: vec![],
+        };
+        mvcc.apply_entry(version, Entry::Commits(&[commit]), &[]).unwrap();
+        waiters.applied(version);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_waiter_wakes_once_its_version_is_applied_and_not_before() {
+        let mvcc = Mvcc::open_checkpointed(Arc::new(MemoryEngine::new())).unwrap();
+        let waiters = Arc::new(AppliedWaiters::default());
+        apply(&mvcc, &waiters, 1);
+        // Already applied: no wait.
+        tokio::time::timeout(Duration::from_secs(5), waiters.wait(&mvcc, 1))
+            .await
+            .expect("version 1 is applied");
+        let (m, w) = (mvcc.clone(), waiters.clone());
+        let mut three = tokio::spawn(async move { w.wait(&m, 3).await });
+        let (m, w) = (mvcc.clone(), waiters.clone());
+        let mut five = tokio::spawn(async move { w.wait(&m, 5).await });
+        apply(&mvcc, &waiters, 2);
+        let early = tokio::time::timeout(Duration::from_millis(50), &mut three).await;
+        assert!(early.is_err(), "woken at version 2 while waiting for 3");
+        apply(&mvcc, &waiters, 4);
+        tokio::time::timeout(Duration::from_secs(5), &mut three)
+            .await
+            .expect("woken by a version above the one it waits for")
+            .unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), &mut five)
+                .await
+                .is_err()
+        );
+        apply(&mvcc, &waiters, 5);
+        tokio::time::timeout(Duration::from_secs(5), five)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(waiters.waiting.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn racing_applies_never_strand_a_waiter() {
+        let mvcc = Mvcc::open_checkpointed(Arc::new(MemoryEngine::new())).unwrap();
+        let waiters = Arc::new(AppliedWaiters::default());
+        let (m, w) = (mvcc.clone(), waiters.clone());
+        let applier = std::thread::spawn(move || {
+            for v in 1..=2_000 {
+                apply(&m, &w, v);
+            }
+        });
+        for v in (1..=2_000).step_by(7) {
+            tokio::time::timeout(Duration::from_secs(10), waiters.wait(&mvcc, v))
+                .await
+                .unwrap_or_else(|_| panic!("stranded waiting for {v}"));
+            assert!(mvcc.applied() >= v);
+        }
+        applier.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn abandoned_waiters_are_swept() {
+        let mvcc = Mvcc::open_checkpointed(Arc::new(MemoryEngine::new())).unwrap();
+        let waiters = AppliedWaiters::default();
+        for _ in 0..3 * SWEEP_ABOVE {
+            let gave_up = tokio::time::timeout(Duration::from_millis(0), waiters.wait(&mvcc, 10)).await;
+            assert!(gave_up.is_err());
+        }
+        let left: usize = waiters.waiting.lock().unwrap().values().map(Vec::len).sum();
+        assert!(left <= SWEEP_ABOVE + 1, "{left} abandoned waiters kept");
+    }
+}
