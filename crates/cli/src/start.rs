@@ -62,9 +62,44 @@ pub struct StartArgs {
 pub fn run(args: StartArgs) -> Result<ExitCode, BoxError> {
     crate::init_logging("info");
     crate::fault_switches()?;
+    raise_open_files_limit();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(serve(args))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Raises this process's soft limit on open files to its hard limit. Each
+/// SQL connection holds four descriptors (its socket, and its thread's
+/// runtime: an epoll instance, a wake-up eventfd, a signal pipe), so the
+/// usual soft limit of 1,024 would run out at about 250 connections, well
+/// below the default connection limit, and take sled and Raft down with it.
+fn raise_open_files_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        if limit.rlim_cur >= limit.rlim_max.min(1 << 20) {
+            tracing::info!(open_files = limit.rlim_cur, "limit on open files");
+            return;
+        }
+        let before = limit.rlim_cur;
+        // Linux refuses more than its nr_open (2^20 by default).
+        limit.rlim_cur = limit.rlim_max.min(1 << 20);
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+            tracing::info!(
+                from = before,
+                to = limit.rlim_cur,
+                "raised the limit on open files"
+            );
+        } else {
+            tracing::warn!(open_files = before, "could not raise the limit on open files");
+        }
+    }
 }
 
 /// The node configuration for `args`. Fails (one line, naming the file)

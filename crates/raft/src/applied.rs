@@ -5,9 +5,9 @@
 //! follower that means waiting for the entry to arrive and be applied.
 //! openraft's `Raft::wait` would do, but it wakes every waiter on every
 //! change of the Raft metrics (several per log entry, whether or not
-//! anything was applied) and clones the metrics each time; with a session
-//! thread blocked per waiter, those wake-ups were a visible share of a
-//! follower's CPU. Here a waiter sleeps until the state machine reports a
+//! anything was applied) and clones the metrics each time; with a
+//! connection's thread blocked per waiter, those wake-ups were a visible
+//! share of a follower's CPU. Here a waiter sleeps until the state machine reports a
 //! version at or above the one it waits for, and is woken exactly once.
 //!
 //! Invariant (no lost wake-up): the state machine publishes a new applied
@@ -27,12 +27,21 @@ use tokio::sync::oneshot;
 
 #[derive(Default)]
 pub struct AppliedWaiters {
-    /// By the version each waits for.
-    waiting: Mutex<BTreeMap<Version, Vec<oneshot::Sender<()>>>>,
+    waiting: Mutex<Waiting>,
 }
 
-/// Registered waiters beyond this many get the abandoned ones (timed out,
-/// dropped) swept out when the next one registers.
+#[derive(Default)]
+struct Waiting {
+    /// By the version each waits for.
+    by_version: BTreeMap<Version, Vec<oneshot::Sender<()>>>,
+    /// How many senders `by_version` holds.
+    count: usize,
+    /// Sweep out abandoned waiters (timed out, dropped) once `count`
+    /// exceeds this; it doubles when a sweep leaves more than half of it.
+    sweep_above: usize,
+}
+
+/// The first sweep threshold.
 const SWEEP_ABOVE: usize = 1024;
 
 impl AppliedWaiters {
@@ -41,11 +50,20 @@ impl AppliedWaiters {
     pub fn applied(&self, applied: Version) {
         let ready = {
             let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
-            if waiting.first_key_value().is_none_or(|(v, _)| *v > applied) {
+            if waiting
+                .by_version
+                .first_key_value()
+                .is_none_or(|(v, _)| *v > applied)
+            {
                 return;
             }
-            let later = waiting.split_off(&(applied + 1));
-            std::mem::replace(&mut *waiting, later)
+            let later = match applied.checked_add(1) {
+                Some(next) => waiting.by_version.split_off(&next),
+                None => BTreeMap::new(),
+            };
+            let ready = std::mem::replace(&mut waiting.by_version, later);
+            waiting.count -= ready.values().map(Vec::len).sum::<usize>();
+            ready
         };
         for waiter in ready.into_values().flatten() {
             let _ = waiter.send(());
@@ -59,14 +77,18 @@ impl AppliedWaiters {
             if mvcc.applied() >= version {
                 return;
             }
-            if waiting.values().map(Vec::len).sum::<usize>() > SWEEP_ABOVE {
-                waiting.retain(|_, senders| {
+            if waiting.count > waiting.sweep_above.max(SWEEP_ABOVE) {
+                waiting.by_version.retain(|_, senders| {
                     senders.retain(|s| !s.is_closed());
                     !senders.is_empty()
                 });
+                waiting.count = waiting.by_version.values().map(Vec::len).sum();
+                // Mostly live waiters: sweeping again soon would be wasted.
+                waiting.sweep_above = (2 * waiting.count).max(SWEEP_ABOVE);
             }
             let (wake, woken) = oneshot::channel();
-            waiting.entry(version).or_default().push(wake);
+            waiting.by_version.entry(version).or_default().push(wake);
+            waiting.count += 1;
             woken
         };
         // The sender is only dropped unsent if this struct is.
@@ -126,7 +148,9 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert!(waiters.waiting.lock().unwrap().is_empty());
+        let waiting = waiters.waiting.lock().unwrap();
+        assert!(waiting.by_version.is_empty());
+        assert_eq!(waiting.count, 0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,7 +180,9 @@ mod tests {
             let gave_up = tokio::time::timeout(Duration::from_millis(0), waiters.wait(&mvcc, 10)).await;
             assert!(gave_up.is_err());
         }
-        let left: usize = waiters.waiting.lock().unwrap().values().map(Vec::len).sum();
+        let waiting = waiters.waiting.lock().unwrap();
+        let left: usize = waiting.by_version.values().map(Vec::len).sum();
+        assert_eq!(left, waiting.count);
         assert!(left <= SWEEP_ABOVE + 1, "{left} abandoned waiters kept");
     }
 }

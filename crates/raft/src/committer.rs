@@ -25,9 +25,11 @@
 //! retried. With no leader, callers get [`Error::Unavailable`] after a
 //! bounded wait instead of hanging.
 //!
-//! The trait is synchronous (the SQL executor is); calls block the calling
-//! thread on the node's tokio runtime and must not be made from inside an
-//! async task.
+//! The trait is synchronous (the SQL executor is): a call blocks its thread
+//! while futures on the node's runtime do the work. It must never be made
+//! on a worker of the node's runtime (that worker could be the one the
+//! answer needs). A connection's own thread, inside its own single-threaded
+//! runtime, is fine: see `block_on_in`.
 
 use std::time::{Duration, Instant};
 
@@ -76,15 +78,8 @@ struct CommitCtx {
 }
 
 impl RaftCommitter {
-    /// Runs `fut` to completion on this (blocking) thread, inside the node's
-    /// runtime context so its timers, channels and gRPC clients work: the
-    /// waker unparks this thread directly, with no task or channel between.
-    fn block_on<T: Send + 'static>(&self, fut: impl Future<Output = T> + Send + 'static) -> Result<T> {
-        let _context = self.runtime.enter();
-        // Tokio's timers panic once the runtime is shutting down: that is
-        // the node stopping, not a bug, so it becomes `Unavailable`.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| futures::executor::block_on(fut)))
-            .map_err(|_| Error::Unavailable("the node is shutting down".into()))
+    fn block_on<T: Send + 'static>(&self, fut: impl Future<Output = T> + Send + 'static) -> Option<T> {
+        block_on_in(&self.runtime, fut)
     }
 
     /// Waits until a leader is known; `None` after [`LEADER_WAIT`].
@@ -200,7 +195,8 @@ impl RaftCommitter {
             if Self::wait_for_leader(&raft, deadline).await.is_none() {
                 return Err(Error::Unavailable("no leader: the cluster has no quorum".into()));
             }
-            match batcher.read_index().await {
+            let round = tokio::time::timeout(COMMIT_TIMEOUT, batcher.read_index()).await;
+            match round.unwrap_or_else(|_| Err(format!("no read index within {COMMIT_TIMEOUT:?}"))) {
                 Ok(index) => {
                     Self::wait_applied(&applied, &mvcc, index).await?;
                     return Ok(mvcc.applied().max(index));
@@ -277,7 +273,12 @@ impl RaftCommitter {
             match result {
                 ForwardResult::Applied { version, outcome } => {
                     let version = outcome.into_result(version, read_version)?;
-                    Self::wait_applied(&applied, &mvcc, version).await?;
+                    // Committed: only how soon this node shows it is open.
+                    // (A transaction starting here waits for its read index
+                    // to be applied anyway.)
+                    if let Err(e) = Self::wait_applied(&applied, &mvcc, version).await {
+                        tracing::warn!(version, "committed, but not yet applied here: {e}");
+                    }
                     return Ok(version);
                 }
                 ForwardResult::NotLeader { .. } => {
@@ -292,6 +293,23 @@ impl RaftCommitter {
             }
         }
     }
+}
+
+/// Runs `fut` to completion on the calling thread, inside `runtime`'s
+/// context so its timers, channels and gRPC clients work: the waker unparks
+/// this thread directly, with no task or channel between. `None` if tokio
+/// panicked, which its timers do once the runtime is shutting down.
+///
+/// The caller may itself be inside another runtime's `block_on` (a
+/// connection's thread runs one, see `quorumdb_server::pgwire`): tokio's
+/// cooperative budget of *that* task would then be spent by `fut`'s
+/// channels and timers, and once it ran out they would answer "not yet"
+/// and leave their wake-up to the outer runtime, which cannot run while
+/// this thread blocks here: a hang. So `fut` runs unconstrained.
+fn block_on_in<T>(runtime: &Handle, fut: impl Future<Output = T>) -> Option<T> {
+    let _context = runtime.enter();
+    let fut = tokio::task::unconstrained(fut);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| futures::executor::block_on(fut))).ok()
 }
 
 /// True when tonic could not connect at all, so the request was never sent.
@@ -318,7 +336,8 @@ impl Committer for RaftCommitter {
             self.read_index.clone(),
             self.applied.clone(),
         );
-        self.block_on(fut)?
+        self.block_on(fut)
+            .unwrap_or_else(|| Err(Error::Unavailable("the node is shutting down".into())))
     }
 
     /// The locally applied version: no read-index round. Safe because a
@@ -339,6 +358,63 @@ impl Committer for RaftCommitter {
             applied: self.applied.clone(),
         };
         let fut = Self::commit_async(ctx, commit);
-        self.block_on(fut)?
+        // Stopped part-way, the commit may already be with the leader.
+        self.block_on(fut).unwrap_or_else(|| {
+            Err(Error::OutcomeUnknown(
+                "the node shut down while committing; the transaction may or may not have committed".into(),
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A connection thread runs statements inside its own runtime's
+    /// `block_on`, and a statement may wait on the node's runtime after the
+    /// connection's task has spent its cooperative budget (pipelined
+    /// statements, a long wait for a leader). The wait must still end.
+    #[test]
+    fn a_wait_ends_even_when_the_callers_runtime_budget_is_spent() {
+        let node = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = node.handle().clone();
+        let (finished, done) = mpsc::channel();
+        std::thread::spawn(move || {
+            let connection = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            connection.block_on(async move {
+                // Spend the task's budget on operations that complete at once.
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                for i in 0..1_000 {
+                    tx.send(i).unwrap();
+                    rx.recv().await.unwrap();
+                }
+                // Then block on timers and channels of the node's runtime.
+                let waited = block_on_in(&handle, async {
+                    for _ in 0..20 {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        let (tx, rx) = tokio::sync::oneshot::channel();
+                        tokio::spawn(async move { tx.send(7).unwrap() });
+                        assert_eq!(rx.await.unwrap(), 7);
+                    }
+                    "done"
+                });
+                finished.send(waited).unwrap();
+            });
+        });
+        let waited = done
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the wait hung on the exhausted budget");
+        assert_eq!(waited, Some("done"));
     }
 }

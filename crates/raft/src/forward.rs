@@ -52,7 +52,6 @@ use crate::types::{Node, NodeId};
 #[derive(Default)]
 pub struct Forwarder {
     slot: tokio::sync::Mutex<Slot>,
-    next_id: AtomicU64,
 }
 
 #[derive(Default)]
@@ -87,6 +86,12 @@ struct CommitStream {
     /// Set when a commit on it timed out: new commits go to a new stream,
     /// while those already on this one still wait for their own answers.
     retired: AtomicBool,
+    /// Set when the leader answered a read-index request without a read
+    /// index (a version from before they rode the stream): later requests
+    /// take the unary call.
+    no_read_index: AtomicBool,
+    /// Ids of the messages sent on it.
+    next_id: AtomicU64,
 }
 
 impl CommitStream {
@@ -119,7 +124,8 @@ impl Forwarder {
             commit: commit.to_vec().into(),
             read_index: false,
         };
-        Some(match self.call(channels, leader, node, message).await? {
+        let stream = self.stream_to(channels, leader, node).await?;
+        Some(match Self::call(&stream, message).await? {
             Ok(reply) => postcard::from_bytes(&reply.result).unwrap_or_else(|e| {
                 ForwardResult::Unknown(format!("undecodable reply from the leader: {e}"))
             }),
@@ -136,12 +142,16 @@ impl Forwarder {
         leader: NodeId,
         node: &Node,
     ) -> Option<Result<u64, String>> {
+        let stream = self.stream_to(channels, leader, node).await?;
+        if stream.no_read_index.load(Ordering::Relaxed) {
+            return None;
+        }
         let message = StreamedCommit {
             id: 0,
             commit: Default::default(),
             read_index: true,
         };
-        Some(match self.call(channels, leader, node, message).await? {
+        Some(match Self::call(&stream, message).await? {
             Ok(StreamedCommitReply {
                 read_index: Some(reply),
                 ..
@@ -150,25 +160,23 @@ impl Forwarder {
                 read_index: Some(reply),
                 ..
             }) => Err(reply.error),
-            Ok(_) => Err(format!(
-                "leader {leader} answered a read index request without one"
-            )),
+            Ok(_) => {
+                tracing::info!(
+                    leader,
+                    "the leader does not answer read indexes on its commit stream"
+                );
+                stream.no_read_index.store(true, Ordering::Relaxed);
+                return None;
+            }
             Err(why) => Err(why),
         })
     }
 
-    /// Sends `message` (its id is set here) on the stream to `leader` and
-    /// waits for the reply. `None`: it was not sent; `Some(Err)`: it was
-    /// sent, and no reply will come.
-    async fn call(
-        &self,
-        channels: &Channels,
-        leader: NodeId,
-        node: &Node,
-        mut message: StreamedCommit,
-    ) -> Option<Answer> {
-        let stream = self.stream_to(channels, leader, node).await?;
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+    /// Sends `message` (its id is set here) on `stream` and waits for the
+    /// reply. `None`: it was not sent; `Some(Err)`: it was sent, and no reply
+    /// will come.
+    async fn call(stream: &CommitStream, mut message: StreamedCommit) -> Option<Answer> {
+        let id = stream.next_id.fetch_add(1, Ordering::Relaxed);
         message.id = id;
         let (tx, rx) = oneshot::channel();
         {
@@ -196,7 +204,8 @@ impl Forwarder {
                     waiting.remove(&id);
                 }
                 Some(Err(format!(
-                    "no answer from leader {leader} within {COMMIT_TIMEOUT:?}"
+                    "no answer from leader {} within {COMMIT_TIMEOUT:?}",
+                    stream.leader
                 )))
             }
         }
@@ -278,7 +287,124 @@ impl Forwarder {
             sender,
             pending,
             retired: AtomicBool::new(false),
+            no_read_index: AtomicBool::new(false),
+            next_id: AtomicU64::new(0),
         });
         Some(stream)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use crate::pb::admin::admin_server::{Admin, AdminServer};
+    use crate::pb::admin::*;
+
+    use super::*;
+
+    /// A leader from before read indexes rode the commit stream: it takes
+    /// every stream message for a commit (and cannot decode an empty one).
+    #[derive(Clone, Default)]
+    struct OldLeader {
+        stream_messages: Arc<AtomicUsize>,
+    }
+
+    type Replies = std::pin::Pin<
+        Box<dyn futures::Stream<Item = Result<StreamedCommitReply, tonic::Status>> + Send + 'static>,
+    >;
+
+    #[tonic::async_trait]
+    impl Admin for OldLeader {
+        async fn commit(
+            &self,
+            _: tonic::Request<CommitRequest>,
+        ) -> Result<tonic::Response<CommitReply>, tonic::Status> {
+            Err(tonic::Status::unimplemented("not in this test"))
+        }
+
+        type CommitStreamStream = Replies;
+
+        async fn commit_stream(
+            &self,
+            request: tonic::Request<tonic::Streaming<StreamedCommit>>,
+        ) -> Result<tonic::Response<Replies>, tonic::Status> {
+            let mut incoming = request.into_inner();
+            let (tx, rx) = mpsc::unbounded_channel();
+            let counter = self.stream_messages.clone();
+            tokio::spawn(async move {
+                while let Ok(Some(message)) = incoming.message().await {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let result = ForwardResult::Unknown("undecodable commit".into());
+                    let _ = tx.send(Ok(StreamedCommitReply {
+                        id: message.id,
+                        result: postcard::to_stdvec(&result).unwrap().into(),
+                        read_index: None,
+                    }));
+                }
+            });
+            Ok(tonic::Response::new(Box::pin(
+                tokio_stream::wrappers::UnboundedReceiverStream::new(rx),
+            )))
+        }
+
+        async fn read_index(
+            &self,
+            _: tonic::Request<ReadIndexRequest>,
+        ) -> Result<tonic::Response<ReadIndexReply>, tonic::Status> {
+            Err(tonic::Status::unimplemented("not in this test"))
+        }
+
+        async fn status(
+            &self,
+            _: tonic::Request<StatusRequest>,
+        ) -> Result<tonic::Response<StatusReply>, tonic::Status> {
+            Err(tonic::Status::unimplemented("not in this test"))
+        }
+
+        async fn add_node(
+            &self,
+            _: tonic::Request<AddNodeRequest>,
+        ) -> Result<tonic::Response<AddNodeReply>, tonic::Status> {
+            Err(tonic::Status::unimplemented("not in this test"))
+        }
+
+        async fn remove_node(
+            &self,
+            _: tonic::Request<RemoveNodeRequest>,
+        ) -> Result<tonic::Response<RemoveNodeReply>, tonic::Status> {
+            Err(tonic::Status::unimplemented("not in this test"))
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_leader_without_read_indexes_on_the_stream_gets_unary_calls() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let leader = OldLeader::default();
+        let messages = leader.stream_messages.clone();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(AdminServer::new(leader))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        let (channels, node) = (Channels::default(), Node::new(addr.to_string()));
+        let forwarder = Forwarder::default();
+        assert_eq!(
+            forwarder.read_index(&channels, 1, &node).await,
+            None,
+            "the old leader's answer means: use the unary call"
+        );
+        assert_eq!(messages.load(Ordering::SeqCst), 1);
+        assert_eq!(forwarder.read_index(&channels, 1, &node).await, None);
+        assert_eq!(
+            messages.load(Ordering::SeqCst),
+            1,
+            "not asked on the stream again"
+        );
+        // Commits still use the stream.
+        let commit = forwarder.forward(&channels, 1, &node, b"c").await;
+        assert_eq!(commit, Some(ForwardResult::Unknown("undecodable commit".into())));
+        assert_eq!(messages.load(Ordering::SeqCst), 2);
     }
 }

@@ -237,6 +237,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .await
             .map_err(|e| StorageIOError::write_state_machine(&e))?
             .map_err(sm_err)?;
+        // Whatever follows, the store is now at the snapshot's version.
+        self.waiters.applied(self.mvcc.applied());
         let (installed, _) = self.read_state()?;
         if installed != meta.last_log_id {
             let detail = format!(
@@ -245,7 +247,6 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             );
             return Err(sm_err(std::io::Error::other(detail)));
         }
-        self.waiters.applied(self.mvcc.applied());
         tracing::info!(last_log_id = ?meta.last_log_id, "installed a snapshot from the leader");
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(StoredSnapshot {
             meta: meta.clone(),

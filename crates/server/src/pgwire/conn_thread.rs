@@ -34,11 +34,17 @@ use tokio::sync::oneshot;
 
 /// Serves `socket` on a new thread with `serve(socket)` and returns when
 /// that thread is done with it. Dropping the returned future closes the
-/// connection (the thread drops `serve`'s future and ends).
+/// connection: `interrupt` is called at once (to stop a running statement),
+/// and the thread drops `serve`'s future at its next await point and ends.
 ///
 /// Returns the socket back when no thread could be started, so the caller
 /// can refuse the client properly.
-pub async fn serve_on_own_thread<F, Fut>(socket: TcpStream, peer: SocketAddr, serve: F) -> Option<TcpStream>
+pub async fn serve_on_own_thread<F, Fut>(
+    socket: TcpStream,
+    peer: SocketAddr,
+    serve: F,
+    interrupt: impl FnOnce(),
+) -> Option<TcpStream>
 where
     F: FnOnce(TcpStream) -> Fut + Send + 'static,
     Fut: Future<Output = ()>,
@@ -60,6 +66,10 @@ where
     let (finished, done) = oneshot::channel::<()>();
     let started = std::thread::Builder::new()
         .name("quorumdb-conn".into())
+        // Statements run below the runtime's and pgwire's frames here, and
+        // an overflow would abort the process: the SQL layer's depth limits
+        // were sized for a bare 2 MiB thread.
+        .stack_size(CONN_STACK)
         .spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt,
@@ -85,12 +95,28 @@ where
     match started {
         Ok(_) => {
             drop(spare);
+            let mut abandoned = OnDrop(Some(interrupt));
             let _ = done.await;
+            abandoned.0 = None;
             None
         }
         Err(e) => {
             tracing::warn!(%peer, error = %e, "pgwire: cannot start a connection thread");
             spare.and_then(|s| TcpStream::from_std(s).ok())
+        }
+    }
+}
+
+/// Stack size of a connection's thread.
+const CONN_STACK: usize = 8 << 20;
+
+/// Calls its function when dropped (unless forgotten).
+struct OnDrop<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
         }
     }
 }
@@ -122,34 +148,58 @@ mod tests {
             reply
         });
         let (socket, peer) = listener.accept().await.unwrap();
-        let refused = serve_on_own_thread(socket, peer, |mut socket| async move {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let mut b = [0u8; 1];
-            socket.read_exact(&mut b).await.unwrap();
-            // Blocking here holds up nobody else.
-            std::thread::sleep(std::time::Duration::from_millis(10));
-            let name = std::thread::current().name().unwrap_or_default().to_string();
-            socket.write_all(name.as_bytes()).await.unwrap();
-        })
+        let refused = serve_on_own_thread(
+            socket,
+            peer,
+            |mut socket| async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut b = [0u8; 1];
+                socket.read_exact(&mut b).await.unwrap();
+                // Blocking here holds up nobody else.
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                let name = std::thread::current().name().unwrap_or_default().to_string();
+                socket.write_all(name.as_bytes()).await.unwrap();
+            },
+            || panic!("not abandoned"),
+        )
         .await;
         assert!(refused.is_none());
         assert_eq!(client.join().unwrap(), b"quorumdb-conn");
 
-        // Dropping the listener's future ends a connection that never would.
+        // Dropping the listener's future interrupts a connection busy in a
+        // (blocking) statement, and closes it once that returns.
         let client = std::thread::spawn(move || {
             let mut c = std::net::TcpStream::connect(addr).unwrap();
+            c.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+                .unwrap();
             let mut reply = Vec::new();
-            // The server closes without sending anything.
-            c.read_to_end(&mut reply).unwrap();
-            reply
+            // The server closes after its statement was interrupted.
+            c.read_to_end(&mut reply).map(|_| reply)
         });
         let (socket, peer) = listener.accept().await.unwrap();
-        let serving = serve_on_own_thread(socket, peer, |socket| async move {
-            let _keep = socket;
-            std::future::pending::<()>().await
-        });
+        let tripped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (seen, trip) = (tripped.clone(), tripped.clone());
+        let serving = serve_on_own_thread(
+            socket,
+            peer,
+            move |mut socket| async move {
+                use tokio::io::AsyncWriteExt;
+                // A statement that runs until interrupted.
+                while !seen.load(std::sync::atomic::Ordering::SeqCst) {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                socket.write_all(b"57014").await.unwrap();
+                std::future::pending::<()>().await
+            },
+            move || trip.store(true, std::sync::atomic::Ordering::SeqCst),
+        );
         let timed_out = tokio::time::timeout(std::time::Duration::from_millis(200), serving).await;
         assert!(timed_out.is_err(), "the connection is still served until dropped");
-        assert_eq!(client.join().unwrap(), b"");
+        assert!(tripped.load(std::sync::atomic::Ordering::SeqCst));
+        let reply = client
+            .join()
+            .unwrap()
+            .expect("the connection is closed, not left open");
+        assert_eq!(reply, b"57014");
     }
 }

@@ -19,8 +19,9 @@
 //! so engine calls run inline, blocking that thread alone while a commit
 //! waits for Raft; the session sits behind a std `Mutex` shared by the
 //! handlers of its one connection; no session is shared between
-//! connections, so none blocks another. Dropping the handler drops the session, which rolls back an
-//! open transaction (client disconnect). Nothing here unwraps client input.
+//! connections, so none blocks another. Dropping the handler drops the
+//! session, which rolls back an open transaction (client disconnect).
+//! Nothing here unwraps client input.
 //!
 //! A multi-statement simple query without transaction control runs as one
 //! implicit transaction (as in PostgreSQL): an error rolls back the whole
@@ -315,7 +316,7 @@ fn lock(state: &Mutex<ConnState>) -> std::sync::MutexGuard<'_, ConnState> {
 /// Runs `f` on the connection state, inline: handlers run on the
 /// connection's own thread (`conn_thread`), which may block. A panic in `f`
 /// fails this call only (`XX000`); the session stays usable.
-async fn blocking<T>(
+async fn with_state<T>(
     state: &Mutex<ConnState>,
     status: Option<&AtomicU8>,
     f: impl FnOnce(&mut ConnState) -> T,
@@ -567,7 +568,7 @@ impl SimpleQueryHandler for ConnHandler {
             client.feed(msg).await?;
             return self.ready(client).await;
         }
-        let outs = blocking(&self.state, Some(&self.status), move |st| run_simple(st, &sql)).await?;
+        let outs = with_state(&self.state, Some(&self.status), move |st| run_simple(st, &sql)).await?;
         for out in outs {
             match out {
                 Out::Notice(n) => client.feed(notice_message(&n)).await?,
@@ -821,7 +822,7 @@ impl QueryParser for Parser {
         }
         let text = sql.to_owned();
         let types = types.to_vec();
-        blocking(&self.state, None, move |st| prepare(st, &text, &types))
+        with_state(&self.state, None, move |st| prepare(st, &text, &types))
             .await?
             .map_err(|e| user_error(&e, error_position(&e, sql)))
     }
@@ -922,7 +923,7 @@ impl ExtendedQueryHandler for ConnHandler {
             return Ok(Response::Execution(Tag::new(tag)));
         }
         let sql = stmt.sql.clone();
-        let (notices, result) = blocking(&self.state, Some(&self.status), move |st| {
+        let (notices, result) = with_state(&self.state, Some(&self.status), move |st| {
             let text = split::split_statements(&sql)
                 .first()
                 .map(|p| p.text.to_owned())
@@ -1191,7 +1192,7 @@ impl ConnHandler {
     /// COPY ... TO STDOUT: runs the query; returns the formatted lines.
     async fn copy_out_lines(&self, spec: CopySpec) -> Result<(usize, Vec<String>), SqlError> {
         let query = spec.query.clone().unwrap_or_default();
-        let qr = blocking(&self.state, Some(&self.status), move |st| {
+        let qr = with_state(&self.state, Some(&self.status), move |st| {
             st.run_one(&query, &[], &mut Vec::new())
         })
         .await
@@ -1255,7 +1256,7 @@ impl ConnHandler {
     async fn copy_in_open(&self, spec: CopySpec) -> Result<usize, SqlError> {
         let table = spec.table.clone();
         let given = spec.columns.clone();
-        let (columns, began) = blocking(&self.state, Some(&self.status), move |st| {
+        let (columns, began) = with_state(&self.state, Some(&self.status), move |st| {
             if st.session.transaction_failed() {
                 return Err(SqlError::new(
                     "25P02",
@@ -1361,7 +1362,7 @@ impl ConnHandler {
     /// Inserts a batch of COPY rows through the session.
     async fn copy_flush(&self, table: String, columns: Vec<String>, rows: Vec<Vec<Value>>) {
         let count = rows.len() as u64;
-        let r = blocking(&self.state, Some(&self.status), move |st| {
+        let r = with_state(&self.state, Some(&self.status), move |st| {
             for chunk in rows.chunks(COPY_BATCH) {
                 let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
                 let mut params = Vec::with_capacity(chunk.len() * columns.len());
@@ -1397,7 +1398,7 @@ impl ConnHandler {
             return Ok(());
         }
         let stmt = if commit { "COMMIT" } else { "ROLLBACK" };
-        blocking(&self.state, Some(&self.status), move |st| {
+        with_state(&self.state, Some(&self.status), move |st| {
             let r = st.session.execute(stmt).map(|_| ());
             if st.session.in_transaction() {
                 let _ = st.session.execute("ROLLBACK");

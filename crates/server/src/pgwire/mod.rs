@@ -179,9 +179,12 @@ pub async fn serve(
                     cancels: cancels.clone(),
                 };
                 let tls = acceptor.clone();
+                let interrupt = handlers.query.interrupt();
                 conns.spawn(async move {
                     let serve = move |socket| connection(socket, peer, tls, handlers);
-                    if let Some(socket) = conn_thread::serve_on_own_thread(socket, peer, serve).await {
+                    // Closed by shutdown: a running statement stops first.
+                    let stop = move || interrupt.trip();
+                    if let Some(socket) = conn_thread::serve_on_own_thread(socket, peer, serve, stop).await {
                         refuse(socket, "could not start a thread for this connection").await;
                     }
                 });
