@@ -112,6 +112,37 @@ async fn killing_the_leader_under_load_loses_no_acknowledged_write() {
     );
 }
 
+/// Many autocommit statements sent at once to a follower: the node runs
+/// them back to back on the connection's thread, each waiting for the
+/// leader. (Such waits once spent the connection runtime's cooperative
+/// budget and hung the connection.) Leaves rows 1000..1300 in `t`.
+async fn pipelined_commits_through_a_follower(cluster: &Cluster) {
+    let leader = cluster.leader().await;
+    let follower = cluster.procs.iter().find(|p| p.id != leader).expect("a follower");
+    let client = connect(&follower.url()).await.unwrap();
+    let insert = client.prepare("INSERT INTO t VALUES ($1)").await.unwrap();
+    let keys: Vec<i32> = (1000..1300).collect();
+    let params: Vec<[&(dyn tokio_postgres::types::ToSql + Sync); 1]> =
+        keys.iter().map(|k| [k as _]).collect();
+    let inserts = params.iter().map(|p| client.execute(&insert, p));
+    let done = tokio::time::timeout(Duration::from_secs(120), futures::future::join_all(inserts))
+        .await
+        .expect("pipelined commits through a follower finish");
+    for result in done {
+        assert_eq!(result.unwrap(), 1);
+    }
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM t WHERE k >= 1000", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 300);
+    client
+        .batch_execute("DELETE FROM t WHERE k >= 1000")
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_node_down_keeps_serving_two_down_refuses_with_a_clear_error() {
     let mut cluster = three_node_cluster().await;
@@ -120,6 +151,7 @@ async fn one_node_down_keeps_serving_two_down_refuses_with_a_clear_error() {
         .batch_execute("CREATE TABLE t (k INT PRIMARY KEY)")
         .await
         .unwrap();
+    pipelined_commits_through_a_follower(&cluster).await;
     cluster.procs[2].kill9();
     client
         .execute("INSERT INTO t VALUES (1)", &[])
