@@ -70,7 +70,7 @@ pub fn run(args: StartArgs) -> Result<ExitCode, BoxError> {
 
 /// Raises this process's soft limit on open files to its hard limit. Each
 /// SQL connection holds four descriptors (its socket, and its thread's
-/// runtime: an epoll instance, a wake-up eventfd, a signal pipe), so the
+/// runtime: an epoll instance, a wake-up eventfd, a signal socket), so the
 /// usual soft limit of 1,024 would run out at about 250 connections, well
 /// below the default connection limit, and take sled and Raft down with it.
 fn raise_open_files_limit() {
@@ -78,27 +78,23 @@ fn raise_open_files_limit() {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return;
-        }
-        if limit.rlim_cur >= limit.rlim_max.min(1 << 20) {
-            tracing::info!(open_files = limit.rlim_cur, "limit on open files");
-            return;
-        }
-        let before = limit.rlim_cur;
-        // Linux refuses more than its nr_open (2^20 by default).
-        limit.rlim_cur = limit.rlim_max.min(1 << 20);
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
-            tracing::info!(
-                from = before,
-                to = limit.rlim_cur,
-                "raised the limit on open files"
-            );
-        } else {
-            tracing::warn!(open_files = before, "could not raise the limit on open files");
-        }
+    // SAFETY: getrlimit only writes the struct passed, which outlives it.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return;
+    }
+    // Linux refuses more than its nr_open (2^20 by default).
+    let wanted = limit.rlim_max.min(1 << 20);
+    if limit.rlim_cur >= wanted {
+        tracing::info!(open_files = limit.rlim_cur, "limit on open files");
+        return;
+    }
+    let before = limit.rlim_cur;
+    limit.rlim_cur = wanted;
+    // SAFETY: setrlimit only reads the struct passed.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } == 0 {
+        tracing::info!(from = before, to = wanted, "raised the limit on open files");
+    } else {
+        tracing::warn!(open_files = before, "could not raise the limit on open files");
     }
 }
 

@@ -1,8 +1,8 @@
 //! The admin gRPC service: commit forwarding, read indexes, status and
 //! membership changes.
 //!
-//! Followers call the leader's `CommitStream` for commits and read indexes
-//! (`Commit` and `ReadIndex` when no stream can be used); operators and joining nodes call any node's `Status`,
+//! Followers call the leader's `CommitStream` for commits and read
+//! indexes (`Commit` and `ReadIndex` when no stream can be used); operators and joining nodes call any node's `Status`,
 //! `AddNode` and `RemoveNode` (a follower passes membership changes on to
 //! the leader).
 //!

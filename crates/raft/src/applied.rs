@@ -1,7 +1,7 @@
 //! Waiting until the local state machine has applied a version.
 //!
-//! A gateway answers a commit, and starts a read, only once its own store
-//! has applied the version in question (see [`crate::committer`]). On a
+//! A gateway answers a commit (within a bound), and starts a read, only
+//! once its own store has applied the version in question (see [`crate::committer`]). On a
 //! follower that means waiting for the entry to arrive and be applied.
 //! openraft's `Raft::wait` would do, but it wakes every waiter on every
 //! change of the Raft metrics (several per log entry, whether or not
@@ -37,7 +37,8 @@ struct Waiting {
     /// How many senders `by_version` holds.
     count: usize,
     /// Sweep out abandoned waiters (timed out, dropped) once `count`
-    /// exceeds this; it doubles when a sweep leaves more than half of it.
+    /// exceeds this; after a sweep it is twice the waiters left (at least
+    /// [`SWEEP_ABOVE`]), so live waiters are not swept over and over.
     sweep_above: usize,
 }
 

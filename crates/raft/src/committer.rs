@@ -15,7 +15,10 @@
 //! follower's one commit stream, [`crate::forward`], or a unary call when
 //! that cannot be used). The entry is validated at apply on every replica.
 //! The gateway answers only once the commit is applied *locally* too, so
-//! the client's next transaction on this node sees it.
+//! the client's next transaction on this node sees it (if the local apply
+//! takes longer than [`COMMIT_TIMEOUT`], it answers anyway, the commit
+//! being done, and no transaction here starts below it until it is
+//! applied).
 //!
 //! **Retries are only taken where provably safe**: "not the leader" means
 //! nothing was proposed (or the entry was truncated, which a committed entry
@@ -31,6 +34,7 @@
 //! answer needs). A connection's own thread, inside its own single-threaded
 //! runtime, is fine: see `block_on_in`.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use quorumdb_storage::fault::{self, Switch};
@@ -64,17 +68,22 @@ pub struct RaftCommitter {
     pub(crate) commits: Arc<CommitBatcher>,
     pub(crate) forwarder: Arc<Forwarder>,
     pub(crate) applied: Arc<AppliedWaiters>,
+    /// The newest version this node acknowledged as committed. Until it is
+    /// applied here, transactions do not start at the local applied version
+    /// (see `provisional_version`).
+    pub(crate) acked: AtomicU64,
 }
 
 /// What a commit needs, cloned into its task.
 struct CommitCtx {
     id: NodeId,
     raft: Raft,
-    mvcc: Mvcc,
     channels: Channels,
     commits: Arc<CommitBatcher>,
     forwarder: Arc<Forwarder>,
-    applied: Arc<AppliedWaiters>,
+    /// Set just before the commit is first handed to Raft or the leader:
+    /// before that, a failure means nothing was committed.
+    sent: Arc<AtomicBool>,
 }
 
 impl RaftCommitter {
@@ -242,11 +251,10 @@ impl RaftCommitter {
         let CommitCtx {
             id,
             raft,
-            mvcc,
             channels,
             commits,
             forwarder,
-            applied,
+            sent,
         } = ctx;
         let deadline = Instant::now() + LEADER_WAIT;
         let read_version = commit.read_version;
@@ -256,6 +264,7 @@ impl RaftCommitter {
                     "no leader: the cluster has no quorum; nothing was committed".into(),
                 ));
             };
+            sent.store(true, Ordering::Release);
             let result = if leader == id {
                 match tokio::time::timeout(COMMIT_TIMEOUT, commits.propose(commit.clone())).await {
                     Ok(result) => result,
@@ -272,14 +281,7 @@ impl RaftCommitter {
             };
             match result {
                 ForwardResult::Applied { version, outcome } => {
-                    let version = outcome.into_result(version, read_version)?;
-                    // Committed: only how soon this node shows it is open.
-                    // (A transaction starting here waits for its read index
-                    // to be applied anyway.)
-                    if let Err(e) = Self::wait_applied(&applied, &mvcc, version).await {
-                        tracing::warn!(version, "committed, but not yet applied here: {e}");
-                    }
-                    return Ok(version);
+                    return outcome.into_result(version, read_version);
                 }
                 ForwardResult::NotLeader { .. } => {
                     if Instant::now() >= deadline {
@@ -344,26 +346,47 @@ impl Committer for RaftCommitter {
     /// transaction started here is validated (at apply if it writes, by
     /// confirming its reads against a read index if it does not).
     fn provisional_version(&self) -> Option<Version> {
-        Some(self.mvcc.applied())
+        // Not below a commit this node acknowledged: its client may look at
+        // once (describing a statement after DDL reads the catalog here).
+        let applied = self.mvcc.applied();
+        (applied >= self.acked.load(Ordering::Acquire)).then_some(applied)
     }
 
     fn commit(&self, commit: Commit) -> Result<Version> {
+        let sent = Arc::new(AtomicBool::new(false));
         let ctx = CommitCtx {
             id: self.id,
             raft: self.raft.clone(),
-            mvcc: self.mvcc.clone(),
             channels: self.channels.clone(),
             commits: self.commits.clone(),
             forwarder: self.forwarder.clone(),
-            applied: self.applied.clone(),
+            sent: sent.clone(),
         };
-        let fut = Self::commit_async(ctx, commit);
-        // Stopped part-way, the commit may already be with the leader.
-        self.block_on(fut).unwrap_or_else(|| {
-            Err(Error::OutcomeUnknown(
-                "the node shut down while committing; the transaction may or may not have committed".into(),
-            ))
-        })
+        let version = self
+            .block_on(Self::commit_async(ctx, commit))
+            .unwrap_or_else(|| {
+                // The node is stopping (tokio panicked). Once sent, the commit
+                // may be with the leader.
+                Err(if sent.load(Ordering::Acquire) {
+                    Error::OutcomeUnknown(
+                        "the node shut down while committing; the transaction may or may not have committed"
+                            .into(),
+                    )
+                } else {
+                    Error::Unavailable("the node is shutting down; nothing was committed".into())
+                })
+            })?;
+        // Committed. Answer once this node shows it too, so the client's
+        // next transaction here sees it; if that takes too long, answer
+        // anyway (the commit stands) and keep provisional starts at or
+        // above it (`acked`).
+        self.acked.fetch_max(version, Ordering::AcqRel);
+        let (applied, mvcc) = (self.applied.clone(), self.mvcc.clone());
+        let waited = self.block_on(async move { Self::wait_applied(&applied, &mvcc, version).await });
+        if !matches!(waited, Some(Ok(()))) {
+            tracing::warn!(version, "committed, but not yet applied on this node");
+        }
+        Ok(version)
     }
 }
 

@@ -8,7 +8,9 @@
 //! message with an id, each reply names the id it answers, and commits that
 //! are ready at the same moment share socket writes. A follower's request
 //! for a read index (one per batch of transactions starting there) rides
-//! the same stream, for the same reason.
+//! the same stream, for the same reason; a leader that answers one without
+//! a read index (a version from before) gets unary `ReadIndex` calls from
+//! then on.
 //!
 //! **Outcomes stay exact.** A commit is *sent* once it is queued on an open
 //! stream. Anything that goes wrong before that (no stream could be opened,

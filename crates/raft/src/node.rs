@@ -213,14 +213,20 @@ impl RaftNode {
             let (raft, channels, lease, forwarder) =
                 (raft.clone(), channels.clone(), lease.clone(), forwarder.clone());
             ReadIndexBatcher::new(move || {
-                Box::pin(RaftCommitter::fetch_read_index(
+                let round = RaftCommitter::fetch_read_index(
                     id,
                     raft.clone(),
                     channels.clone(),
                     read_floor,
                     lease.clone(),
                     forwarder.clone(),
-                ))
+                );
+                // A round that never ends would stall every later read.
+                Box::pin(async move {
+                    tokio::time::timeout(crate::admin::COMMIT_TIMEOUT, round)
+                        .await
+                        .unwrap_or_else(|_| Err("no read index within the commit timeout".into()))
+                })
             })
         };
         let commits = CommitBatcher::new(raft.clone());
@@ -314,6 +320,7 @@ impl RaftNode {
             commits,
             forwarder,
             applied,
+            acked: std::sync::atomic::AtomicU64::new(0),
         });
         let kv = KvStore::new(mvcc.clone(), committer.clone());
         Ok(Self {

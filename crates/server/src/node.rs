@@ -59,6 +59,9 @@ pub struct Node {
     http_addr: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// How long shutdown waits for the SQL endpoint: its connections'
+    /// grace period, and a little more.
+    drain: std::time::Duration,
 }
 
 async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, StartError> {
@@ -140,6 +143,7 @@ impl Node {
             http_addr,
             stop,
             tasks,
+            drain: config.pg.shutdown_grace + std::time::Duration::from_secs(2),
         })
     }
 
@@ -178,11 +182,12 @@ impl Node {
             kv,
             stop,
             tasks,
+            drain,
             ..
         } = self;
         let _ = stop.send(true);
         for task in tasks {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+            let _ = tokio::time::timeout(drain, task).await;
         }
         drop(kv);
         match Arc::try_unwrap(raft) {
