@@ -68,8 +68,9 @@ pub struct RaftCommitter {
     pub(crate) commits: Arc<CommitBatcher>,
     pub(crate) forwarder: Arc<Forwarder>,
     pub(crate) applied: Arc<AppliedWaiters>,
-    /// The newest version this node acknowledged as committed. Until it is
-    /// applied here, transactions do not start at the local applied version
+    /// The newest version this node acknowledged as committed before it
+    /// was applied here (the local apply took too long). Until it is
+    /// applied, transactions do not start at the local applied version
     /// (see `provisional_version`).
     pub(crate) acked: AtomicU64,
 }
@@ -379,11 +380,12 @@ impl Committer for RaftCommitter {
         // Committed. Answer once this node shows it too, so the client's
         // next transaction here sees it; if that takes too long, answer
         // anyway (the commit stands) and keep provisional starts at or
-        // above it (`acked`).
-        self.acked.fetch_max(version, Ordering::AcqRel);
+        // above it until it is applied (`acked`; set only then, so other
+        // sessions' provisional starts are not held up by every commit).
         let (applied, mvcc) = (self.applied.clone(), self.mvcc.clone());
         let waited = self.block_on(async move { Self::wait_applied(&applied, &mvcc, version).await });
         if !matches!(waited, Some(Ok(()))) {
+            self.acked.fetch_max(version, Ordering::AcqRel);
             tracing::warn!(version, "committed, but not yet applied on this node");
         }
         Ok(version)
