@@ -2,9 +2,9 @@
 //! membership changes.
 //!
 //! Followers call the leader's `CommitStream` for commits and read
-//! indexes (`Commit` and `ReadIndex` when no stream can be used); operators and joining nodes call any node's `Status`,
-//! `AddNode` and `RemoveNode` (a follower passes membership changes on to
-//! the leader).
+//! indexes (`Commit` and `ReadIndex` when no stream can be used);
+//! operators and joining nodes call any node's `Status`, `AddNode` and
+//! `RemoveNode` (a follower passes membership changes on to the leader).
 //!
 //! `Commit` on the leader proposes the commit and answers once it is applied
 //! there. Its [`ForwardResult`] says exactly what is known: committed (with

@@ -121,12 +121,12 @@ impl Forwarder {
         node: &Node,
         commit: &[u8],
     ) -> Option<ForwardResult> {
+        let stream = self.stream_to(channels, leader, node).await?;
         let message = StreamedCommit {
             id: 0,
             commit: commit.to_vec().into(),
             read_index: false,
         };
-        let stream = self.stream_to(channels, leader, node).await?;
         Some(match Self::call(&stream, message).await? {
             Ok(reply) => postcard::from_bytes(&reply.result).unwrap_or_else(|e| {
                 ForwardResult::Unknown(format!("undecodable reply from the leader: {e}"))

@@ -4,8 +4,8 @@
 //!   created with `CREATE USER` and replicate like any table. At each
 //!   connection attempt the user is read afresh from the node's
 //!   [`KvStore`] (a read-only transaction, run inline on the connection's
-//!   own thread), so a
-//!   dropped user or a changed password takes effect for the next login.
+//!   own thread), so a dropped user or a changed password takes effect for
+//!   the next login.
 //! - [`AuthMode`]: trust for loopback clients and SCRAM-SHA-256 for the
 //!   others (the default), SCRAM for everyone, or trust for everyone.
 //! - [`QdbStartup`]: pgwire's [`StartupHandler`] built on its

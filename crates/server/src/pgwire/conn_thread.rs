@@ -110,7 +110,7 @@ where
 /// Stack size of a connection's thread.
 const CONN_STACK: usize = 8 << 20;
 
-/// Calls its function when dropped (unless forgotten).
+/// Calls its function when dropped, unless disarmed (`.0 = None`).
 struct OnDrop<F: FnOnce()>(Option<F>);
 
 impl<F: FnOnce()> Drop for OnDrop<F> {

@@ -820,9 +820,7 @@ impl QueryParser for Parser {
         if let Some(e) = too_long(sql, self.max_query_bytes) {
             return Err(user_error(&e, None));
         }
-        let text = sql.to_owned();
-        let types = types.to_vec();
-        with_state(&self.state, None, move |st| prepare(st, &text, &types))
+        with_state(&self.state, None, |st| prepare(st, sql, types))
             .await?
             .map_err(|e| user_error(&e, error_position(&e, sql)))
     }
@@ -922,14 +920,11 @@ impl ExtendedQueryHandler for ConnHandler {
                 .map_err(|e| user_error(&e, None))?;
             return Ok(Response::Execution(Tag::new(tag)));
         }
-        let sql = stmt.sql.clone();
-        let (notices, result) = with_state(&self.state, Some(&self.status), move |st| {
-            let text = split::split_statements(&sql)
-                .first()
-                .map(|p| p.text.to_owned())
-                .unwrap_or_default();
+        let (notices, result) = with_state(&self.state, Some(&self.status), |st| {
+            let pieces = split::split_statements(&stmt.sql);
+            let text = pieces.first().map_or("", |p| p.text);
             let mut notices = Vec::new();
-            let r = st.run_one(&text, &params, &mut notices);
+            let r = st.run_one(text, &params, &mut notices);
             (notices, r)
         })
         .await?;
