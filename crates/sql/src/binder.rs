@@ -1067,7 +1067,15 @@ impl<'t> Binder<'t> {
                 }
                 self.resolve(Some(&ident(&parts[n - 2])), &ident(&parts[n - 1]), scope)?
             }
-            E::Value(v) => Expr::Literal(literal(&v.value)?),
+            E::Value(v) => match &v.value {
+                ast::Value::Placeholder(p) => {
+                    return match crate::placeholders::bound(p)? {
+                        crate::placeholders::Bound::Literal(v) => Ok(Expr::Literal(v)),
+                        crate::placeholders::Bound::Syntax(e) => self.bind_expr_inner(&e, scope, aggs),
+                    };
+                }
+                v => Expr::Literal(literal(v)?),
+            },
             E::Nested(e) => *b!(e),
             E::UnaryOp { op, expr } => match op {
                 ast::UnaryOperator::Plus => *b!(expr),

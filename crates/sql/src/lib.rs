@@ -38,6 +38,7 @@ pub mod keys;
 pub mod numeric;
 pub mod optimizer;
 pub mod params;
+pub mod placeholders;
 pub mod plan;
 pub mod session;
 pub mod types;

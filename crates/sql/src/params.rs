@@ -1,7 +1,7 @@
 //! Parameter type inference for `Session::describe_statement`.
 //!
 //! The extended protocol's Describe wants a type per `$n`. Binding
-//! substitutes parameters as literals (see `session::bind_params`), so the
+//! substitutes parameters as literals (see `crate::placeholders`), so the
 //! types are inferred here from the statement's syntax instead, the way
 //! PostgreSQL would resolve an `unknown` parameter in the common cases:
 //!

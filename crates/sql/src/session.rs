@@ -23,6 +23,8 @@
 //! [`Interrupt`] cancels the statement running now (57014); the flag is
 //! cleared when each `execute` call begins.
 
+use std::sync::Arc;
+
 use quorumdb_storage::{Isolation, KvStore, Savepoint, Transaction, TxnOptions};
 use sqlparser::ast::{self, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
@@ -32,6 +34,7 @@ use crate::binder::{Binder, ident};
 use crate::error::{Result, SqlError, codes};
 use crate::exec::{self, ExecCtx};
 use crate::interrupt::{self, Interrupt};
+use crate::placeholders;
 use crate::types::{DataType, Row, Value};
 use crate::{ddl, dml};
 
@@ -87,9 +90,10 @@ pub struct Session {
     user: String,
     interrupt: Interrupt,
     /// Parsed statements by SQL text: drivers send the same few texts over
-    /// and over (Parse, then Execute, for every call), and parsing costs
-    /// more than cloning the tree. Emptied when it reaches [`PARSE_CACHE`].
-    parsed: std::collections::HashMap<String, Vec<Statement>>,
+    /// and over (Parse, then Execute, for every call). Queries and DML run
+    /// from the shared tree (see [`crate::placeholders`]). Emptied when it
+    /// reaches [`PARSE_CACHE`].
+    parsed: std::collections::HashMap<String, Arc<[Statement]>>,
 }
 
 /// Most SQL texts a session keeps parsed.
@@ -158,76 +162,22 @@ fn parse_statements(sql: &str) -> std::result::Result<Vec<Statement>, sqlparser:
     Ok(stmts)
 }
 
-/// Replaces `$n` placeholders by literals of `params` (or NULL when
-/// `params` is `None`); returns the highest parameter number seen.
-fn bind_params(stmt: &mut Statement, params: Option<&[Value]>) -> Result<usize> {
-    use std::ops::ControlFlow;
-    let mut max = 0;
-    let r = ast::visit_expressions_mut(stmt, |e| {
-        let ast::Expr::Value(v) = e else {
-            return ControlFlow::Continue(());
-        };
-        let ast::Value::Placeholder(p) = &v.value else {
-            return ControlFlow::Continue(());
-        };
-        let Some(n) = p
-            .strip_prefix('$')
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| *n > 0)
-        else {
-            return ControlFlow::Break(SqlError::syntax(format!("unsupported placeholder {p}")));
-        };
-        max = max.max(n);
-        let value = match params {
-            None => Value::Null,
-            Some(ps) => match ps.get(n - 1) {
-                Some(v) => v.clone(),
-                None => {
-                    return ControlFlow::Break(SqlError::new(
-                        codes::UNDEFINED_PARAMETER,
-                        format!("there is no parameter ${n}"),
-                    ));
-                }
-            },
-        };
-        *e = match value {
-            Value::Null => ast::Expr::value(ast::Value::Null),
-            Value::Bool(b) => ast::Expr::value(ast::Value::Boolean(b)),
-            Value::Int(i) if i < 0 => ast::Expr::Nested(Box::new(ast::Expr::value(ast::Value::Number(
-                i.to_string(),
-                false,
-            )))),
-            Value::Int(i) => ast::Expr::value(ast::Value::Number(i.to_string(), false)),
-            Value::Float(f) => ast::Expr::Cast {
-                kind: ast::CastKind::Cast,
-                expr: Box::new(ast::Expr::value(ast::Value::SingleQuotedString(
-                    crate::types::format_float(f),
-                ))),
-                data_type: ast::DataType::DoublePrecision,
-                format: None,
-            },
-            Value::Text(t) => ast::Expr::value(ast::Value::SingleQuotedString(t)),
-            v @ (Value::Date(_) | Value::Timestamp(_) | Value::Bytes(_) | Value::Numeric(_)) => {
-                ast::Expr::Cast {
-                    kind: ast::CastKind::Cast,
-                    expr: Box::new(ast::Expr::value(ast::Value::SingleQuotedString(
-                        v.to_text().unwrap_or_default(),
-                    ))),
-                    data_type: match v {
-                        Value::Date(_) => ast::DataType::Date,
-                        Value::Timestamp(_) => ast::DataType::Timestamp(None, ast::TimezoneInfo::None),
-                        Value::Numeric(_) => ast::DataType::Numeric(ast::ExactNumberInfo::None),
-                        _ => ast::DataType::Bytea,
-                    },
-                    format: None,
-                }
-            }
-        };
-        ControlFlow::Continue(())
-    });
-    match r {
-        ControlFlow::Break(e) => Err(e),
-        ControlFlow::Continue(()) => Ok(max),
+/// Whether `stmt` binds its parameters as it runs: queries and DML (the
+/// statements PostgreSQL lets take parameters), and transaction control,
+/// which has none.
+fn binds_parameters(stmt: &Statement) -> bool {
+    match stmt {
+        Statement::Query(_)
+        | Statement::Insert(_)
+        | Statement::Update(_)
+        | Statement::Delete(_)
+        | Statement::StartTransaction { .. }
+        | Statement::Commit { .. }
+        | Statement::Rollback { .. }
+        | Statement::Savepoint { .. }
+        | Statement::ReleaseSavepoint { .. } => true,
+        Statement::Explain { statement, .. } => matches!(**statement, Statement::Query(_)),
+        _ => false,
     }
 }
 
@@ -251,14 +201,13 @@ impl Session {
     }
 
     /// [`parse`], remembered per SQL text (see [`Session::parsed`]).
-    fn parse_cached(&mut self, sql: &str) -> Result<Vec<Statement>> {
+    fn parse_cached(&mut self, sql: &str) -> Result<Arc<[Statement]>> {
         if let Some(stmts) = self.parsed.get(sql) {
             return Ok(stmts.clone());
         }
-        let stmts = parse(sql)?;
+        let stmts: Arc<[Statement]> = parse(sql)?.into();
         if sql.len() > PARSE_CACHE_TEXT {
-            // Long texts are rarely repeated, and cloning a deeply nested
-            // tree recurses as deep as parsing it did.
+            // Long texts are rarely repeated.
             return Ok(stmts);
         }
         if self.parsed.len() >= PARSE_CACHE {
@@ -312,12 +261,20 @@ impl Session {
     }
 
     fn execute_uninterrupted(&mut self, sql: &str, params: &[Value]) -> Result<Vec<QueryResult>> {
-        let stmts = match self.parse_cached(sql).and_then(|mut s| {
-            for stmt in &mut s {
-                bind_params(stmt, Some(params))?;
+        // Queries and DML bind their parameters from the scope; any other
+        // statement gets them written into a copy of its tree (see
+        // `crate::placeholders`).
+        let stmts = self.parse_cached(sql).and_then(|parsed| {
+            if parsed.iter().all(binds_parameters) {
+                return Ok(parsed);
             }
-            Ok(s)
-        }) {
+            let mut copy = parsed.to_vec();
+            for stmt in &mut copy {
+                placeholders::substitute(stmt, Some(params))?;
+            }
+            Ok(copy.into())
+        });
+        let stmts = match stmts {
             Ok(s) => s,
             Err(e) => {
                 if let Some(t) = self.txn.as_mut() {
@@ -326,6 +283,10 @@ impl Session {
                 return Err(e);
             }
         };
+        placeholders::scope(params, || self.execute_parsed(&stmts))
+    }
+
+    fn execute_parsed(&mut self, stmts: &[Statement]) -> Result<Vec<QueryResult>> {
         let control = |s: &Statement| {
             matches!(
                 s,
@@ -344,7 +305,7 @@ impl Session {
             return self.implicit(|txn| stmts.iter().map(|s| run(txn, s, &user)).collect());
         }
         let mut out = Vec::new();
-        for s in &stmts {
+        for s in stmts {
             out.push(self.execute_statement(s)?);
         }
         Ok(out)
@@ -388,19 +349,19 @@ impl Session {
     /// the context does not say; see [`crate::params`]) and, for a query,
     /// its result columns (parameters bound as NULL).
     pub fn describe_statement(&mut self, sql: &str) -> Result<Description> {
-        let mut stmts = self.parse_cached(sql)?;
-        let Some(stmt) = stmts.first_mut() else {
+        let parsed = self.parse_cached(sql)?;
+        let Some(original) = parsed.first() else {
             return Ok(Description::default());
         };
-        let original = stmt.clone();
-        let n = bind_params(stmt, None)?;
+        let mut stmt = original.clone();
+        let n = placeholders::substitute(&mut stmt, None)?;
         let describe = |txn: &mut Transaction| -> Result<Description> {
             let params = if n == 0 {
                 vec![]
             } else {
-                crate::params::infer(txn, &original, n)
+                crate::params::infer(txn, original, n)
             };
-            let columns = match &*stmt {
+            let columns = match &stmt {
                 Statement::Query(q) => {
                     let (_, cols) = Binder::new(txn).bind_query(q)?;
                     cols.into_iter()
@@ -714,6 +675,34 @@ mod tests {
         assert_eq!(r[0].rows, vec![vec![Value::Float(1.5)]]);
         let err = s.execute_with_params("SELECT $2", &[Value::Int(1)]).unwrap_err();
         assert_eq!(err.code, "42P02");
+    }
+
+    /// A query binds its parameters from the scope; other statements get
+    /// them written into their tree. Both must mean the same.
+    #[test]
+    fn bound_parameters_mean_what_their_substituted_literals_mean() {
+        let mut s = session();
+        let values = [
+            Value::Null,
+            Value::Bool(true),
+            Value::Int(i64::MIN),
+            Value::Int(7),
+            Value::Float(-0.25),
+            Value::Text("it's".into()),
+            Value::Date(19_000),
+            Value::Timestamp(1_700_000_000_123_456),
+            Value::Bytes(vec![0, 255]),
+            Value::Numeric(crate::numeric::Decimal::parse("-12.50").unwrap()),
+        ];
+        for (v, sql) in values.into_iter().flat_map(|v| {
+            ["SELECT $1, $1 IS NULL", "SELECT -$1", "SELECT $1 || 'x'"].map(|sql| (v.clone(), sql))
+        }) {
+            let bound = s.execute_with_params(sql, std::slice::from_ref(&v));
+            let mut stmt = parse(sql).unwrap().remove(0);
+            placeholders::substitute(&mut stmt, Some(std::slice::from_ref(&v))).unwrap();
+            let substituted = s.execute(&stmt.to_string());
+            assert_eq!(bound, substituted, "{v:?}");
+        }
     }
 
     #[test]
