@@ -24,7 +24,7 @@ use crate::catalog::{Index, Table};
 use crate::exec::ExecCtx;
 use crate::expr::{BinOp, Expr};
 use crate::keys;
-use crate::plan::{Access, JoinKind, KeyRangeDesc, Plan};
+use crate::plan::{Access, JoinKind, KeyRangeDesc, Plan, RangeShown};
 use crate::types::{DataType, Value};
 
 /// Folds constant subexpressions. An error while folding leaves the
@@ -435,19 +435,17 @@ pub fn choose_access(table: &Table, filter: &Expr) -> Access {
         for p in &prefixes {
             let mut k = id_prefix.clone();
             keys::append_values(&mut k, p, &dirs);
-            let text = format!(
-                "{:?}",
-                p.iter()
-                    .map(|v| v.to_text().unwrap_or_default())
-                    .collect::<Vec<_>>()
-            );
             match &range {
                 None => {
                     let end = keycode::prefix_end(&k).map_or(Bound::Unbounded, Bound::Excluded);
                     ranges.push(KeyRangeDesc {
                         start: Bound::Included(k),
                         end,
-                        text: format!("= {text}"),
+                        shown: RangeShown {
+                            prefix: p.clone(),
+                            lower: None,
+                            upper: None,
+                        },
                         exact: index.is_none() && eq_cols == columns.len(),
                     });
                 }
@@ -479,25 +477,14 @@ pub fn choose_access(table: &Table, filter: &Expr) -> Access {
                     };
                     // Ranges never include NULL keys: NULL sorts last (first
                     // when descending) and the filter re-checks every row.
-                    let show = |x: &Option<(Value, bool)>, open: &str, closed: &str| match x {
-                        None => String::new(),
-                        Some((v, inclusive)) => {
-                            format!(
-                                "{} {}",
-                                if *inclusive { closed } else { open },
-                                v.to_text().unwrap_or_default()
-                            )
-                        }
-                    };
-                    let mut t = String::new();
-                    if !p.is_empty() {
-                        t.push_str(&format!("= {text} and "));
-                    }
-                    t.push_str(format!("{} {}", show(&b.lower, ">", ">="), show(&b.upper, "<", "<=")).trim());
                     ranges.push(KeyRangeDesc {
                         start,
                         end,
-                        text: t,
+                        shown: RangeShown {
+                            prefix: p.clone(),
+                            lower: b.lower.clone(),
+                            upper: b.upper.clone(),
+                        },
                         exact: false,
                     });
                 }

@@ -29,11 +29,51 @@ pub enum Access {
 pub struct KeyRangeDesc {
     pub start: Bound<Vec<u8>>,
     pub end: Bound<Vec<u8>>,
-    pub text: String,
+    pub shown: RangeShown,
     /// The range holds exactly one possible key, `start`: every primary-key
     /// column is fixed by `=`. Read with a point get (one seek, the key
     /// alone in the read set) instead of a scan.
     pub exact: bool,
+}
+
+/// The constants a key range was built from, rendered only by EXPLAIN:
+/// the values of its leading `=` columns, then the bounds (value,
+/// inclusive) on the next column, if it has any.
+#[derive(Clone, Debug)]
+pub struct RangeShown {
+    pub prefix: Vec<Value>,
+    pub lower: Option<(Value, bool)>,
+    pub upper: Option<(Value, bool)>,
+}
+
+impl std::fmt::Display for RangeShown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let prefix: Vec<String> = self
+            .prefix
+            .iter()
+            .map(|v| v.to_text().unwrap_or_default())
+            .collect();
+        if self.lower.is_none() && self.upper.is_none() {
+            return write!(f, "= {prefix:?}");
+        }
+        let show = |x: &Option<(Value, bool)>, open: &str, closed: &str| match x {
+            None => String::new(),
+            Some((v, inclusive)) => format!(
+                "{} {}",
+                if *inclusive { closed } else { open },
+                v.to_text().unwrap_or_default()
+            ),
+        };
+        if !self.prefix.is_empty() {
+            write!(f, "= {prefix:?} and ")?;
+        }
+        let bounds = format!(
+            "{} {}",
+            show(&self.lower, ">", ">="),
+            show(&self.upper, "<", "<=")
+        );
+        f.write_str(bounds.trim())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -279,7 +319,10 @@ impl Plan {
 }
 
 fn ranges_text(r: &[KeyRangeDesc]) -> String {
-    r.iter().map(|r| r.text.clone()).collect::<Vec<_>>().join(" OR ")
+    r.iter()
+        .map(|r| r.shown.to_string())
+        .collect::<Vec<_>>()
+        .join(" OR ")
 }
 
 /// A compact rendering of an expression for EXPLAIN (`#i` = input column i).
