@@ -211,7 +211,8 @@ fn first_keyword(sql: &str) -> String {
 /// A prepared statement (pgwire's `Statement` type).
 #[derive(Clone, Debug)]
 pub struct Prepared {
-    sql: String,
+    /// The statement's text (one statement: Parse refuses several).
+    text: String,
     param_types: Vec<Type>,
     columns: Vec<ResultColumn>,
 }
@@ -658,7 +659,7 @@ fn prepare(
     };
     if !st.session.transaction_failed() && parse_deallocate(text).is_some() {
         return Ok(Some(Prepared {
-            sql: sql.to_owned(),
+            text: text.to_owned(),
             param_types: vec![],
             columns: vec![],
         }));
@@ -669,7 +670,7 @@ fn prepare(
     } else {
         if let Some(r) = pg_catalog::answer(text, &st.store, &st.id.user, &st.id.database) {
             return Ok(Some(Prepared {
-                sql: sql.to_owned(),
+                text: text.to_owned(),
                 param_types: vec![],
                 columns: r?.columns,
             }));
@@ -680,7 +681,7 @@ fn prepare(
             Intercept::Answer(r) => {
                 let columns = r.map(|q| q.columns).unwrap_or_default();
                 return Ok(Some(Prepared {
-                    sql: sql.to_owned(),
+                    text: text.to_owned(),
                     param_types: (0..infer::count_placeholders(text).max(client_types.len()))
                         .map(|i| client_types.get(i).cloned().flatten().unwrap_or(Type::TEXT))
                         .collect(),
@@ -733,7 +734,7 @@ fn prepare(
     let param_types: Vec<Type> = types.into_iter().map(|t| t.unwrap_or(Type::TEXT)).collect();
     let columns = type_bare_placeholders(&engine_sql, columns, &param_types);
     Ok(Some(Prepared {
-        sql: sql.to_owned(),
+        text: text.to_owned(),
         param_types,
         columns,
     }))
@@ -883,10 +884,7 @@ impl ExtendedQueryHandler for ConnHandler {
                     .map_err(|e| user_error(&e, None))?,
             );
         }
-        if let Some(spec) = split::split_statements(&stmt.sql)
-            .first()
-            .and_then(|p| copy::parse_copy(p.text))
-        {
+        if let Some(spec) = copy::parse_copy(&stmt.text) {
             let spec = spec.map_err(|e| user_error(&e, None))?;
             if spec.query.is_some() {
                 let (n, lines) = self
@@ -910,9 +908,7 @@ impl ExtendedQueryHandler for ConnHandler {
                 futures::stream::empty(),
             )));
         }
-        if let Some(target) = split::split_statements(&stmt.sql)
-            .first()
-            .and_then(|p| parse_deallocate(p.text))
+        if let Some(target) = parse_deallocate(&stmt.text)
             && self.transaction_status() != TransactionStatus::Error
         {
             let tag = self
@@ -921,10 +917,8 @@ impl ExtendedQueryHandler for ConnHandler {
             return Ok(Response::Execution(Tag::new(tag)));
         }
         let (notices, result) = with_state(&self.state, Some(&self.status), |st| {
-            let pieces = split::split_statements(&stmt.sql);
-            let text = pieces.first().map_or("", |p| p.text);
             let mut notices = Vec::new();
-            let r = st.run_one(text, &params, &mut notices);
+            let r = st.run_one(&stmt.text, &params, &mut notices);
             (notices, r)
         })
         .await?;
