@@ -285,6 +285,29 @@ fn a_state_transfer_installs_with_a_checkpoint() {
     );
 }
 
+#[test]
+fn applies_write_data_only_and_checkpoints_carry_the_metadata() {
+    let engine = Arc::new(MemoryEngine::new());
+    let store = Mvcc::open_checkpointed(engine.clone()).unwrap();
+    store.apply_entry(1, Entry::Empty, &[("last", b"1")]).unwrap();
+    assert_eq!(store.meta("last").unwrap().as_deref(), Some(&b"1"[..]));
+    // Neither the metadata nor the applied version is written per entry.
+    assert_eq!(engine.get(&keys::meta_key("last")).unwrap(), None);
+    assert_ne!(engine.get(keys::APPLIED).unwrap(), Some(keys::encode_u64(1)));
+    store.sync().unwrap();
+    store.apply_entry(2, Entry::Empty, &[("last", b"2")]).unwrap();
+    assert_eq!(
+        store.header().unwrap().meta,
+        vec![("last".to_owned(), b"2".to_vec())]
+    );
+    drop(store);
+
+    // Reopened at the checkpoint: version 1 with its metadata.
+    let reopened = Mvcc::open_checkpointed(engine).unwrap();
+    assert_eq!(reopened.applied(), 1);
+    assert_eq!(reopened.meta("last").unwrap().as_deref(), Some(&b"1"[..]));
+}
+
 fn commit_of(key: &str, value: &str, read_version: Version) -> Commit {
     Commit {
         read_version,

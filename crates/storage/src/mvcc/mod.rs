@@ -55,8 +55,10 @@
 //!   (a single node's `LocalCommitter`). It refuses a checkpointed store.
 //! - [`Durability::Checkpointed`] ([`Mvcc::open_checkpointed`]): for a
 //!   store whose entries a caller can apply again (the Raft state machine:
-//!   the log holds them). Applies use the engine's cheaper, non-atomic
-//!   [`Engine::write_relaxed`], and [`Mvcc::sync`] writes a *checkpoint*:
+//!   the log holds them). Applies write only data (versions and commit
+//!   records) with the engine's cheaper, non-atomic
+//!   [`Engine::write_relaxed`]; the applied version and the metadata are
+//!   kept in memory, and [`Mvcc::sync`] writes a *checkpoint*:
 //!   it syncs, then records the applied version, horizon and metadata as of
 //!   that sync in one atomic batch, and syncs again. Opening restores the
 //!   last checkpoint: the applied version, horizon and metadata go back to
@@ -79,7 +81,7 @@ mod latest;
 mod scan;
 mod transfer;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -193,6 +195,10 @@ pub(crate) struct Inner {
     recent: Mutex<RecentWrites>,
     /// The newest version of recently used keys, for point reads.
     latest: Mutex<latest::LatestValues>,
+    /// The metadata as of the applied version (see [`Mvcc::apply_entry`]).
+    /// Changed only under the apply lock; a leaf lock (nothing else is
+    /// taken while it is held).
+    meta: Mutex<BTreeMap<String, Vec<u8>>>,
     apply_lock: Mutex<()>,
     gc_lock: Mutex<()>,
 }
@@ -200,6 +206,10 @@ pub(crate) struct Inner {
 impl Inner {
     fn lock_latest(&self) -> std::sync::MutexGuard<'_, latest::LatestValues> {
         self.latest.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_meta(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Vec<u8>>> {
+        self.meta.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn check_horizon(&self, version: Version) -> Result<()> {
@@ -278,8 +288,14 @@ impl Mvcc {
                 ));
             }
         }
+        let mut meta = BTreeMap::new();
+        for item in engine.scan(keys::all_meta()) {
+            let (k, v) = item?;
+            meta.insert(keys::meta_name(&k)?, v);
+        }
         tracing::debug!(applied, horizon, ?checkpoint, ?durability, "opened MVCC store");
         let mvcc = Self::new(engine, durability, applied, horizon);
+        *mvcc.inner.lock_meta() = meta;
         if durability == Durability::Checkpointed {
             match checkpoint {
                 Some(version) => *mvcc.lock_checkpointed() = version,
@@ -300,6 +316,7 @@ impl Mvcc {
                 checkpointed: Mutex::new(0),
                 recent: Mutex::new(RecentWrites::starting_after(applied)),
                 latest: Mutex::new(latest::LatestValues::new(latest::BUDGET)),
+                meta: Mutex::new(BTreeMap::new()),
                 apply_lock: Mutex::new(()),
                 gc_lock: Mutex::new(()),
             }),
@@ -368,11 +385,12 @@ impl Mvcc {
     /// The applied version with its horizon and metadata. The caller holds
     /// the apply lock, so the three agree.
     fn header(&self) -> Result<TransferHeader> {
-        let mut meta = Vec::new();
-        for item in self.inner.engine.scan(keys::all_meta()) {
-            let (k, v) = item?;
-            meta.push((keys::meta_name(&k)?, v));
-        }
+        let meta = self
+            .inner
+            .lock_meta()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         Ok(TransferHeader {
             version: self.applied(),
             horizon: self.horizon(),
@@ -435,9 +453,10 @@ impl Mvcc {
 
     /// Applies one log entry at `version`: the one path by which the applied
     /// version moves. `meta` (named values the embedding layer keeps with
-    /// the data, such as Raft's last applied log id and membership) is
-    /// written in the same atomic batch, so after a crash the data, the
-    /// applied version and the metadata always agree.
+    /// the data, such as Raft's last applied log id and membership) moves
+    /// with it: written in the same atomic batch (atomic applies) or
+    /// recorded with the next checkpoint (checkpointed), so after a crash
+    /// the data, the applied version and the metadata always agree.
     ///
     /// A [`Entry::Gc`] raises the horizon in that batch too (clamped to the
     /// applied version), so every replica's commit decisions stay the same;
@@ -460,8 +479,11 @@ impl Mvcc {
             return Err(Error::OutOfOrder { version, applied });
         }
         let mut batch = WriteBatch::new();
-        for (name, value) in meta {
-            batch.put(keys::meta_key(name), value.to_vec());
+        if self.inner.durability == Durability::AtomicApplies {
+            // A checkpointed store records its metadata in checkpoints.
+            for (name, value) in meta {
+                batch.put(keys::meta_key(name), value.to_vec());
+            }
         }
         match entry {
             Entry::Commits(commits) => {
@@ -497,7 +519,7 @@ impl Mvcc {
                     batch.put(keys::commit_key(version), record);
                 }
                 let written: Vec<Vec<u8>> = written.into_iter().map(<[u8]>::to_vec).collect();
-                self.write_applied(batch, version, written, &values)?;
+                self.write_applied(batch, version, meta, written, &values)?;
                 Ok(EntryOutcome::Commits(outcomes))
             }
             Entry::Gc { horizon } => {
@@ -507,7 +529,7 @@ impl Mvcc {
                 if raise {
                     batch.put(keys::HORIZON.to_vec(), keys::encode_u64(horizon));
                 }
-                self.write_applied(batch, version, vec![], &[])?;
+                self.write_applied(batch, version, meta, vec![], &[])?;
                 if raise {
                     self.inner.horizon.store(horizon, Ordering::Release);
                     if self.inner.durability == Durability::Checkpointed {
@@ -520,32 +542,45 @@ impl Mvcc {
                 Ok(EntryOutcome::Done)
             }
             Entry::Empty => {
-                self.write_applied(batch, version, vec![], &[])?;
+                self.write_applied(batch, version, meta, vec![], &[])?;
                 Ok(EntryOutcome::Done)
             }
         }
     }
 
-    /// A value written with [`Mvcc::apply_entry`]'s `meta`.
+    /// A value written with [`Mvcc::apply_entry`]'s `meta`, as of the
+    /// applied version.
     pub fn meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        self.inner.engine.get(&keys::meta_key(name))
+        Ok(self.inner.lock_meta().get(name).cloned())
     }
 
-    /// Writes an entry's `batch` with the new applied version, then makes
-    /// the entry's `written` keys known to validation and its `values` to
-    /// point reads, then publishes the version: anyone who sees it applied
-    /// finds its writes in memory too.
+    /// Writes an entry's `batch` (with the new applied version when applies
+    /// are atomic), records its `meta`, then makes the entry's `written`
+    /// keys known to validation and its `values` to point reads, then
+    /// publishes the version: anyone who sees it applied finds its writes
+    /// in memory too.
     fn write_applied(
         &self,
         mut batch: WriteBatch,
         version: Version,
+        meta: &[(&str, &[u8])],
         written: Vec<Vec<u8>>,
         values: &[(&[u8], Option<&[u8]>)],
     ) -> Result<()> {
-        batch.put(keys::APPLIED.to_vec(), keys::encode_u64(version));
         match self.inner.durability {
-            Durability::AtomicApplies => self.inner.engine.write(batch)?,
+            Durability::AtomicApplies => {
+                batch.put(keys::APPLIED.to_vec(), keys::encode_u64(version));
+                self.inner.engine.write(batch)?
+            }
+            // The applied version and metadata reach the disk with the
+            // next checkpoint; until then a restart goes back to the last.
             Durability::Checkpointed => self.inner.engine.write_relaxed(batch)?,
+        }
+        if !meta.is_empty() {
+            let mut current = self.inner.lock_meta();
+            for (name, value) in meta {
+                current.insert((*name).to_owned(), value.to_vec());
+            }
         }
         self.lock_recent().record(version, written);
         // Published under the point-read cache's lock (see `latest`).

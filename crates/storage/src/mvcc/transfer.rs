@@ -145,6 +145,7 @@ impl Mvcc {
         };
         drop(checkpointed);
         *self.lock_recent() = super::RecentWrites::starting_after(header.version);
+        *self.inner.lock_meta() = header.meta.iter().cloned().collect();
         // The cached newest versions describe the replaced store: cleared
         // in the same step that publishes the new one (see `latest`).
         let mut latest = self.inner.lock_latest();
