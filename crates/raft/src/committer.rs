@@ -107,6 +107,9 @@ impl RaftCommitter {
     }
 
     async fn wait_applied(applied: &AppliedWaiters, mvcc: &Mvcc, index: Version) -> Result<()> {
+        if mvcc.applied() >= index {
+            return Ok(()); // no timer to set up
+        }
         tokio::time::timeout(COMMIT_TIMEOUT, applied.wait(mvcc, index))
             .await
             .map_err(|_| {
@@ -382,6 +385,11 @@ impl Committer for RaftCommitter {
         // anyway (the commit stands) and keep provisional starts at or
         // above it until it is applied (`acked`; set only then, so other
         // sessions' provisional starts are not held up by every commit).
+        // (On the leader it always is already: openraft answers a write
+        // once applied.)
+        if self.mvcc.applied() >= version {
+            return Ok(version);
+        }
         let (applied, mvcc) = (self.applied.clone(), self.mvcc.clone());
         let waited = self.block_on(async move { Self::wait_applied(&applied, &mvcc, version).await });
         if !matches!(waited, Some(Ok(()))) {
