@@ -225,15 +225,31 @@ impl<'t> Binder<'t> {
                 }
             }
         };
-        if let Some(limit) = &q.limit_clause {
-            let (limit, offset) = match limit {
-                ast::LimitClause::LimitOffset { limit, offset, .. } => {
+        if q.limit_clause.is_some() || q.fetch.is_some() {
+            let (mut limit, offset) = match &q.limit_clause {
+                Some(ast::LimitClause::LimitOffset { limit, offset, .. }) => {
                     (limit.clone(), offset.as_ref().map(|o| o.value.clone()))
                 }
-                ast::LimitClause::OffsetCommaLimit { offset, limit } => {
+                Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => {
                     (Some(limit.clone()), Some(offset.clone()))
                 }
+                None => (None, None),
             };
+            // `FETCH FIRST n ROWS ONLY` is the standard's LIMIT n.
+            if let Some(fetch) = &q.fetch {
+                if fetch.with_ties || fetch.percent {
+                    return Err(SqlError::unsupported("FETCH ... WITH TIES or PERCENT"));
+                }
+                if limit.is_some() {
+                    return Err(SqlError::syntax("multiple LIMIT clauses not allowed"));
+                }
+                limit = Some(
+                    fetch
+                        .quantity
+                        .clone()
+                        .unwrap_or_else(|| ast::Expr::value(ast::Value::Number("1".into(), false))),
+                );
+            }
             let limit = match limit {
                 Some(e) => self.const_u64(&e)?,
                 None => None,
@@ -1390,8 +1406,16 @@ impl<'t> Binder<'t> {
         if f.over.is_some() {
             return Err(SqlError::unsupported("window functions"));
         }
+        if f.filter.is_some() || !f.within_group.is_empty() {
+            return Err(SqlError::unsupported(format!("FILTER or WITHIN GROUP on {name}")));
+        }
         let (distinct, args): (bool, Vec<&ast::FunctionArg>) = match &f.args {
             ast::FunctionArguments::None => (false, vec![]),
+            ast::FunctionArguments::List(l) if !l.clauses.is_empty() => {
+                return Err(SqlError::unsupported(format!(
+                    "ORDER BY, LIMIT or other clauses inside {name}(...)"
+                )));
+            }
             ast::FunctionArguments::List(l) => (
                 matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct)),
                 l.args.iter().collect(),

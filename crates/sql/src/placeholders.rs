@@ -10,11 +10,14 @@
 //!   each placeholder into the value's literal ([`bound`]) as it meets it.
 //!   The parsed tree is shared, never copied, so a prepared statement run
 //!   over and over costs no tree copy per execution.
-//! - Any other statement, and a description (parameters as NULL), gets a
-//!   copy of its tree with the literals written in ([`substitute`]).
+//! - A string that holds any other statement with a placeholder in it
+//!   (PostgreSQL refuses parameters there; this is lenient), and a
+//!   description (parameters as NULL), get a copy of their trees with the
+//!   literals written in ([`substitute`]).
 //!
 //! Invariants: both ways produce, for a value, the same syntax
-//! ([`as_syntax`]), so binding cannot tell them apart; outside a scope a
+//! ([`as_syntax`]), so binding cannot tell them apart (a parameter is a
+//! value, never an `ORDER BY`/`GROUP BY` position); outside a scope a
 //! placeholder that reaches the binder is an undefined parameter (42P02),
 //! never a silent NULL. The scope is per thread, like the statement
 //! interrupt (see [`crate::interrupt`]), and restored when it ends, also on
@@ -125,11 +128,13 @@ fn as_syntax(value: Value) -> ast::Expr {
     match value {
         Value::Null => ast::Expr::value(ast::Value::Null),
         Value::Bool(b) => ast::Expr::value(ast::Value::Boolean(b)),
-        Value::Int(i) if i < 0 => ast::Expr::Nested(Box::new(ast::Expr::value(ast::Value::Number(
+        // Parenthesised: `ORDER BY $1` sorts by a value, never by the
+        // output column at that position (as in PostgreSQL), and `-$1`
+        // negates the value.
+        Value::Int(i) => ast::Expr::Nested(Box::new(ast::Expr::value(ast::Value::Number(
             i.to_string(),
             false,
         )))),
-        Value::Int(i) => ast::Expr::value(ast::Value::Number(i.to_string(), false)),
         Value::Float(f) => cast(
             string(crate::types::format_float(f)),
             ast::DataType::DoublePrecision,

@@ -181,6 +181,16 @@ fn binds_parameters(stmt: &Statement) -> bool {
     }
 }
 
+/// Whether `stmt` has a `$n` anywhere.
+fn has_placeholders(stmt: &Statement) -> bool {
+    use std::ops::ControlFlow;
+    ast::visit_expressions(stmt, |e| match e {
+        ast::Expr::Value(v) if matches!(v.value, ast::Value::Placeholder(_)) => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    })
+    .is_break()
+}
+
 /// Parses one stored expression (DEFAULT, CHECK).
 pub fn parse_expr(sql: &str) -> Result<ast::Expr> {
     Parser::new(&PostgreSqlDialect {})
@@ -265,7 +275,7 @@ impl Session {
         // statement gets them written into a copy of its tree (see
         // `crate::placeholders`).
         let stmts = self.parse_cached(sql).and_then(|parsed| {
-            if parsed.iter().all(binds_parameters) {
+            if parsed.iter().all(|s| binds_parameters(s) || !has_placeholders(s)) {
                 return Ok(parsed);
             }
             let mut copy = parsed.to_vec();
@@ -694,15 +704,27 @@ mod tests {
             Value::Bytes(vec![0, 255]),
             Value::Numeric(crate::numeric::Decimal::parse("-12.50").unwrap()),
         ];
-        for (v, sql) in values.into_iter().flat_map(|v| {
-            ["SELECT $1, $1 IS NULL", "SELECT -$1", "SELECT $1 || 'x'"].map(|sql| (v.clone(), sql))
-        }) {
+        s.execute("CREATE TABLE o (id INTEGER PRIMARY KEY)").unwrap();
+        s.execute("INSERT INTO o VALUES (1), (2)").unwrap();
+        let sqls = [
+            "SELECT $1, $1 IS NULL",
+            "SELECT -$1",
+            "SELECT $1 || 'x'",
+            "SELECT id FROM o ORDER BY $1, id DESC",
+            "SELECT count(*) FROM o GROUP BY $1",
+        ];
+        for (v, sql) in values.into_iter().flat_map(|v| sqls.map(|sql| (v.clone(), sql))) {
             let bound = s.execute_with_params(sql, std::slice::from_ref(&v));
             let mut stmt = parse(sql).unwrap().remove(0);
             placeholders::substitute(&mut stmt, Some(std::slice::from_ref(&v))).unwrap();
             let substituted = s.execute(&stmt.to_string());
-            assert_eq!(bound, substituted, "{v:?}");
+            assert_eq!(bound, substituted, "{v:?}: {sql}");
         }
+        // A parameter is a value, not a position (as in PostgreSQL).
+        let r = s
+            .execute_with_params("SELECT id FROM o ORDER BY $1, id DESC", &[Value::Int(1)])
+            .unwrap();
+        assert_eq!(r[0].rows, vec![vec![Value::Int(2)], vec![Value::Int(1)]]);
     }
 
     #[test]

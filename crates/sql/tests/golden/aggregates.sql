@@ -12,3 +12,6 @@ SELECT x + 1 AS y, count(*) FROM s GROUP BY x + 1 ORDER BY y;
 SELECT g, x FROM s GROUP BY g;
 SELECT sum(g) FROM s;
 SELECT count(*) FROM s WHERE count(*) > 1;
+-- clauses that change an aggregate's input are refused, never ignored
+SELECT count(*) FILTER (WHERE x > 1) FROM s;
+SELECT string_agg(g, ',' ORDER BY g) FROM s;
