@@ -45,7 +45,8 @@
 //! always taken in the order apply, GC, recent writes / checkpoint / point
 //! reads (a GC
 //! entry takes the GC lock while applying; an export takes the apply lock
-//! only to read its header), so no two of these paths can deadlock.
+//! only to read its header), so no two of these paths can deadlock. The
+//! metadata's lock is a leaf: nothing else is taken while it is held.
 //!
 //! # Durability: two modes
 //!
