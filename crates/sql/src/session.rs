@@ -217,7 +217,8 @@ impl Session {
         }
         let stmts: Arc<[Statement]> = parse(sql)?.into();
         if sql.len() > PARSE_CACHE_TEXT {
-            // Long texts are rarely repeated.
+            // Long texts are rarely repeated (and this one is then never
+            // cloned: see `execute_uninterrupted`).
             return Ok(stmts);
         }
         if self.parsed.len() >= PARSE_CACHE {
@@ -271,11 +272,19 @@ impl Session {
     }
 
     fn execute_uninterrupted(&mut self, sql: &str, params: &[Value]) -> Result<Vec<QueryResult>> {
-        // Queries and DML bind their parameters from the scope; any other
-        // statement gets them written into a copy of its tree (see
-        // `crate::placeholders`).
-        let stmts = self.parse_cached(sql).and_then(|parsed| {
+        // Queries and DML bind their parameters from the scope; a string
+        // with a `$n` in any other statement gets them written into a copy
+        // of its trees (see `crate::placeholders`).
+        let stmts = self.parse_cached(sql).and_then(|mut parsed| {
             if parsed.iter().all(|s| binds_parameters(s) || !has_placeholders(s)) {
+                return Ok(parsed);
+            }
+            // A text too long to be cached is this call's alone: rewritten
+            // in place (a deeply nested tree is not cloned at all).
+            if let Some(own) = Arc::get_mut(&mut parsed) {
+                for stmt in own.iter_mut() {
+                    placeholders::substitute(stmt, Some(params))?;
+                }
                 return Ok(parsed);
             }
             let mut copy = parsed.to_vec();
