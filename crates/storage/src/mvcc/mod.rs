@@ -56,8 +56,8 @@
 //!   (a single node's `LocalCommitter`). It refuses a checkpointed store.
 //! - [`Durability::Checkpointed`] ([`Mvcc::open_checkpointed`]): for a
 //!   store whose entries a caller can apply again (the Raft state machine:
-//!   the log holds them). Applies write only data (versions and commit
-//!   records) with the engine's cheaper, non-atomic
+//!   the log holds them). Applies write only data (versions, commit
+//!   records, a GC entry's horizon) with the engine's cheaper, non-atomic
 //!   [`Engine::write_relaxed`]; the applied version and the metadata are
 //!   kept in memory, and [`Mvcc::sync`] writes a *checkpoint*:
 //!   it syncs, then records the applied version, horizon and metadata as of
