@@ -12,7 +12,6 @@
 //! Identifiers are folded to lower case unless quoted.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use quorumdb_storage::Transaction;
 use sqlparser::ast;
@@ -463,7 +462,7 @@ impl<'t> Binder<'t> {
                     }
                     return Ok(plan);
                 }
-                let table = catalog::must_get_table(self.txn, &tname)?;
+                let table = catalog::must_get_table_shared(self.txn, &tname)?;
                 for (i, c) in table.columns.iter().enumerate() {
                     let name = alias
                         .as_ref()
@@ -477,7 +476,7 @@ impl<'t> Binder<'t> {
                         hidden: false,
                     });
                 }
-                Ok(optimizer::scan(Arc::new(table), false))
+                Ok(optimizer::scan(table, false))
             }
             ast::TableFactor::Derived {
                 subquery,

@@ -9,6 +9,10 @@
 //! Limits: one schema (`public`, which may be written as a qualifier);
 //! names are case-folded to lower case unless quoted.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
 use quorumdb_storage::keycode::Direction;
 use quorumdb_storage::{ScanOrder, Transaction};
 use serde::{Deserialize, Serialize};
@@ -71,11 +75,39 @@ fn decode<'a, T: Deserialize<'a>>(b: &'a [u8]) -> Result<T> {
     postcard::from_bytes(b).map_err(|e| SqlError::internal(format!("catalog decode: {e}")))
 }
 
+/// A table's definition as `txn` sees it (the read joins its read set, so
+/// a concurrent DDL on the table is a conflict).
 pub fn get_table(txn: &mut Transaction, name: &str) -> Result<Option<Table>> {
-    match txn.get(&keys::catalog_key(keys::CATALOG_TABLE, name))? {
-        Some(b) => Ok(Some(decode(&b)?)),
-        None => Ok(None),
-    }
+    Ok(get_table_shared(txn, name)?.map(Arc::unwrap_or_clone))
+}
+
+/// [`get_table`], shared. Decoding is a function of the stored bytes
+/// alone, so each thread keeps its last few decoded definitions keyed by
+/// their bytes, and statements that read an unchanged definition share it
+/// (no invalidation is needed: changed bytes simply miss).
+pub fn get_table_shared(txn: &mut Transaction, name: &str) -> Result<Option<Arc<Table>>> {
+    let Some(bytes) = txn.get(&keys::catalog_key(keys::CATALOG_TABLE, name))? else {
+        return Ok(None);
+    };
+    DECODED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((_, table)) = cache.iter().find(|(b, _)| *b == bytes) {
+            return Ok(Some(table.clone()));
+        }
+        let table = Arc::new(decode::<Table>(&bytes)?);
+        if cache.len() >= DECODED_TABLES {
+            cache.pop_back();
+        }
+        cache.push_front((bytes, table.clone()));
+        Ok(Some(table))
+    })
+}
+
+/// Decoded definitions a thread keeps (see [`get_table_shared`]).
+const DECODED_TABLES: usize = 8;
+
+thread_local! {
+    static DECODED: RefCell<VecDeque<(Vec<u8>, Arc<Table>)>> = const { RefCell::new(VecDeque::new()) };
 }
 
 /// Every table definition, in name order, as seen by `txn`.
@@ -89,7 +121,12 @@ pub fn list_tables(txn: &mut Transaction) -> Result<Vec<Table>> {
 }
 
 pub fn must_get_table(txn: &mut Transaction, name: &str) -> Result<Table> {
-    get_table(txn, name)?.ok_or_else(|| {
+    must_get_table_shared(txn, name).map(Arc::unwrap_or_clone)
+}
+
+/// [`must_get_table`], shared (see [`get_table_shared`]).
+pub fn must_get_table_shared(txn: &mut Transaction, name: &str) -> Result<Arc<Table>> {
+    get_table_shared(txn, name)?.ok_or_else(|| {
         SqlError::new(
             codes::UNDEFINED_TABLE,
             format!("relation \"{name}\" does not exist"),
@@ -149,4 +186,50 @@ pub fn reserve_row_ids(txn: &mut Transaction, table_id: u64, n: u64) -> Result<i
     };
     txn.set(key, encode(&(first + n as i64))?)?;
     Ok(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use quorumdb_storage::{Engine, KvStore, MemoryEngine, TxnOptions};
+
+    use super::*;
+
+    #[test]
+    fn a_shared_definition_is_reused_until_its_bytes_change() {
+        let store = KvStore::local(Arc::new(MemoryEngine::new()) as Arc<dyn Engine>).unwrap();
+        let mut table = Table {
+            id: 1,
+            name: "t".into(),
+            columns: vec![Column {
+                name: "a".into(),
+                ty: DataType::Int4,
+                nullable: false,
+                default: None,
+            }],
+            primary_key: vec![0],
+            indexes: vec![],
+            checks: vec![],
+        };
+        let mut txn = store.begin(TxnOptions::default()).unwrap();
+        put_table(&mut txn, &table).unwrap();
+        txn.commit().unwrap();
+
+        let read = |store: &KvStore| {
+            let mut txn = store.begin(TxnOptions::default()).unwrap();
+            must_get_table_shared(&mut txn, "t").unwrap()
+        };
+        let (first, second) = (read(&store), read(&store));
+        assert!(
+            Arc::ptr_eq(&first, &second),
+            "an unchanged definition is decoded once"
+        );
+
+        table.checks.push("a > 0".into());
+        let mut txn = store.begin(TxnOptions::default()).unwrap();
+        put_table(&mut txn, &table).unwrap();
+        txn.commit().unwrap();
+        let changed = read(&store);
+        assert_eq!(changed.checks, vec!["a > 0".to_owned()]);
+        assert!(first.checks.is_empty());
+    }
 }

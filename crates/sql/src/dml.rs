@@ -259,7 +259,7 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
     let ast::TableObject::TableName(name) = &ins.table else {
         return Err(SqlError::unsupported("INSERT into a table function"));
     };
-    let table = catalog::must_get_table(txn, &object_name(name)?)?;
+    let table = catalog::must_get_table_shared(txn, &object_name(name)?)?;
     let alias = ins.table_alias.as_ref().map(|a| ident(&a.alias));
     let returning = bind_returning(txn, &table, alias.as_deref(), ins.returning.as_ref())?;
     let on_conflict = match &ins.on {
@@ -506,7 +506,7 @@ pub fn update(txn: &mut Transaction, up: &ast::Update) -> Result<DmlResult> {
         return Err(SqlError::unsupported("UPDATE ... FROM"));
     }
     let (name, alias) = single_table(&up.table.relation)?;
-    let table = Arc::new(catalog::must_get_table(txn, &name)?);
+    let table = catalog::must_get_table_shared(txn, &name)?;
     let scope = table_scope(&table, alias.as_deref());
     let returning = bind_returning(txn, &table, alias.as_deref(), up.returning.as_ref())?;
     let mut sets: Vec<(usize, Expr)> = Vec::new();
@@ -578,7 +578,7 @@ pub fn delete(txn: &mut Transaction, del: &ast::Delete) -> Result<DmlResult> {
         return Err(SqlError::unsupported("DELETE from several tables"));
     };
     let (name, alias) = single_table(&twj.relation)?;
-    let table = Arc::new(catalog::must_get_table(txn, &name)?);
+    let table = catalog::must_get_table_shared(txn, &name)?;
     let scope = table_scope(&table, alias.as_deref());
     let returning = bind_returning(txn, &table, alias.as_deref(), del.returning.as_ref())?;
     let rows = matching_rows(txn, &table, &scope, del.selection.as_ref())?;
