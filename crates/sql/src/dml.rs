@@ -312,7 +312,9 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
     };
     // Source rows; `None` marks DEFAULT.
     let rows: Vec<Vec<Option<Value>>> = match &*source.body {
-        ast::SetExpr::Values(values) if source.order_by.is_none() && source.limit_clause.is_none() => {
+        ast::SetExpr::Values(values)
+            if source.order_by.is_none() && source.limit_clause.is_none() && source.fetch.is_none() =>
+        {
             let mut out = Vec::new();
             for r in &values.rows {
                 crate::interrupt::check_current()?;

@@ -13,7 +13,7 @@
 //! - `LIKE`/`ILIKE`/`||` operands: text; `AND`/`OR`/`NOT` operands: boolean;
 //! - `INSERT INTO t (cols) VALUES (.., $n, ..)`: the target column's type;
 //!   `UPDATE t SET c = $n`: the type of `c`;
-//! - `LIMIT $n` / `OFFSET $n`: bigint.
+//! - `LIMIT $n` / `OFFSET $n` / `FETCH FIRST $n ROWS ONLY`: bigint.
 //!
 //! Anything else is [`DataType::Unknown`] (the client then sends text,
 //! which is coerced where it is used). Column names are looked up by their
@@ -198,6 +198,9 @@ impl Visitor for Infer {
                 self.set(limit, int8);
             }
             None => {}
+        }
+        if let Some(quantity) = q.fetch.as_ref().and_then(|f| f.quantity.as_ref()) {
+            self.set(quantity, int8);
         }
         ControlFlow::Continue(())
     }

@@ -783,6 +783,13 @@ mod tests {
             [Int4, Int4, Int4, Text(None), Int8, Int8]
         );
         assert_eq!(
+            params(
+                &mut s,
+                "SELECT aid FROM acc OFFSET $1 ROWS FETCH FIRST $2 ROWS ONLY"
+            ),
+            [Int8, Int8]
+        );
+        assert_eq!(
             params(&mut s, "SELECT $1::date, $2, $3 + 1.5"),
             [Date, Unknown, Numeric(None)]
         );
