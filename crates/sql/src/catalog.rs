@@ -6,6 +6,10 @@
 //! the transaction. Under SERIALIZABLE, reading a definition puts its key in
 //! the read set, so a concurrent DDL on that table makes one side retry.
 //!
+//! Decoding a definition is a function of its stored bytes alone, so each
+//! thread shares its last few decoded definitions by those bytes
+//! ([`get_table_shared`]); the read through the transaction still happens.
+//!
 //! Limits: one schema (`public`, which may be written as a qualifier);
 //! names are case-folded to lower case unless quoted.
 
