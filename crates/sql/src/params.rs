@@ -71,10 +71,7 @@ struct Infer {
 fn param(e: &Expr) -> Option<usize> {
     match e {
         Expr::Value(v) => match &v.value {
-            ast::Value::Placeholder(p) => p
-                .strip_prefix('$')
-                .and_then(|n| n.parse::<usize>().ok())
-                .filter(|n| *n > 0),
+            ast::Value::Placeholder(p) => crate::placeholders::number(p).ok(),
             _ => None,
         },
         Expr::Nested(e) => param(e),

@@ -104,7 +104,7 @@ pub fn substitute(stmt: &mut Statement, params: Option<&[Value]>) -> Result<usiz
 }
 
 /// `n` of `$n` (n ≥ 1).
-fn number(placeholder: &str) -> Result<usize> {
+pub(crate) fn number(placeholder: &str) -> Result<usize> {
     placeholder
         .strip_prefix('$')
         .and_then(|n| n.parse::<usize>().ok())
