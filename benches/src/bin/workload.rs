@@ -43,7 +43,8 @@ struct Args {
     /// spread over them round-robin. Repeat for several nodes.
     #[arg(long = "url", required = true)]
     urls: Vec<String>,
-    #[arg(long, default_value_t = 16)]
+    /// Concurrent clients, one connection each (at most 65,535).
+    #[arg(long, default_value_t = 16, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=65535))]
     clients: usize,
     /// Seconds to run.
     #[arg(long, default_value_t = 30)]
@@ -121,6 +122,7 @@ struct ClientStats {
 async fn run_client(
     args: Arc<Args>,
     id: usize,
+    first_key: i64,
     done: Arc<AtomicBool>,
     ops: Arc<AtomicU64>,
 ) -> Result<ClientStats, BoxError> {
@@ -140,7 +142,7 @@ async fn run_client(
                 .await
                 .map(|_| ()),
             Workload::Write => {
-                let key = ((id as i64) << 32) | seq;
+                let key = first_key + (((id as i64) << 32) | seq);
                 seq += 1;
                 let r = client
                     .execute(&prepared[0], &[&key, &(id as i32), &"payload"])
@@ -247,6 +249,27 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
+/// The write workload's keys are `first_key + (client << 32 | n)`. After a
+/// setup the table is empty and `first_key` is 0; with `--no-setup` it is
+/// the next multiple of 2^48 above the keys already stored, so a second
+/// run inserts new rows instead of failing on its predecessor's keys.
+async fn first_write_key(args: &Args, admin: &Client) -> Result<i64, BoxError> {
+    if args.workload != Workload::Write || !args.no_setup {
+        return Ok(0);
+    }
+    let max: Option<i64> = admin
+        .query_one("SELECT max(id) FROM wl_write", &[])
+        .await?
+        .try_get(0)?;
+    match max {
+        None => Ok(0),
+        Some(max) if max < 0 => Err(format!("wl_write holds a negative key ({max})").into()),
+        Some(max) => ((max >> 48) + 1).checked_mul(1 << 48).ok_or_else(|| {
+            "wl_write has no keys left for another run: drop it (run without --no-setup)".into()
+        }),
+    }
+}
+
 async fn run(args: Args) -> Result<bool, BoxError> {
     let args = Arc::new(args);
     let admin = connect(&args.urls[0]).await?;
@@ -254,6 +277,7 @@ async fn run(args: Args) -> Result<bool, BoxError> {
         eprintln!("setting up {:?} ...", args.workload);
         setup(&args, &admin).await?;
     }
+    let first_key = first_write_key(&args, &admin).await?;
     let done = Arc::new(AtomicBool::new(false));
     let ops = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
@@ -261,6 +285,7 @@ async fn run(args: Args) -> Result<bool, BoxError> {
         tasks.push(tokio::spawn(run_client(
             args.clone(),
             id,
+            first_key,
             done.clone(),
             ops.clone(),
         )));

@@ -33,6 +33,8 @@ struct DemoNode {
     http: SocketAddr,
     dir: PathBuf,
     child: Option<Child>,
+    /// `--worker-threads`: the nodes share this machine's CPUs.
+    workers: usize,
 }
 
 /// Kills the nodes and removes the data when dropped.
@@ -95,6 +97,7 @@ fn spawn(node: &mut DemoNode, join: Option<SocketAddr>) -> Result<(), BoxError> 
         .args(["--sql-addr", &node.sql.to_string()])
         .args(["--grpc-addr", &node.grpc.to_string()])
         .args(["--http-addr", &node.http.to_string()])
+        .args(["--worker-threads", &node.workers.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log);
@@ -142,6 +145,8 @@ fn tail(path: &Path) -> String {
 
 pub fn run(args: DemoArgs) -> Result<ExitCode, BoxError> {
     let tmp = tempfile::Builder::new().prefix("quorumdb-demo-").tempdir()?;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = (cpus / args.nodes as usize).clamp(1, 1024);
     let mut nodes = Vec::new();
     for id in 1..=args.nodes {
         nodes.push(DemoNode {
@@ -151,6 +156,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, BoxError> {
             http: free_port()?,
             dir: tmp.path().join(format!("n{id}")),
             child: None,
+            workers,
         });
     }
     let mut cluster = Cluster { nodes, _tmp: tmp };

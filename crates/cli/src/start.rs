@@ -51,6 +51,14 @@ pub struct StartArgs {
     /// by less catches up from the log (default 5000).
     #[arg(long, env = "QUORUMDB_LOG_KEEP")]
     pub log_keep: Option<u64>,
+    /// Threads of the node's shared async runtime, which carries Raft,
+    /// replication, gRPC and the listeners (default: one per CPU).
+    /// Statements do not run there: each SQL connection has a thread of its
+    /// own. When several nodes share one machine (`quorumdb demo`, or a
+    /// test cluster), give each about CPUs / nodes: more only adds thread
+    /// wake-ups (see docs/operations.md).
+    #[arg(long, env = "QUORUMDB_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: Option<u16>,
     /// PEM certificate (chain) for TLS on the SQL port; needs --tls-key.
     #[arg(long, env = "QUORUMDB_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -63,7 +71,11 @@ pub fn run(args: StartArgs) -> Result<ExitCode, BoxError> {
     crate::init_logging("info");
     crate::fault_switches()?;
     raise_open_files_limit();
-    let runtime = tokio::runtime::Runtime::new()?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = args.worker_threads {
+        runtime.worker_threads(usize::from(threads));
+    }
+    let runtime = runtime.enable_all().build()?;
     runtime.block_on(serve(args))?;
     Ok(ExitCode::SUCCESS)
 }
