@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# ab.sh PAIRS WORKLOAD: alternates cpu.sh runs of configuration A and B,
+# PAIRS times, so that drift in the machine's speed hits both alike.
+# A and B are QUORUMDB_BIN / NODE_FLAGS pairs: A_BIN, A_FLAGS, B_BIN,
+# B_FLAGS (each defaulting to QUORUMDB_BIN and to no flags).
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+dir=$(dirname "$0")
+pairs=${1:?usage: $0 PAIRS write|read|bank}
+w=${2:?usage: $0 PAIRS write|read|bank}
+for _ in $(seq "$pairs"); do
+    echo "A $(QUORUMDB_BIN=${A_BIN:-$QUORUMDB_BIN} NODE_FLAGS=${A_FLAGS:-} "$dir/cpu.sh" "$w")"
+    echo "B $(QUORUMDB_BIN=${B_BIN:-$QUORUMDB_BIN} NODE_FLAGS=${B_FLAGS:-} "$dir/cpu.sh" "$w")"
+done
+"$dir/cluster.sh" stop

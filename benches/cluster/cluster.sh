@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# cluster.sh [start|stop]: start a fresh 3-node cluster on loopback (wiping
+# the previous one), wait until all three are voters; or stop it.
+# Settings: see common.sh.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+
+stop() {
+    local pids
+    pids=$(node_pids)
+    [ -z "$pids" ] && return 0
+    kill $pids 2>/dev/null || true
+    for _ in $(seq 50); do
+        [ -z "$(node_pids)" ] && return 0
+        sleep 0.1
+    done
+    kill -9 $(node_pids) 2>/dev/null || true
+}
+
+case "${1:-start}" in
+stop) stop; exit 0 ;;
+start) ;;
+*) echo "usage: $0 [start|stop]" >&2; exit 2 ;;
+esac
+
+[ -x "$QUORUMDB_BIN" ] || { echo "no binary at $QUORUMDB_BIN (cargo build --release -p quorumdb-cli)" >&2; exit 1; }
+stop
+rm -rf "$BENCH_DIR"
+mkdir -p "$BENCH_DIR"
+for i in 1 2 3; do
+    args=(start --id "$i" --data-dir "$BENCH_DIR/n$i" --sql-addr "127.0.0.1:4543$i"
+          --grpc-addr "127.0.0.1:4743$i" --http-addr "127.0.0.1:4843$i")
+    [ "$i" != 1 ] && args+=(--join 127.0.0.1:47431)
+    # shellcheck disable=SC2206 # NODE_FLAGS is a list of flags
+    args+=($NODE_FLAGS)
+    QUORUMDB_LOG=${QUORUMDB_LOG:-warn} nohup "$QUORUMDB_BIN" "${args[@]}" >"$BENCH_DIR/n$i.log" 2>&1 &
+    if [ "$i" = 1 ]; then
+        for _ in $(seq 300); do
+            curl -sf http://127.0.0.1:48431/health >/dev/null && break
+            sleep 0.1
+        done
+    fi
+done
+voters=0
+for _ in $(seq 600); do
+    voters=$(curl -s http://127.0.0.1:48431/metrics | awk '$1 == "quorumdb_raft_voters" {print $2}')
+    [ "$voters" = 3 ] && break
+    sleep 0.1
+done
+if [ "$voters" != 3 ]; then
+    echo "the cluster did not reach 3 voters (logs in $BENCH_DIR)" >&2
+    exit 1
+fi
+echo "3 voters; SQL on 127.0.0.1:45431-45433, data in $BENCH_DIR"
