@@ -2,6 +2,10 @@
 //! `quorumdb start` processes on loopback ports, driven only through the
 //! PostgreSQL protocol (tokio-postgres) and HTTP, then broken with SIGKILL.
 //!
+//! The three nodes share this machine, so each runs one runtime worker
+//! (`--worker-threads 1`), as docs/operations.md advises for co-located
+//! nodes.
+//!
 //! Deadlines are generous and every wait polls; nothing sleeps to
 //! synchronise. Node logs are printed when a test fails.
 
@@ -14,7 +18,7 @@ use std::time::{Duration, Instant};
 use common::{Cluster, connect, eventually, metric};
 
 async fn three_node_cluster() -> Cluster {
-    Cluster::start(3, &[]).await
+    Cluster::start(3, &["--worker-threads", "1"]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1,7 +1,7 @@
 //! `quorumdb start --tls-cert/--tls-key` with the real binary: a node
 //! started with a self-signed certificate (made by the `openssl` command)
 //! serves `psql "sslmode=require"`; bad flags and unusable files are
-//! one-line errors before anything starts.
+//! one-line errors before anything starts (as is a bad `--worker-threads`).
 //!
 //! Every wait polls with a generous deadline. Skipped (with a message)
 //! when psql or openssl is absent.
@@ -147,4 +147,27 @@ fn tls_flags_must_come_in_pairs_and_name_unusable_files() {
         ],
         "{stderr}"
     );
+}
+
+/// A bad `--worker-threads` is a one-line usage error before anything
+/// starts (nothing is created in the data directory).
+#[test]
+fn a_bad_worker_thread_count_is_refused_before_starting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for bad in ["0", "many", "2000"] {
+        let out = quorumdb(dir.path(), free())
+            .args(["--worker-threads", bad])
+            .output()
+            .expect("run");
+        assert!(!out.status.success(), "--worker-threads {bad} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("invalid value '{bad}' for '--worker-threads")),
+            "{stderr}"
+        );
+        assert!(
+            !dir.path().join("data").exists(),
+            "--worker-threads {bad} created the data directory"
+        );
+    }
 }

@@ -1,0 +1,64 @@
+//! `quorumdb demo`, the README's first command, with the real binary: it
+//! starts three node processes, runs statements through the SQL shell
+//! (`-e`), then stops the nodes and removes their data.
+//!
+//! The wait for the demo polls with a generous deadline; nothing sleeps to
+//! synchronise.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn demo_runs_statements_on_a_three_node_cluster_and_cleans_up() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quorumdb"))
+        .args(["demo", "--nodes", "3", "-e"])
+        .arg("CREATE TABLE t (id INT PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b'); SELECT v FROM t ORDER BY id")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start quorumdb demo");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the demo") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("quorumdb demo did not finish within 300 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout)
+        .expect("read stdout");
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    assert!(
+        status.success(),
+        "demo failed: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stdout.contains("INSERT 0 2"), "{stdout}");
+    assert!(stdout.contains(" a\n b\n(2 rows)"), "{stdout}");
+    assert!(stderr.contains("All 3 nodes are voters"), "{stderr}");
+
+    // The data directory it named is gone.
+    let dir = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Starting a 3-node QuorumDB cluster in "))
+        .and_then(|rest| rest.strip_suffix(" ..."))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("no data directory named in:\n{stderr}"));
+    assert!(!dir.exists(), "{} was left behind", dir.display());
+}
