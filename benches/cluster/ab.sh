@@ -8,8 +8,11 @@ source "$(dirname "$0")/common.sh"
 dir=$(dirname "$0")
 pairs=${1:?usage: $0 PAIRS write|read|bank}
 w=${2:?usage: $0 PAIRS write|read|bank}
+# Stops at the first failed run (cpu.sh prints why).
 for _ in $(seq "$pairs"); do
-    echo "A $(QUORUMDB_BIN=${A_BIN:-$QUORUMDB_BIN} NODE_FLAGS=${A_FLAGS:-} "$dir/cpu.sh" "$w")"
-    echo "B $(QUORUMDB_BIN=${B_BIN:-$QUORUMDB_BIN} NODE_FLAGS=${B_FLAGS:-} "$dir/cpu.sh" "$w")"
+    a=$(QUORUMDB_BIN=${A_BIN:-$QUORUMDB_BIN} NODE_FLAGS=${A_FLAGS:-} "$dir/cpu.sh" "$w")
+    echo "A $a"
+    b=$(QUORUMDB_BIN=${B_BIN:-$QUORUMDB_BIN} NODE_FLAGS=${B_FLAGS:-} "$dir/cpu.sh" "$w")
+    echo "B $b"
 done
 "$dir/cluster.sh" stop

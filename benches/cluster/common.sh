@@ -2,7 +2,9 @@
 #
 # QUORUMDB_BIN   the node binary       (default: target/release/quorumdb)
 # WORKLOAD_BIN   the workload binary   (default: target/release/workload)
-# BENCH_DIR      nodes' data and logs  (default: /tmp/quorumdb-bench)
+# BENCH_DIR      nodes' data and logs  (default: /tmp/quorumdb-bench; wiped
+#                by every start, so its last part must begin with
+#                "quorumdb-bench")
 # NODE_FLAGS     extra `quorumdb start` flags for every node, e.g.
 #                "--worker-threads 1"
 # CLIENTS        workload clients      (default: 16)
@@ -16,11 +18,18 @@ WORKLOAD_BIN=${WORKLOAD_BIN:-$ROOT/target/release/workload}
 BENCH_DIR=${BENCH_DIR:-/tmp/quorumdb-bench}
 NODE_FLAGS=${NODE_FLAGS:-}
 CLIENTS=${CLIENTS:-16}
+case "$(basename "$BENCH_DIR")" in
+quorumdb-bench*) ;;
+*) echo "BENCH_DIR=$BENCH_DIR: its last part must begin with quorumdb-bench (it is wiped)" >&2; exit 2 ;;
+esac
 URLS=(--url 'host=127.0.0.1 port=45431 user=root'
       --url 'host=127.0.0.1 port=45432 user=root'
       --url 'host=127.0.0.1 port=45433 user=root')
 
-# The pids of this benchmark's nodes (matched by their data directories).
+# The pids of this benchmark's nodes: this user's processes whose command
+# line names a data directory under BENCH_DIR (regex characters escaped).
 node_pids() {
-    pgrep -f -- "--data-dir $BENCH_DIR/n[0-9]" || true
+    local dir
+    dir=$(printf '%s' "$BENCH_DIR" | sed 's/[][\\.^$*+?(){}|]/\\&/g')
+    pgrep -u "$(id -u)" -f -- "--data-dir $dir/n[0-9]" || true
 }

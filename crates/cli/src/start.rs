@@ -51,12 +51,13 @@ pub struct StartArgs {
     /// by less catches up from the log (default 5000).
     #[arg(long, env = "QUORUMDB_LOG_KEEP")]
     pub log_keep: Option<u64>,
-    /// Threads of the node's shared async runtime, which carries Raft,
-    /// replication, gRPC and the listeners (default: one per CPU).
-    /// Statements do not run there: each SQL connection has a thread of its
-    /// own. When several nodes share one machine (`quorumdb demo`, or a
-    /// test cluster), give each about CPUs / nodes: more only adds thread
-    /// wake-ups (see docs/operations.md).
+    /// Worker threads of the node's shared async runtime, which carries
+    /// Raft, replication, gRPC and the listeners (default: one per CPU, or
+    /// TOKIO_WORKER_THREADS). Statements do not run there (each SQL
+    /// connection has a thread of its own), nor do disk syncs and the Raft
+    /// log's flusher. When several nodes share one machine (`quorumdb
+    /// demo`, a test cluster), give each about CPUs / nodes: more only adds
+    /// thread wake-ups (see docs/operations.md).
     #[arg(long, env = "QUORUMDB_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub worker_threads: Option<u16>,
     /// PEM certificate (chain) for TLS on the SQL port; needs --tls-key.

@@ -4,7 +4,9 @@
 //!
 //! The three nodes share this machine, so each runs one runtime worker
 //! (`--worker-threads 1`), as docs/operations.md advises for co-located
-//! nodes.
+//! nodes. The other multi-process tests (`cluster_membership`,
+//! `cluster_clients`, `slt_cluster`, the chaos suite) keep the default
+//! runtime, so both settings are exercised.
 //!
 //! Deadlines are generous and every wait polls; nothing sleeps to
 //! synchronise. Node logs are printed when a test fails.

@@ -3,12 +3,25 @@
 //! (`-e`), then stops the nodes and removes their data.
 //!
 //! The wait for the demo polls with a generous deadline; nothing sleeps to
-//! synchronise.
+//! synchronise. The demo runs in a process group of its own, so a demo
+//! that hangs is killed together with its nodes.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+/// Reads a child's pipe to the end on a thread, so a chatty child never
+/// blocks on a full pipe while the test waits for it.
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        text
+    })
+}
 
 #[test]
 fn demo_runs_statements_on_a_three_node_cluster_and_cleans_up() {
@@ -18,33 +31,28 @@ fn demo_runs_statements_on_a_three_node_cluster_and_cleans_up() {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .expect("start quorumdb demo");
+    let stdout = drain(child.stdout.take().expect("stdout"));
+    let stderr = drain(child.stderr.take().expect("stderr"));
     let deadline = Instant::now() + Duration::from_secs(300);
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for the demo") {
             break status;
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
+            // The demo and the nodes it started share its process group.
+            let group = child.id() as libc::pid_t;
+            // SAFETY: kill only sends a signal to the group this test made.
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+            let _ = child.wait();
             panic!("quorumdb demo did not finish within 300 s");
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    child
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_string(&mut stdout)
-        .expect("read stdout");
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("read stderr");
+    let stdout = stdout.join().expect("stdout reader");
+    let stderr = stderr.join().expect("stderr reader");
     assert!(
         status.success(),
         "demo failed: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"

@@ -155,12 +155,30 @@ fn tls_flags_must_come_in_pairs_and_name_unusable_files() {
 fn a_bad_worker_thread_count_is_refused_before_starting() {
     let dir = tempfile::tempdir().expect("tempdir");
     for bad in ["0", "many", "2000"] {
-        let out = quorumdb(dir.path(), free())
+        let mut child = quorumdb(dir.path(), free())
             .args(["--worker-threads", bad])
-            .output()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("run");
-        assert!(!out.status.success(), "--worker-threads {bad} was accepted");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        // A node that accepted the value would run until killed.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("--worker-threads {bad} was accepted: the node kept running");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut stderr = String::new();
+        if let Some(mut pipe) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+        }
+        assert!(!status.success(), "--worker-threads {bad} was accepted");
         assert!(
             stderr.contains(&format!("invalid value '{bad}' for '--worker-threads")),
             "{stderr}"
