@@ -28,6 +28,12 @@
 //! retried. With no leader, callers get [`Error::Unavailable`] after a
 //! bounded wait instead of hanging.
 //!
+//! **Cancelling** (a statement's flag, [`quorumdb_storage::cancel`]) ends a
+//! read-version wait at any point, and a commit's wait only while nothing
+//! has been sent (waiting for a leader, or after "not the leader"): then
+//! [`Error::Canceled`] means nothing was committed. Once sent, a commit
+//! runs to its outcome.
+//!
 //! The trait is synchronous (the SQL executor is): a call blocks its thread
 //! while futures on the node's runtime do the work. It must never be made
 //! on a worker of the node's runtime (that worker could be the one the
@@ -37,6 +43,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use quorumdb_storage::cancel;
 use quorumdb_storage::fault::{self, Switch};
 use quorumdb_storage::{Commit, Committer, Error, Mvcc, Result, Version};
 use tokio::runtime::Handle;
@@ -85,6 +92,8 @@ struct CommitCtx {
     /// Set just before the commit is first handed to Raft or the leader:
     /// before that, a failure means nothing was committed.
     sent: Arc<AtomicBool>,
+    /// The statement's cancel flag: honoured only while nothing is sent.
+    cancel: Option<cancel::Flag>,
 }
 
 impl RaftCommitter {
@@ -259,15 +268,26 @@ impl RaftCommitter {
             commits,
             forwarder,
             sent,
+            cancel,
         } = ctx;
         let deadline = Instant::now() + LEADER_WAIT;
         let read_version = commit.read_version;
         loop {
-            let Some((leader, node)) = Self::wait_for_leader(&raft, deadline).await else {
+            // Nothing is sent yet (first pass) or nothing was proposed (a
+            // retry after "not the leader"): a cancel is safe here.
+            let leader = tokio::select! {
+                biased; // no cancel timer when a leader is known
+                leader = Self::wait_for_leader(&raft, deadline) => leader,
+                () = canceled(cancel.clone()) => return Err(Error::Canceled),
+            };
+            let Some((leader, node)) = leader else {
                 return Err(Error::Unavailable(
                     "no leader: the cluster has no quorum; nothing was committed".into(),
                 ));
             };
+            if cancel::is_tripped(cancel.as_ref()) {
+                return Err(Error::Canceled);
+            }
             sent.store(true, Ordering::Release);
             let result = if leader == id {
                 match tokio::time::timeout(COMMIT_TIMEOUT, commits.propose(commit.clone())).await {
@@ -293,11 +313,30 @@ impl RaftCommitter {
                             "leadership kept changing; nothing was committed".into(),
                         ));
                     }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    // Nothing was proposed: a cancel is still safe.
+                    tokio::select! {
+                        biased;
+                        () = tokio::time::sleep(Duration::from_millis(50)) => {}
+                        () = canceled(cancel.clone()) => return Err(Error::Canceled),
+                    }
                 }
                 ForwardResult::Unknown(why) => return Err(Error::OutcomeUnknown(why)),
             }
         }
+    }
+}
+
+/// How often a wait looks at its statement's cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(20);
+
+/// Resolves once `flag` is tripped; never without a flag. Polls (every
+/// [`CANCEL_POLL`]): the flag is a plain atomic set by another task.
+async fn canceled(flag: Option<cancel::Flag>) {
+    let Some(flag) = flag else {
+        return std::future::pending().await;
+    };
+    while !cancel::is_tripped(Some(&flag)) {
+        tokio::time::sleep(CANCEL_POLL).await;
     }
 }
 
@@ -336,12 +375,21 @@ impl Committer for RaftCommitter {
         if fault::enabled(Switch::StaleReads) {
             return Ok(self.mvcc.applied());
         }
-        let fut = Self::read_version_async(
+        let read = Self::read_version_async(
             self.raft.clone(),
             self.mvcc.clone(),
             self.read_index.clone(),
             self.applied.clone(),
         );
+        // Reading changes nothing: a cancel may end any part of the wait.
+        let cancel = cancel::current();
+        let fut = async move {
+            tokio::select! {
+                biased; // no cancel timer for a read that is ready at once
+                version = read => version,
+                () = canceled(cancel) => Err(Error::Canceled),
+            }
+        };
         self.block_on(fut)
             .unwrap_or_else(|| Err(Error::Unavailable("the node is shutting down".into())))
     }
@@ -365,6 +413,7 @@ impl Committer for RaftCommitter {
             commits: self.commits.clone(),
             forwarder: self.forwarder.clone(),
             sent: sent.clone(),
+            cancel: cancel::current(),
         };
         let version = self
             .block_on(Self::commit_async(ctx, commit))

@@ -332,6 +332,84 @@ async fn without_a_quorum_writes_fail_clearly_instead_of_hanging() {
     survivor.shutdown().await;
 }
 
+/// Without a quorum, a transaction's wait for a read version and a
+/// commit's wait for a leader both end as soon as the statement is
+/// cancelled, with `Canceled` (nothing committed), not after the bounded
+/// wait with `Unavailable`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_a_quorum_a_cancel_ends_the_wait_and_commits_nothing() {
+    use quorumdb_storage::cancel;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut nodes = three_nodes(dir.path(), tuning()).await;
+    let leader_id = nodes[0].raft().current_leader().await.expect("a leader");
+    // Keep a follower: it has no lease, so its reads need the (gone) leader.
+    let pos = nodes.iter().position(|n| n.id() != leader_id).unwrap();
+    let survivor = nodes.remove(pos);
+    let gone: Vec<(u64, SocketAddr)> = nodes.iter().map(|n| (n.id(), n.grpc_addr())).collect();
+    for node in nodes {
+        node.shutdown().await;
+    }
+    // Waits until `call` is blocked (it records that it started), trips its
+    // flag, and returns its result.
+    async fn cancel_while_waiting<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> T {
+        let flag: cancel::Flag = Arc::default();
+        let started = Arc::new(AtomicBool::new(false));
+        let (f, s) = (flag.clone(), started.clone());
+        let task = tokio::task::spawn_blocking(move || {
+            s.store(true, Ordering::SeqCst);
+            cancel::scope(&f, call)
+        });
+        while !started.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        flag.store(true, Ordering::SeqCst);
+        task.await.unwrap()
+    }
+
+    let kv = survivor.kv();
+    let begun = cancel_while_waiting(move || kv.begin(TxnOptions::default()).map(drop)).await;
+    assert!(
+        matches!(begun, Err(Error::Canceled)),
+        "expected Canceled, got {begun:?}"
+    );
+
+    // A commit (from a transaction that started at the applied version):
+    // cancelled while it waits for a leader, before anything is sent.
+    let kv = survivor.kv();
+    let committed = cancel_while_waiting(move || {
+        let mut txn = kv.begin_provisional(TxnOptions::default())?;
+        txn.set(b"cancelled".to_vec(), b"x".to_vec())?;
+        txn.commit()
+    })
+    .await;
+    assert!(
+        matches!(committed, Err(Error::Canceled)),
+        "expected Canceled, got {committed:?}"
+    );
+
+    // Nothing was committed: the key is absent once a quorum is back.
+    let mut nodes = vec![survivor];
+    for (id, addr) in gone {
+        nodes.push(start_at(id, dir.path(), None, tuning(), addr).await);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let value = loop {
+        let kv = nodes[0].kv();
+        match blocking(move || get(&kv, "cancelled")).await {
+            Ok(value) => break value,
+            Err(e) => assert!(Instant::now() < deadline, "no read after the restart: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(value, None, "a cancelled commit was applied");
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_leader_cut_off_from_its_followers_reads_from_its_lease_only_while_it_lasts() {
     use quorumdb_raft::lease::LeaderLease;

@@ -118,6 +118,7 @@ impl From<quorumdb_storage::Error> for SqlError {
             E::ReadOnly => codes::READ_ONLY_TRANSACTION,
             E::SnapshotTooOld { .. } => codes::SNAPSHOT_TOO_OLD,
             E::Io { .. } => codes::IO_ERROR,
+            E::Canceled => codes::QUERY_CANCELED,
             _ => codes::INTERNAL_ERROR,
         };
         SqlError::new(code, e.to_string())

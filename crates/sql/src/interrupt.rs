@@ -18,9 +18,14 @@
 //!   and the operators. Outside a scope nothing is ever interrupted.
 //! - A check is one relaxed atomic load: cheap enough for every row.
 //!
-//! Deliberately not done: interrupting a commit that is waiting for Raft
-//! (its outcome would become unknown), sorting an in-memory buffer (the
-//! rows were already read), or timeouts (`statement_timeout`).
+//! - The same flag reaches the storage layer ([`quorumdb_storage::cancel`]),
+//!   so a statement waiting for a leader, a read index or a local apply
+//!   stops too, and so does a commit that has not been handed to Raft yet
+//!   (nothing was committed); all end with 57014.
+//!
+//! Deliberately not done: interrupting a commit already handed to Raft (its
+//! outcome would become unknown), sorting an in-memory buffer (the rows
+//! were already read), or timeouts (`statement_timeout`).
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -80,11 +85,13 @@ impl Drop for Restore {
     }
 }
 
-/// Runs `f` with `interrupt` as this thread's current interrupt.
+/// Runs `f` with `interrupt` as this thread's current interrupt, for the
+/// executor's checks and for the storage layer's waits
+/// ([`quorumdb_storage::cancel`]).
 pub fn scope<T>(interrupt: &Interrupt, f: impl FnOnce() -> T) -> T {
     let prev = CURRENT.with(|c| c.borrow_mut().replace(interrupt.clone()));
     let _restore = Restore(prev);
-    f()
+    quorumdb_storage::cancel::scope(&interrupt.0, f)
 }
 
 /// This thread's current interrupt, if a statement is running.

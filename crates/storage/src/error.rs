@@ -3,7 +3,8 @@
 //! Each variant means one thing a caller can act on. The SQL layer maps them
 //! to SQLSTATE codes: [`Error::Conflict`] is a serialization failure (40001),
 //! [`Error::OutcomeUnknown`] is 40003, [`Error::ReadOnly`] is 25006,
-//! [`Error::SnapshotTooOld`] is 72000 (PostgreSQL's `snapshot_too_old`).
+//! [`Error::SnapshotTooOld`] is 72000 (PostgreSQL's `snapshot_too_old`),
+//! [`Error::Canceled`] is 57014 (`query_canceled`).
 
 use std::path::PathBuf;
 
@@ -73,6 +74,11 @@ pub enum Error {
     /// ...). Nothing was applied.
     #[error("commit not possible: {0}")]
     Unavailable(String),
+
+    /// The statement was cancelled while it waited (see [`crate::cancel`]);
+    /// if it was committing, nothing had been sent, so nothing was applied.
+    #[error("canceling statement due to user request")]
+    Canceled,
 }
 
 impl Error {

@@ -16,9 +16,11 @@
 //! - [`fault`]: test-only fault switches (cargo feature `fault-injection`).
 //! - [`committer`]: how a commit becomes a version ([`LocalCommitter`]) and
 //!   the [`KvStore`] the SQL layer talks to.
+//! - [`cancel`]: how a cancelled statement stops a committer's wait.
 //!
 //! `docs/architecture.md` describes the design and its guarantees.
 
+pub mod cancel;
 pub mod committer;
 pub mod engine;
 mod error;
