@@ -30,9 +30,9 @@
 //!
 //! **Cancelling** (a statement's flag, [`quorumdb_storage::cancel`]) ends a
 //! read-version wait at any point, and a commit's wait only while nothing
-//! has been sent (waiting for a leader, or after "not the leader"): then
-//! [`Error::Canceled`] means nothing was committed. Once sent, a commit
-//! runs to its outcome.
+//! has been proposed (waiting for a leader, or after "not the leader"):
+//! then [`Error::Canceled`] means nothing was committed. Once handed on, a
+//! commit runs to its outcome.
 //!
 //! The trait is synchronous (the SQL executor is): a call blocks its thread
 //! while futures on the node's runtime do the work. It must never be made
@@ -92,8 +92,8 @@ struct CommitCtx {
     /// Set just before the commit is first handed to Raft or the leader:
     /// before that, a failure means nothing was committed.
     sent: Arc<AtomicBool>,
-    /// The statement's cancel flag: honoured only while nothing is sent.
-    cancel: Option<cancel::Flag>,
+    /// The statement's cancel flag: honoured only while nothing is proposed.
+    cancel: Option<Arc<cancel::Flag>>,
 }
 
 impl RaftCommitter {
@@ -103,15 +103,23 @@ impl RaftCommitter {
 
     /// Waits until a leader is known; `None` after [`LEADER_WAIT`].
     async fn wait_for_leader(raft: &Raft, deadline: Instant) -> Option<(NodeId, crate::types::Node)> {
+        // A clone of openraft's receiver starts out "changed" (the original
+        // never marks a value seen), so mark each value seen before looking:
+        // `changed` then sleeps until the metrics really change, instead of
+        // returning at once and spinning a thread until the deadline.
+        let mut metrics = raft.metrics();
         loop {
+            metrics.borrow_and_update();
             if let Some(leader) = admin::leader(raft) {
                 return Some(leader);
             }
-            if Instant::now() >= deadline {
+            let now = Instant::now();
+            if now >= deadline {
                 return None;
             }
-            let mut metrics = raft.metrics();
-            let _ = tokio::time::timeout(Duration::from_millis(200), metrics.changed()).await;
+            if let Ok(Err(_)) = tokio::time::timeout(deadline - now, metrics.changed()).await {
+                return None; // Raft has stopped: no leader is coming
+            }
         }
     }
 
@@ -276,16 +284,16 @@ impl RaftCommitter {
             // Nothing is sent yet (first pass) or nothing was proposed (a
             // retry after "not the leader"): a cancel is safe here.
             let leader = tokio::select! {
-                biased; // no cancel timer when a leader is known
+                biased;
                 leader = Self::wait_for_leader(&raft, deadline) => leader,
-                () = canceled(cancel.clone()) => return Err(Error::Canceled),
+                () = cancel::tripped(cancel.clone()) => return Err(Error::Canceled),
             };
             let Some((leader, node)) = leader else {
                 return Err(Error::Unavailable(
                     "no leader: the cluster has no quorum; nothing was committed".into(),
                 ));
             };
-            if cancel::is_tripped(cancel.as_ref()) {
+            if cancel.as_ref().is_some_and(|c| c.is_tripped()) {
                 return Err(Error::Canceled);
             }
             sent.store(true, Ordering::Release);
@@ -317,26 +325,12 @@ impl RaftCommitter {
                     tokio::select! {
                         biased;
                         () = tokio::time::sleep(Duration::from_millis(50)) => {}
-                        () = canceled(cancel.clone()) => return Err(Error::Canceled),
+                        () = cancel::tripped(cancel.clone()) => return Err(Error::Canceled),
                     }
                 }
                 ForwardResult::Unknown(why) => return Err(Error::OutcomeUnknown(why)),
             }
         }
-    }
-}
-
-/// How often a wait looks at its statement's cancel flag.
-const CANCEL_POLL: Duration = Duration::from_millis(20);
-
-/// Resolves once `flag` is tripped; never without a flag. Polls (every
-/// [`CANCEL_POLL`]): the flag is a plain atomic set by another task.
-async fn canceled(flag: Option<cancel::Flag>) {
-    let Some(flag) = flag else {
-        return std::future::pending().await;
-    };
-    while !cancel::is_tripped(Some(&flag)) {
-        tokio::time::sleep(CANCEL_POLL).await;
     }
 }
 
@@ -385,9 +379,9 @@ impl Committer for RaftCommitter {
         let cancel = cancel::current();
         let fut = async move {
             tokio::select! {
-                biased; // no cancel timer for a read that is ready at once
+                biased;
                 version = read => version,
-                () = canceled(cancel) => Err(Error::Canceled),
+                () = cancel::tripped(cancel) => Err(Error::Canceled),
             }
         };
         self.block_on(fut)

@@ -332,79 +332,142 @@ async fn without_a_quorum_writes_fail_clearly_instead_of_hanging() {
     survivor.shutdown().await;
 }
 
-/// Without a quorum, a transaction's wait for a read version and a
-/// commit's wait for a leader both end as soon as the statement is
-/// cancelled, with `Canceled` (nothing committed), not after the bounded
-/// wait with `Unavailable`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn without_a_quorum_a_cancel_ends_the_wait_and_commits_nothing() {
+/// Runs `call` on a blocking thread under a fresh cancel flag, trips the
+/// flag once `ready()` holds (polled), and returns `call`'s result.
+async fn cancel_when<T: Send + 'static>(
+    call: impl FnOnce() -> T + Send + 'static,
+    mut ready: impl FnMut() -> bool,
+) -> T {
     use quorumdb_storage::cancel;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    let flag: Arc<cancel::Flag> = Arc::default();
+    let f = flag.clone();
+    let task = tokio::task::spawn_blocking(move || cancel::scope(&f, call));
+    eventually(60, "the moment to cancel", &mut ready).await;
+    flag.trip();
+    task.await.unwrap()
+}
 
+/// On a follower without a quorum, a transaction's wait for a read version
+/// and a commit's wait for a leader end when the statement is cancelled,
+/// with `Canceled` (nothing committed), not after the bounded wait with
+/// `Unavailable` (which `without_a_quorum_writes_fail_clearly...` gets).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_a_quorum_a_cancel_ends_a_followers_wait() {
     let dir = tempfile::tempdir().unwrap();
     let mut nodes = three_nodes(dir.path(), tuning()).await;
     let leader_id = nodes[0].raft().current_leader().await.expect("a leader");
     // Keep a follower: it has no lease, so its reads need the (gone) leader.
     let pos = nodes.iter().position(|n| n.id() != leader_id).unwrap();
     let survivor = nodes.remove(pos);
-    let gone: Vec<(u64, SocketAddr)> = nodes.iter().map(|n| (n.id(), n.grpc_addr())).collect();
     for node in nodes {
         node.shutdown().await;
     }
-    // Waits until `call` is blocked (it records that it started), trips its
-    // flag, and returns its result.
-    async fn cancel_while_waiting<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> T {
-        let flag: cancel::Flag = Arc::default();
-        let started = Arc::new(AtomicBool::new(false));
-        let (f, s) = (flag.clone(), started.clone());
-        let task = tokio::task::spawn_blocking(move || {
-            s.store(true, Ordering::SeqCst);
-            cancel::scope(&f, call)
-        });
-        while !started.load(Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        flag.store(true, Ordering::SeqCst);
-        task.await.unwrap()
-    }
-
+    // Cancelled once it has waited a moment (the wait is up to 10 s).
+    let waited = |ms| {
+        let since = Instant::now();
+        move || since.elapsed() > Duration::from_millis(ms)
+    };
     let kv = survivor.kv();
-    let begun = cancel_while_waiting(move || kv.begin(TxnOptions::default()).map(drop)).await;
+    let begun = cancel_when(move || kv.begin(TxnOptions::default()).map(drop), waited(300)).await;
     assert!(
         matches!(begun, Err(Error::Canceled)),
         "expected Canceled, got {begun:?}"
     );
 
-    // A commit (from a transaction that started at the applied version):
-    // cancelled while it waits for a leader, before anything is sent.
-    let kv = survivor.kv();
-    let committed = cancel_while_waiting(move || {
-        let mut txn = kv.begin_provisional(TxnOptions::default())?;
-        txn.set(b"cancelled".to_vec(), b"x".to_vec())?;
-        txn.commit()
+    // A commit (of a transaction started at the applied version), once the
+    // follower has noticed that there is no leader.
+    let raft = survivor.raft().clone();
+    eventually(60, "no leader known", || {
+        raft.metrics().borrow().current_leader.is_none()
     })
+    .await;
+    let kv = survivor.kv();
+    let committed = cancel_when(
+        move || {
+            let mut txn = kv.begin_provisional(TxnOptions::default())?;
+            txn.set(b"cancelled".to_vec(), b"x".to_vec())?;
+            txn.commit()
+        },
+        waited(300),
+    )
     .await;
     assert!(
         matches!(committed, Err(Error::Canceled)),
         "expected Canceled, got {committed:?}"
     );
+    survivor.shutdown().await;
+}
 
-    // Nothing was committed: the key is absent once a quorum is back.
-    let mut nodes = vec![survivor];
+/// On a leader without a quorum: a commit cancelled before it is proposed
+/// ends with `Canceled` and never reaches the log; one cancelled after it
+/// was proposed is *not* abandoned: it ends with `OutcomeUnknown` after the
+/// commit timeout (the entry may yet commit, or be truncated by a new
+/// leader elected without it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cancel_never_abandons_a_proposed_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut nodes = three_nodes(dir.path(), tuning()).await;
+    let leader_id = nodes[0].raft().current_leader().await.expect("a leader");
+    let pos = nodes.iter().position(|n| n.id() == leader_id).unwrap();
+    let leader = nodes.remove(pos);
+    let gone: Vec<(u64, SocketAddr)> = nodes.iter().map(|n| (n.id(), n.grpc_addr())).collect();
+    for node in nodes {
+        node.shutdown().await;
+    }
+    let commit = |kv: KvStore, key: &'static str| {
+        move || {
+            let mut txn = kv.begin_provisional(TxnOptions::default())?;
+            txn.set(key.as_bytes().to_vec(), b"x".to_vec())?;
+            txn.commit()
+        }
+    };
+    let raft = leader.raft().clone();
+    let last_log = move || raft.metrics().borrow().last_log_index.unwrap_or(0);
+    let before = last_log();
+
+    // Tripped before the call: nothing is proposed.
+    let kv = leader.kv();
+    let flag: std::sync::Arc<quorumdb_storage::cancel::Flag> = Default::default();
+    flag.trip();
+    let f = flag.clone();
+    let early = blocking(move || quorumdb_storage::cancel::scope(&f, commit(kv, "early"))).await;
+    assert!(
+        matches!(early, Err(Error::Canceled)),
+        "expected Canceled, got {early:?}"
+    );
+    assert_eq!(last_log(), before, "a cancelled commit reached the log");
+
+    // Tripped once the entry is in the leader's log: the commit goes on.
+    let proposed = cancel_when(commit(leader.kv(), "late"), {
+        let last_log = last_log.clone();
+        move || last_log() > before
+    })
+    .await;
+    assert!(
+        matches!(proposed, Err(Error::OutcomeUnknown(_))),
+        "a proposed commit must end with its outcome unknown, got {proposed:?}"
+    );
+
+    // The followers return and the cluster serves again; the cancelled
+    // commit is not there (the proposed one may or may not be).
+    let mut nodes = vec![leader];
     for (id, addr) in gone {
         nodes.push(start_at(id, dir.path(), None, tuning(), addr).await);
     }
     let deadline = Instant::now() + Duration::from_secs(60);
-    let value = loop {
+    let early = loop {
         let kv = nodes[0].kv();
-        match blocking(move || get(&kv, "cancelled")).await {
-            Ok(value) => break value,
+        match blocking(move || get(&kv, "early")).await {
+            Ok(values) => break values,
             Err(e) => assert!(Instant::now() < deadline, "no read after the restart: {e}"),
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert_eq!(value, None, "a cancelled commit was applied");
+    assert_eq!(
+        early, None,
+        "a commit cancelled before it was proposed was applied"
+    );
     for node in nodes {
         node.shutdown().await;
     }

@@ -17,11 +17,10 @@
 //!   keeps the check out of every function signature between the session
 //!   and the operators. Outside a scope nothing is ever interrupted.
 //! - A check is one relaxed atomic load: cheap enough for every row.
-//!
-//! - The same flag reaches the storage layer ([`quorumdb_storage::cancel`]),
-//!   so a statement waiting for a leader, a read index or a local apply
-//!   stops too, and so does a commit that has not been handed to Raft yet
-//!   (nothing was committed); all end with 57014.
+//! - The same flag reaches the storage layer ([`quorumdb_storage::cancel`]):
+//!   a statement waiting for a leader, a read index or a local apply stops
+//!   too, and so does a commit that has not been proposed yet (nothing was
+//!   committed); all end with 57014.
 //!
 //! Deliberately not done: interrupting a commit already handed to Raft (its
 //! outcome would become unknown), sorting an in-memory buffer (the rows
@@ -29,13 +28,14 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+
+use quorumdb_storage::cancel::Flag;
 
 use crate::error::{Result, SqlError, codes};
 
 /// A cancel flag shared between a session and whoever may cancel it.
 #[derive(Clone, Debug, Default)]
-pub struct Interrupt(Arc<AtomicBool>);
+pub struct Interrupt(Arc<Flag>);
 
 impl Interrupt {
     pub fn new() -> Self {
@@ -44,16 +44,16 @@ impl Interrupt {
 
     /// Asks the statement running now (if any) to stop.
     pub fn trip(&self) {
-        self.0.store(true, Ordering::Relaxed);
+        self.0.trip();
     }
 
     /// Forgets an earlier [`Interrupt::trip`].
     pub fn clear(&self) {
-        self.0.store(false, Ordering::Relaxed);
+        self.0.clear();
     }
 
     pub fn is_tripped(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.0.is_tripped()
     }
 
     /// `Err(57014)` once tripped.

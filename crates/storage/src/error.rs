@@ -76,7 +76,8 @@ pub enum Error {
     Unavailable(String),
 
     /// The statement was cancelled while it waited (see [`crate::cancel`]);
-    /// if it was committing, nothing had been sent, so nothing was applied.
+    /// if it was committing, nothing had been proposed, so nothing was
+    /// applied.
     #[error("canceling statement due to user request")]
     Canceled,
 }
