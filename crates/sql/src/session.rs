@@ -367,7 +367,16 @@ impl Session {
     /// inferred type of each parameter `$1..$n` ([`DataType::Unknown`] when
     /// the context does not say; see [`crate::params`]) and, for a query,
     /// its result columns (parameters bound as NULL).
+    ///
+    /// Clears the session's [`Interrupt`] first; a trip while this waits for
+    /// the catalog (a read version) stops it with 57014.
     pub fn describe_statement(&mut self, sql: &str) -> Result<Description> {
+        self.interrupt.clear();
+        let i = self.interrupt.clone();
+        interrupt::scope(&i, || self.describe_uninterrupted(sql))
+    }
+
+    fn describe_uninterrupted(&mut self, sql: &str) -> Result<Description> {
         let parsed = self.parse_cached(sql)?;
         let Some(original) = parsed.first() else {
             return Ok(Description::default());
