@@ -126,7 +126,7 @@ impl ConnState {
         let sql: std::borrow::Cow<'_, str> = if self.session.transaction_failed() {
             text.into()
         } else {
-            if let Some(r) = catalog_answer(&self.session, text, &self.store, &self.id) {
+            if let Some(r) = pg_catalog::answer(text, &self.store, &self.id, &self.session.interrupt()) {
                 return r;
             }
             let id = self.id.clone();
@@ -178,25 +178,6 @@ enum Deallocate {
 /// Recognises `DEALLOCATE [PREPARE] { name | ALL }` (a prepared statement
 /// of the protocol and of SQL share one namespace, as in PostgreSQL). An
 /// unquoted name is folded to lower case; a double-quoted one is exact.
-/// [`pg_catalog::answer`] as a statement of `session`: its interrupt is
-/// cleared first and installed while the catalog is read, so a cancel ends
-/// a wait for a read version (57014).
-fn catalog_answer(
-    session: &Session,
-    text: &str,
-    store: &KvStore,
-    id: &Identity,
-) -> Option<Result<QueryResult, SqlError>> {
-    if !text.contains("pg_catalog.") {
-        return None; // not one (`answer` says the same, without the scope)
-    }
-    let interrupt = session.interrupt();
-    interrupt.clear();
-    quorumdb_sql::interrupt::scope(&interrupt, || {
-        pg_catalog::answer(text, store, &id.user, &id.database)
-    })
-}
-
 fn parse_deallocate(sql: &str) -> Option<Deallocate> {
     let t = sql.trim().trim_end_matches(';').trim_end();
     let (kw, rest) = t.split_once(char::is_whitespace)?;
@@ -687,7 +668,7 @@ fn prepare(
     let engine_sql = if st.session.transaction_failed() {
         text.to_owned()
     } else {
-        if let Some(r) = catalog_answer(&st.session, text, &st.store, &st.id) {
+        if let Some(r) = pg_catalog::answer(text, &st.store, &st.id, &st.session.interrupt()) {
             return Ok(Some(Prepared {
                 text: text.to_owned(),
                 param_types: vec![],

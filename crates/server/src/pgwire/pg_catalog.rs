@@ -16,7 +16,8 @@
 //! A table's OID is `16384 + table id` (stable for the table's lifetime).
 //!
 //! Invariants: read-only (a snapshot of its own, outside the session's
-//! transaction, so it never disturbs it); never panics; a query it does
+//! transaction, so it never disturbs it, cancellable like a statement);
+//! never panics; a query it does
 //! not recognise is left to the engine (`None`). pgbench's partition probe
 //! is deliberately *not* answered: pgbench tolerates its error but exits on
 //! an empty answer.
@@ -25,8 +26,11 @@
 //! other tool's catalog queries; patterns beyond `*`/`?` globs.
 
 use quorumdb_sql::catalog::{self, Table};
+use quorumdb_sql::interrupt::{self, Interrupt};
 use quorumdb_sql::{DataType, QueryResult, ResultColumn, SqlError, Value};
 use quorumdb_storage::{Isolation, KvStore, ScanOrder, Transaction, TxnOptions};
+
+use super::compat::Identity;
 
 /// OIDs of user tables start here (PostgreSQL's FirstNormalObjectId).
 const FIRST_OID: u64 = 16384;
@@ -35,12 +39,14 @@ fn oid_of(t: &Table) -> String {
     (FIRST_OID + t.id).to_string()
 }
 
-/// Answers `sql` if it is one of psql's catalog queries.
+/// Answers `sql` if it is one of psql's catalog queries. It runs as a
+/// statement of the session `interrupt` belongs to: the flag is cleared
+/// first and a cancel ends its wait for a read version (57014).
 pub fn answer(
     sql: &str,
     store: &KvStore,
-    user: &str,
-    database: &str,
+    id: &Identity,
+    interrupt: &Interrupt,
 ) -> Option<Result<QueryResult, SqlError>> {
     if !sql.contains("pg_catalog.") {
         return None;
@@ -48,7 +54,10 @@ pub fn answer(
     let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
     let lower = flat.to_ascii_lowercase();
     let kind = classify(&flat, &lower)?;
-    Some(run(kind, &flat, store, user, database))
+    interrupt.clear();
+    Some(interrupt::scope(interrupt, || {
+        run(kind, &flat, store, &id.user, &id.database)
+    }))
 }
 
 enum Kind {
