@@ -26,7 +26,6 @@
 //! outcome would become unknown), sorting an in-memory buffer (the rows
 //! were already read), or timeouts (`statement_timeout`).
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use quorumdb_storage::cancel::Flag;
@@ -71,40 +70,32 @@ pub fn canceled() -> SqlError {
     SqlError::new(codes::QUERY_CANCELED, "canceling statement due to user request")
 }
 
-thread_local! {
-    static CURRENT: RefCell<Option<Interrupt>> = const { RefCell::new(None) };
-}
-
-/// Restores the previous interrupt when a scope ends (also on panic).
-struct Restore(Option<Interrupt>);
-
-impl Drop for Restore {
-    fn drop(&mut self) {
-        let prev = self.0.take();
-        CURRENT.with(|c| *c.borrow_mut() = prev);
-    }
-}
-
 /// Runs `f` with `interrupt` as this thread's current interrupt, for the
-/// executor's checks and for the storage layer's waits
-/// ([`quorumdb_storage::cancel`]).
+/// executor's checks and for the storage layer's waits: the thread-local is
+/// [`quorumdb_storage::cancel`]'s, which holds the same flag.
 pub fn scope<T>(interrupt: &Interrupt, f: impl FnOnce() -> T) -> T {
-    let prev = CURRENT.with(|c| c.borrow_mut().replace(interrupt.clone()));
-    let _restore = Restore(prev);
     quorumdb_storage::cancel::scope(&interrupt.0, f)
+}
+
+/// Runs `f` as a new statement under `interrupt`: a cancel that arrived
+/// before it (while the session was idle) is forgotten first.
+pub fn statement<T>(interrupt: &Interrupt, f: impl FnOnce() -> T) -> T {
+    interrupt.clear();
+    scope(interrupt, f)
 }
 
 /// This thread's current interrupt, if a statement is running.
 pub fn current() -> Option<Interrupt> {
-    CURRENT.with(|c| c.borrow().clone())
+    quorumdb_storage::cancel::current().map(Interrupt)
 }
 
 /// `Err(57014)` if the current statement has been cancelled.
 pub fn check_current() -> Result<()> {
-    CURRENT.with(|c| match &*c.borrow() {
-        Some(i) => i.check(),
-        None => Ok(()),
-    })
+    if quorumdb_storage::cancel::current_is_tripped() {
+        Err(canceled())
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

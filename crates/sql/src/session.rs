@@ -266,9 +266,8 @@ impl Session {
     /// Clears the session's [`Interrupt`] first; a trip while this runs
     /// stops it with 57014.
     pub fn execute_with_params(&mut self, sql: &str, params: &[Value]) -> Result<Vec<QueryResult>> {
-        self.interrupt.clear();
         let i = self.interrupt.clone();
-        interrupt::scope(&i, || self.execute_uninterrupted(sql, params))
+        interrupt::statement(&i, || self.execute_uninterrupted(sql, params))
     }
 
     fn execute_uninterrupted(&mut self, sql: &str, params: &[Value]) -> Result<Vec<QueryResult>> {
@@ -371,9 +370,8 @@ impl Session {
     /// Clears the session's [`Interrupt`] first; a trip while this waits for
     /// the catalog (a read version) stops it with 57014.
     pub fn describe_statement(&mut self, sql: &str) -> Result<Description> {
-        self.interrupt.clear();
         let i = self.interrupt.clone();
-        interrupt::scope(&i, || self.describe_uninterrupted(sql))
+        interrupt::statement(&i, || self.describe_uninterrupted(sql))
     }
 
     fn describe_uninterrupted(&mut self, sql: &str) -> Result<Description> {

@@ -81,6 +81,12 @@ pub fn current() -> Option<Arc<Flag>> {
     CURRENT.with(|c| c.borrow().clone())
 }
 
+/// True if this thread runs inside a [`scope`] whose flag is tripped (no
+/// reference count touched: cheap enough for every row).
+pub fn current_is_tripped() -> bool {
+    CURRENT.with(|c| c.borrow().as_ref().is_some_and(|f| f.is_tripped()))
+}
+
 /// Resolves once `flag` is tripped (at once if it already is); never
 /// without a flag.
 pub fn tripped(flag: Option<Arc<Flag>>) -> Tripped {

@@ -16,9 +16,9 @@
 //! A table's OID is `16384 + table id` (stable for the table's lifetime).
 //!
 //! Invariants: read-only (a snapshot of its own, outside the session's
-//! transaction, so it never disturbs it, cancellable like a statement);
-//! never panics; a query it does
-//! not recognise is left to the engine (`None`). pgbench's partition probe
+//! transaction, so it never disturbs it; cancellable like a statement);
+//! never panics; a query it does not recognise is left to the engine
+//! (`None`). pgbench's partition probe
 //! is deliberately *not* answered: pgbench tolerates its error but exits on
 //! an empty answer.
 //!
@@ -54,8 +54,7 @@ pub fn answer(
     let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
     let lower = flat.to_ascii_lowercase();
     let kind = classify(&flat, &lower)?;
-    interrupt.clear();
-    Some(interrupt::scope(interrupt, || {
+    Some(interrupt::statement(interrupt, || {
         run(kind, &flat, store, &id.user, &id.database)
     }))
 }
