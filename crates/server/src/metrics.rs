@@ -235,7 +235,9 @@ impl Committer for MeteredCommitter {
                 self.metrics.observe(started.elapsed().as_secs_f64());
                 &self.metrics.commits
             }
-            Err(Error::Conflict { .. } | Error::SnapshotTooOld { .. }) => &self.metrics.conflicts,
+            Err(Error::Conflict { .. } | Error::SnapshotTooOld { .. } | Error::StoreReplaced { .. }) => {
+                &self.metrics.conflicts
+            }
             Err(Error::OutcomeUnknown(_)) => &self.metrics.unknown,
             Err(_) => &self.metrics.failed,
         };

@@ -112,7 +112,7 @@ impl From<quorumdb_storage::Error> for SqlError {
     fn from(e: quorumdb_storage::Error) -> Self {
         use quorumdb_storage::Error as E;
         let code = match &e {
-            E::Conflict { .. } => codes::SERIALIZATION_FAILURE,
+            E::Conflict { .. } | E::StoreReplaced { .. } => codes::SERIALIZATION_FAILURE,
             E::OutcomeUnknown(_) => codes::COMPLETION_UNKNOWN,
             E::Unavailable(_) => codes::CANNOT_CONNECT_NOW,
             E::ReadOnly => codes::READ_ONLY_TRANSACTION,

@@ -4,7 +4,8 @@
 //! to SQLSTATE codes: [`Error::Conflict`] is a serialization failure (40001),
 //! [`Error::OutcomeUnknown`] is 40003, [`Error::ReadOnly`] is 25006,
 //! [`Error::SnapshotTooOld`] is 72000 (PostgreSQL's `snapshot_too_old`),
-//! [`Error::Canceled`] is 57014 (`query_canceled`).
+//! [`Error::Canceled`] is 57014 (`query_canceled`), [`Error::StoreReplaced`]
+//! is 40001 (retrying reads the new store).
 
 use std::path::PathBuf;
 
@@ -52,6 +53,15 @@ pub enum Error {
     /// have been garbage-collected.
     #[error("snapshot too old: version {version} is below the garbage-collection horizon {horizon}")]
     SnapshotTooOld { version: Version, horizon: Version },
+
+    /// The replica replaced its whole store with a state transfer while a
+    /// read at `version` ran (see `Mvcc::import`), so the read may have
+    /// seen a mix of the old and the new store. Nothing is wrong with the
+    /// data; retrying the transaction reads the new store.
+    #[error(
+        "could not serialize access: this node installed a state transfer while a read at version {version} ran"
+    )]
+    StoreReplaced { version: Version },
 
     /// A snapshot was asked for a version the store has not applied yet.
     #[error("version {version} is not applied yet (applied up to {applied})")]

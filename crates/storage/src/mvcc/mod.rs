@@ -48,6 +48,13 @@
 //! only to read its header), so no two of these paths can deadlock. The
 //! metadata's lock is a leaf: nothing else is taken while it is held.
 //!
+//! A state transfer ([`Mvcc::import`]) replaces the whole store. It bumps
+//! an install count before it wipes anything and again when it is done,
+//! and every read checks that count after it ends, as it re-checks the
+//! horizon: a read that overlapped an install in any way fails with
+//! [`Error::StoreReplaced`] (40001, retryable), never returning a mix of
+//! the old and the new store.
+//!
 //! # Durability: two modes
 //!
 //! - [`Durability::AtomicApplies`] ([`Mvcc::open`]): every apply is one
@@ -188,6 +195,12 @@ pub(crate) struct Inner {
     durability: Durability,
     applied: AtomicU64,
     horizon: AtomicU64,
+    /// Twice the state transfers installed in this store, plus one while
+    /// one is being installed (see [`Mvcc::import`]). A read that began
+    /// with it odd, or during which it changed, may have seen a
+    /// half-replaced store; readers check it after each read, as they
+    /// re-check the horizon.
+    installs: AtomicU64,
     /// The version of the last checkpoint written (checkpointed stores);
     /// held while one is written, so checkpoints never go backwards.
     checkpointed: Mutex<Version>,
@@ -219,6 +232,22 @@ impl Inner {
             return Err(Error::SnapshotTooOld { version, horizon });
         }
         Ok(())
+    }
+
+    /// The install count, to hand to [`Inner::check_read`] after a read
+    /// that starts now.
+    fn installs(&self) -> u64 {
+        self.installs.load(Ordering::SeqCst)
+    }
+
+    /// Called *after* a read at `version` that began when the install count
+    /// was `installs`: fails if GC went above `version` or a state transfer
+    /// ran during the read (either may have removed what it looked for).
+    fn check_read(&self, version: Version, installs: u64) -> Result<()> {
+        if installs % 2 == 1 || self.installs.load(Ordering::SeqCst) != installs {
+            return Err(Error::StoreReplaced { version });
+        }
+        self.check_horizon(version)
     }
 }
 
@@ -314,6 +343,7 @@ impl Mvcc {
                 durability,
                 applied: AtomicU64::new(applied),
                 horizon: AtomicU64::new(horizon),
+                installs: AtomicU64::new(0),
                 checkpointed: Mutex::new(0),
                 recent: Mutex::new(RecentWrites::starting_after(applied)),
                 latest: Mutex::new(latest::LatestValues::new(latest::BUDGET)),
@@ -422,14 +452,18 @@ impl Mvcc {
     /// A read view at `version`, which must be applied and not below the
     /// GC horizon.
     pub fn snapshot(&self, version: Version) -> Result<Snapshot> {
+        // Counted first: a transfer that begins after this fails the
+        // snapshot's first read; one that ended before it is its store.
+        let installs = self.inner.installs();
         let applied = self.applied();
         if version > applied {
             return Err(Error::NotYetApplied { version, applied });
         }
-        self.inner.check_horizon(version)?;
+        self.inner.check_read(version, installs)?;
         Ok(Snapshot {
             inner: self.inner.clone(),
             version,
+            installs,
         })
     }
 
@@ -599,8 +633,10 @@ impl Mvcc {
     /// into its read set, so its reads stand as if made at `through`.
     /// `through` must already be applied here. Takes no lock: commit
     /// records below the applied version never change, except that GC may
-    /// drop them, which the horizon re-check after the scan catches.
+    /// drop them, which the horizon re-check after the scan catches, and a
+    /// state transfer may replace them, which the install count catches.
     pub fn confirm_reads(&self, commit: &Commit, through: Version) -> Result<ApplyOutcome> {
+        let installs = self.inner.installs();
         let applied = self.applied();
         if through > applied {
             return Err(Error::decode(
@@ -609,11 +645,11 @@ impl Mvcc {
             ));
         }
         let outcome = self.validate(commit, through)?;
-        let horizon = self.horizon();
-        if commit.read_version < horizon {
-            return Ok(ApplyOutcome::TooOld { horizon });
+        match self.inner.check_read(commit.read_version, installs) {
+            Ok(()) => Ok(outcome),
+            Err(Error::SnapshotTooOld { horizon, .. }) => Ok(ApplyOutcome::TooOld { horizon }),
+            Err(e) => Err(e),
         }
-        Ok(outcome)
     }
 
     fn validate(&self, commit: &Commit, applied: Version) -> Result<ApplyOutcome> {
@@ -1016,6 +1052,8 @@ fn cmp_start(a: &Bound<&[u8]>, b: &Bound<&[u8]>) -> std::cmp::Ordering {
 pub struct Snapshot {
     inner: Arc<Inner>,
     version: Version,
+    /// [`Inner::installs`] when the snapshot was taken.
+    installs: u64,
 }
 
 impl Snapshot {
@@ -1032,7 +1070,7 @@ impl Snapshot {
             match cache.lookup(key, self.version) {
                 latest::Lookup::Hit(value) => {
                     drop(cache);
-                    self.inner.check_horizon(self.version)?;
+                    self.inner.check_read(self.version, self.installs)?;
                     return Ok(value);
                 }
                 // Read together with the generation (see `latest`).
@@ -1058,7 +1096,7 @@ impl Snapshot {
         } else {
             self.newest_at(key, self.version)?.1
         };
-        self.inner.check_horizon(self.version)?;
+        self.inner.check_read(self.version, self.installs)?;
         Ok(value)
     }
 
@@ -1093,7 +1131,7 @@ impl Snapshot {
         VisibleScan::new(
             self.inner.clone(),
             keys::version_range(range),
-            self.version,
+            (self.version, self.installs),
             order,
         )
     }

@@ -14,7 +14,12 @@
 //! Every item, and the end of the scan, re-checks the GC horizon *after*
 //! reading: GC raises the horizon before it deletes anything, so a scan that
 //! raced with a GC above its version reports [`Error::SnapshotTooOld`]
-//! instead of silently returning fewer rows.
+//! instead of silently returning fewer rows. Likewise a state transfer
+//! counts itself before it wipes the store, so a scan that raced with one
+//! reports [`Error::StoreReplaced`].
+//!
+//! [`Error::SnapshotTooOld`]: crate::Error::SnapshotTooOld
+//! [`Error::StoreReplaced`]: crate::Error::StoreReplaced
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -49,6 +54,8 @@ pub struct VisibleScan {
     /// Old versions of the current key stepped over so far.
     stepped: usize,
     version: Version,
+    /// The store's install count when the snapshot was taken.
+    installs: u64,
     order: ScanOrder,
     /// Forward: the key already decided. Reverse: the key being collected
     /// and its best visible value so far.
@@ -58,7 +65,10 @@ pub struct VisibleScan {
 
 impl VisibleScan {
     /// The visible pairs among the version keys in `raw_range`.
-    pub(super) fn new(inner: Arc<Inner>, raw_range: KeyRange, version: Version, order: ScanOrder) -> Self {
+    /// `at` is the snapshot's version and the store's install count when
+    /// it was taken.
+    pub(super) fn new(inner: Arc<Inner>, raw_range: KeyRange, at: (Version, u64), order: ScanOrder) -> Self {
+        let (version, installs) = at;
         let raw_end = raw_range.1.clone();
         Self {
             raw: inner.engine.scan(raw_range),
@@ -66,6 +76,7 @@ impl VisibleScan {
             raw_end,
             stepped: 0,
             version,
+            installs,
             order,
             current: None,
             done: false,
@@ -153,7 +164,8 @@ impl Iterator for VisibleScan {
             ScanOrder::Reverse => self.next_reverse(),
         };
         // Re-check the horizon after the read (see module docs).
-        let result = result.and_then(|item| self.inner.check_horizon(self.version).map(|()| item));
+        let result =
+            result.and_then(|item| self.inner.check_read(self.version, self.installs).map(|()| item));
         match result {
             Ok(Some(pair)) => Some(Ok(pair)),
             Ok(None) => {

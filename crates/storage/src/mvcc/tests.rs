@@ -719,6 +719,126 @@ fn point_reads_after_a_state_transfer_see_the_new_store_not_cached_values() {
 }
 
 #[test]
+fn reads_that_overlap_a_state_transfer_fail_instead_of_mixing_stores() {
+    let source = transfer_source(); // version 4, horizon 1
+    let mut buf = Vec::new();
+    source.export(&mut buf).unwrap();
+    let target = store();
+    target
+        .apply(
+            1,
+            &commit(0, &[("a", Some("old")), ("b", Some("old")), ("c", Some("old"))]),
+        )
+        .unwrap();
+    let before = target.snapshot(1).unwrap();
+    let mut reading = before.scan(&all(), ScanOrder::Forward);
+    assert_eq!(reading.next().unwrap().unwrap(), (b"a".to_vec(), b"old".to_vec()));
+    target.import(&mut std::io::Cursor::new(&buf)).unwrap();
+    // Version 1 is at the new store's horizon, so the horizon alone would
+    // let these reads go on, in the new store.
+    assert_eq!(target.horizon(), 1);
+    assert!(matches!(
+        reading.next(),
+        Some(Err(Error::StoreReplaced { version: 1 }))
+    ));
+    assert!(reading.next().is_none());
+    assert!(matches!(
+        before.get(b"b"),
+        Err(Error::StoreReplaced { version: 1 })
+    ));
+    // A snapshot taken after the install reads the new store.
+    assert_eq!(
+        scan(&target, 1, &all(), ScanOrder::Forward),
+        scan(&source, 1, &all(), ScanOrder::Forward)
+    );
+}
+
+#[test]
+fn readers_racing_state_transfers_see_one_whole_store_or_an_error() {
+    // Two copies of version 4 that differ in every visible row; the store
+    // is replaced by them in turn while readers scan and point-read it.
+    let one = transfer_source();
+    let two = store();
+    two.apply(1, &commit(0, &[("a", Some("x")), ("e", Some("x"))]))
+        .unwrap();
+    two.apply(2, &commit(1, &[("f", Some("x"))])).unwrap();
+    two.apply(3, &commit(2, &[("a", Some("y"))])).unwrap();
+    two.apply(4, &commit(3, &[("g", Some("y"))])).unwrap();
+    // (the transfer, the rows it holds at version 4)
+    let copies: Vec<_> = [&one, &two]
+        .iter()
+        .map(|source| {
+            let mut buf = Vec::new();
+            source.export(&mut buf).unwrap();
+            (buf, scan(source, 4, &all(), ScanOrder::Forward))
+        })
+        .collect();
+    assert_ne!(copies[0].1, copies[1].1);
+    let target = Arc::new(store());
+    target.import(&mut std::io::Cursor::new(&copies[0].0)).unwrap();
+    let expected: Vec<_> = copies.iter().map(|(_, rows)| rows.clone()).collect();
+    // Counts of reads that saw a whole store and that were refused.
+    let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (target, expected, counts, stop) =
+                (target.clone(), expected.clone(), counts.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let read = target.snapshot(4).and_then(|snapshot| {
+                        let rows = snapshot
+                            .scan(&all(), ScanOrder::Forward)
+                            .map(|item| {
+                                item.map(|(k, v)| {
+                                    (String::from_utf8(k).unwrap(), String::from_utf8(v).unwrap())
+                                })
+                            })
+                            .collect::<Result<Vec<_>>>()?;
+                        let a = snapshot.get(b"a")?.map(|v| String::from_utf8(v).unwrap());
+                        Ok((rows, a))
+                    });
+                    match read {
+                        Ok((rows, a)) => {
+                            assert!(expected.contains(&rows), "a mixed read: {rows:?}");
+                            // The point read came from the same store.
+                            let row_a = rows.iter().find(|(k, _)| k == "a").map(|(_, v)| v.clone());
+                            assert_eq!(a, row_a, "{rows:?}");
+                            counts[0].fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(Error::StoreReplaced { .. }) => {
+                            counts[1].fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => panic!("unexpected error: {e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    // Install until both outcomes were seen often (a reader that panicked
+    // stops counting; its panic is reported by the join below).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut round = 0;
+    while counts.iter().any(|c| c.load(Ordering::Relaxed) < 100)
+        && std::time::Instant::now() < deadline
+        && readers.iter().all(|r| !r.is_finished())
+    {
+        let (buf, _) = &copies[round % 2];
+        target.import(&mut std::io::Cursor::new(buf)).unwrap();
+        round += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for reader in readers {
+        reader.join().unwrap();
+    }
+    let [whole, refused] = [0, 1].map(|i| counts[i].load(Ordering::Relaxed));
+    assert!(
+        whole >= 100 && refused >= 100,
+        "whole {whole}, refused {refused} in {round} installs"
+    );
+}
+
+#[test]
 fn point_reads_race_applies_gc_and_cache_clears_and_stay_exact() {
     // Version v (not a multiple of 100) writes key v % 8: deleted when v is
     // a multiple of 7, else the value v. Multiples of 100 are GC entries.

@@ -100,7 +100,8 @@ impl Mvcc {
     }
 
     /// Replaces the store's content with a copy made by [`Mvcc::export`].
-    /// Readers of this store get [`Error::SnapshotTooOld`] while it runs.
+    /// Every read of this store that overlaps the install fails with
+    /// [`Error::StoreReplaced`] when it ends, whenever that is.
     pub fn import<R: Read + Seek>(&self, input: &mut R) -> Result<TransferHeader> {
         let header = read_transfer(input, &mut |_| Ok(()))?; // verify first
         input
@@ -110,7 +111,11 @@ impl Mvcc {
         let _apply = self.inner.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
         let _gc = self.inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
         let engine = &self.inner.engine;
-        self.inner.horizon.store(Version::MAX, Ordering::Release); // fail every reader
+        // Odd from here on: every read that overlaps this install fails
+        // when it ends, whenever that is. If the install fails half-way the
+        // count stays odd, the store unreadable, until it is reopened (and
+        // reset to empty by the mark below).
+        self.inner.installs.fetch_add(1, Ordering::SeqCst);
         let mut batch = WriteBatch::new();
         batch.put(keys::INSTALLING.to_vec(), vec![1]);
         engine.write(batch)?;
@@ -152,6 +157,7 @@ impl Mvcc {
         latest.clear();
         self.inner.applied.store(header.version, Ordering::Release);
         self.inner.horizon.store(header.horizon, Ordering::Release);
+        self.inner.installs.fetch_add(1, Ordering::SeqCst);
         drop(latest);
         tracing::info!(version = header.version, "installed a state transfer");
         Ok(header)
