@@ -27,6 +27,7 @@ pub struct Metrics {
     commits: AtomicU64,
     conflicts: AtomicU64,
     unknown: AtomicU64,
+    canceled: AtomicU64,
     failed: AtomicU64,
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
@@ -151,6 +152,26 @@ impl Metrics {
             "Read indexes this node served as leader after a heartbeat round to a quorum.",
             quorum_reads,
         );
+        self.render_commits(&mut out);
+        let active = quorumdb_storage::fault::active();
+        if !active.is_empty() {
+            let name = "quorumdb_fault_injection";
+            let _ = writeln!(
+                out,
+                "# HELP {name} Test-only fault switch deliberately breaking this node (1: on).\n# TYPE {name} gauge"
+            );
+            for switch in active {
+                let _ = writeln!(out, "{name}{{switch=\"{switch}\"}} 1");
+            }
+        }
+        out
+    }
+
+    /// The commit outcome counters and the latency histogram.
+    fn render_commits(&self, out: &mut String) {
+        let mut counter = |name: &str, help: &str, value: u64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        };
         counter(
             "quorumdb_commits_total",
             "Transactions committed through this node.",
@@ -167,8 +188,13 @@ impl Metrics {
             self.unknown.load(Ordering::Relaxed),
         );
         counter(
+            "quorumdb_commit_canceled_total",
+            "Commits cancelled by their client before they were proposed (57014): nothing was committed.",
+            self.canceled.load(Ordering::Relaxed),
+        );
+        counter(
             "quorumdb_commit_failed_total",
-            "Commits refused before proposing (no quorum, ...).",
+            "Commits refused before proposing (no quorum, shutting down, ...).",
             self.failed.load(Ordering::Relaxed),
         );
         let name = "quorumdb_commit_latency_seconds";
@@ -191,18 +217,6 @@ impl Metrics {
             self.latency_micros.load(Ordering::Relaxed) as f64 / 1e6
         );
         let _ = writeln!(out, "{name}_count {count}");
-        let active = quorumdb_storage::fault::active();
-        if !active.is_empty() {
-            let name = "quorumdb_fault_injection";
-            let _ = writeln!(
-                out,
-                "# HELP {name} Test-only fault switch deliberately breaking this node (1: on).\n# TYPE {name} gauge"
-            );
-            for switch in active {
-                let _ = writeln!(out, "{name}{{switch=\"{switch}\"}} 1");
-            }
-        }
-        out
     }
 }
 
@@ -235,13 +249,86 @@ impl Committer for MeteredCommitter {
                 self.metrics.observe(started.elapsed().as_secs_f64());
                 &self.metrics.commits
             }
-            Err(Error::Conflict { .. } | Error::SnapshotTooOld { .. } | Error::StoreReplaced { .. }) => {
-                &self.metrics.conflicts
-            }
+            Err(Error::Conflict { .. } | Error::SnapshotTooOld { .. }) => &self.metrics.conflicts,
             Err(Error::OutcomeUnknown(_)) => &self.metrics.unknown,
+            Err(Error::Canceled) => &self.metrics.canceled,
             Err(_) => &self.metrics.failed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Answers each commit with the next of its scripted results.
+    struct Scripted(Mutex<Vec<Result<Version>>>);
+
+    impl Committer for Scripted {
+        fn read_version(&self) -> Result<Version> {
+            Ok(1)
+        }
+
+        fn provisional_version(&self) -> Option<Version> {
+            None
+        }
+
+        fn commit(&self, _commit: Commit) -> Result<Version> {
+            self.0.lock().unwrap().remove(0)
+        }
+    }
+
+    fn value(text: &str, name: &str) -> String {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"));
+        line[name.len() + 1..].to_string()
+    }
+
+    #[test]
+    fn each_commit_outcome_has_its_own_counter() {
+        let outcomes = vec![
+            Ok(2),
+            Ok(3),
+            Err(Error::Conflict {
+                key: b"k".to_vec(),
+                kind: quorumdb_storage::mvcc::ConflictKind::WriteWrite,
+            }),
+            Err(Error::OutcomeUnknown("leader changed".into())),
+            Err(Error::Canceled),
+            Err(Error::Canceled),
+            Err(Error::Canceled),
+            Err(Error::Unavailable("no quorum".into())),
+        ];
+        let n = outcomes.len();
+        let metrics = Arc::new(Metrics::default());
+        let committer = MeteredCommitter::new(Arc::new(Scripted(Mutex::new(outcomes))), metrics.clone());
+        for _ in 0..n {
+            let _ = committer.commit(Commit {
+                read_version: 1,
+                isolation: quorumdb_storage::mvcc::Isolation::Serializable,
+                writes: vec![(b"k".to_vec(), Some(b"v".to_vec()))],
+                read_keys: vec![],
+                read_ranges: vec![],
+            });
+        }
+        let mut text = String::new();
+        metrics.render_commits(&mut text);
+        for (name, expected) in [
+            ("quorumdb_commits_total", "2"),
+            ("quorumdb_commit_conflicts_total", "1"),
+            ("quorumdb_commit_unknown_total", "1"),
+            ("quorumdb_commit_canceled_total", "3"),
+            ("quorumdb_commit_failed_total", "1"),
+            ("quorumdb_commit_latency_seconds_count", "2"),
+            ("quorumdb_commit_latency_seconds_bucket{le=\"+Inf\"}", "2"),
+        ] {
+            assert_eq!(value(&text, name), expected, "{name}");
+        }
     }
 }
