@@ -1503,15 +1503,16 @@ impl<'t> Binder<'t> {
             }
         }
         match name.as_str() {
-            // The statement's start time (PostgreSQL uses the transaction's).
-            "now"
-            | "current_timestamp"
-            | "localtimestamp"
-            | "transaction_timestamp"
-            | "statement_timestamp"
-                if bound.is_empty() =>
-            {
-                return Ok(Expr::Literal(Value::Timestamp(crate::datetime::now_micros())));
+            // The transaction's start (see `datetime::Clock`).
+            "now" | "current_timestamp" | "localtimestamp" | "transaction_timestamp" if bound.is_empty() => {
+                return Ok(Expr::Literal(Value::Timestamp(
+                    crate::datetime::clock().transaction,
+                )));
+            }
+            "statement_timestamp" if bound.is_empty() => {
+                return Ok(Expr::Literal(Value::Timestamp(
+                    crate::datetime::clock().statement,
+                )));
             }
             // Every table is in `public`, which is always on the search path.
             "pg_table_is_visible" if bound.len() == 1 => {
@@ -1523,7 +1524,7 @@ impl<'t> Binder<'t> {
                 });
             }
             "current_date" if bound.is_empty() => {
-                let now = crate::datetime::now_micros();
+                let now = crate::datetime::clock().transaction;
                 return Ok(Expr::Literal(Value::Date(crate::datetime::timestamp_to_date(
                     now,
                 ))));

@@ -235,6 +235,47 @@ pub fn now_micros() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
+/// The times SQL's clock functions answer while a statement runs, as in
+/// PostgreSQL: `now()`, `current_timestamp`, `transaction_timestamp()` and
+/// `current_date` give the start of the current transaction (the same value
+/// in every statement of a `BEGIN ... COMMIT` block), `statement_timestamp()`
+/// the arrival of the current statement. Set by the session around each
+/// statement ([`with_clock`]); read by the binder ([`clock`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Clock {
+    pub transaction: i64,
+    pub statement: i64,
+}
+
+thread_local! {
+    static CLOCK: std::cell::Cell<Option<Clock>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with `clock` as this thread's SQL clock (the previous one is
+/// restored afterwards, even if `f` panics).
+pub fn with_clock<T>(clock: Clock, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Clock>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CLOCK.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(CLOCK.with(|c| c.replace(Some(clock))));
+    f()
+}
+
+/// The running statement's clock; outside [`with_clock`] (a bare binder in
+/// a test, say), both times are now.
+pub fn clock() -> Clock {
+    CLOCK.with(std::cell::Cell::get).unwrap_or_else(|| {
+        let now = now_micros();
+        Clock {
+            transaction: now,
+            statement: now,
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

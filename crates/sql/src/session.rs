@@ -31,6 +31,7 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 use crate::binder::{Binder, ident};
+use crate::datetime;
 use crate::error::{Result, SqlError, codes};
 use crate::exec::{self, ExecCtx};
 use crate::interrupt::{self, Interrupt};
@@ -79,6 +80,8 @@ pub struct Description {
 
 struct Explicit {
     txn: Transaction,
+    /// When BEGIN arrived: `now()` in every statement of the block.
+    started: i64,
     failed: bool,
     savepoints: Vec<(String, Savepoint)>,
 }
@@ -89,6 +92,8 @@ pub struct Session {
     txn: Option<Explicit>,
     user: String,
     interrupt: Interrupt,
+    /// When the statements being executed arrived (`statement_timestamp()`).
+    statement_started: i64,
     /// Parsed statements by SQL text: drivers send the same few texts over
     /// and over (Parse, then Execute, for every call). Queries and DML run
     /// from the shared tree (see [`crate::placeholders`]). Emptied when it
@@ -206,7 +211,17 @@ impl Session {
             txn: None,
             user: crate::users::ROOT.to_owned(),
             interrupt: Interrupt::new(),
+            statement_started: 0,
             parsed: Default::default(),
+        }
+    }
+
+    /// The SQL clock of the next statement (see [`datetime::Clock`]).
+    fn clock(&self) -> datetime::Clock {
+        let statement = self.statement_started;
+        datetime::Clock {
+            transaction: self.txn.as_ref().map_or(statement, |t| t.started),
+            statement,
         }
     }
 
@@ -305,6 +320,9 @@ impl Session {
     }
 
     fn execute_parsed(&mut self, stmts: &[Statement]) -> Result<Vec<QueryResult>> {
+        // One arrival time for the statements sent together, as in
+        // PostgreSQL's simple query protocol.
+        self.statement_started = datetime::now_micros();
         let control = |s: &Statement| {
             matches!(
                 s,
@@ -320,7 +338,10 @@ impl Session {
             // sent together without transaction control run as one
             // implicit transaction (retried as a whole on 40001).
             let user = self.user.clone();
-            return self.implicit(|txn| stmts.iter().map(|s| run(txn, s, &user)).collect());
+            let clock = self.clock();
+            return datetime::with_clock(clock, || {
+                self.implicit(|txn| stmts.iter().map(|s| run(txn, s, &user)).collect())
+            });
         }
         let mut out = Vec::new();
         for s in stmts {
@@ -416,9 +437,13 @@ impl Session {
         }
     }
 
-    pub fn execute_statement(&mut self, stmt: &Statement) -> Result<QueryResult> {
+    /// One statement of those [`Session::execute_parsed`] runs, under the
+    /// session's interrupt and clock (taken anew for each statement: a
+    /// BEGIN before it starts the transaction whose time `now()` gives).
+    fn execute_statement(&mut self, stmt: &Statement) -> Result<QueryResult> {
         let i = self.interrupt.clone();
-        interrupt::scope(&i, || self.execute_one(stmt))
+        let clock = self.clock();
+        interrupt::scope(&i, || datetime::with_clock(clock, || self.execute_one(stmt)))
     }
 
     fn execute_one(&mut self, stmt: &Statement) -> Result<QueryResult> {
@@ -539,6 +564,7 @@ impl Session {
         let txn = self.store.begin(options)?;
         self.txn = Some(Explicit {
             txn,
+            started: self.statement_started,
             failed: false,
             savepoints: vec![],
         });
@@ -669,6 +695,46 @@ mod tests {
 
     fn session() -> Session {
         Session::new(KvStore::local(Arc::new(MemoryEngine::new()) as Arc<dyn Engine>).expect("store"))
+    }
+
+    /// The single value of a one-row, one-column result.
+    fn timestamp(s: &mut Session, sql: &str) -> i64 {
+        match s.execute(sql).unwrap().pop().unwrap().rows.as_slice() {
+            [row] => match row.as_slice() {
+                [Value::Timestamp(t)] => *t,
+                other => panic!("{sql}: {other:?}"),
+            },
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+
+    /// Returns once the wall clock has moved past every time seen so far.
+    fn clock_ticks() {
+        let start = datetime::now_micros();
+        while datetime::now_micros() <= start {
+            std::hint::spin_loop();
+        }
+    }
+
+    #[test]
+    fn now_is_the_transactions_start_and_statement_timestamp_each_statements() {
+        let mut s = session();
+        s.execute("BEGIN").unwrap();
+        let began = timestamp(&mut s, "SELECT now()");
+        let first = timestamp(&mut s, "SELECT statement_timestamp()");
+        clock_ticks();
+        assert_eq!(timestamp(&mut s, "SELECT current_timestamp"), began);
+        assert!(timestamp(&mut s, "SELECT statement_timestamp()") > first);
+        s.execute("COMMIT").unwrap();
+        clock_ticks();
+        // Outside a block each statement is its own transaction.
+        let alone = timestamp(&mut s, "SELECT now()");
+        assert!(alone > began);
+        clock_ticks();
+        assert!(timestamp(&mut s, "SELECT transaction_timestamp()") > alone);
+        // Statements sent together share one arrival time.
+        let together = s.execute("SELECT now(); SELECT statement_timestamp()").unwrap();
+        assert_eq!(together[0].rows, together[1].rows);
     }
 
     #[test]

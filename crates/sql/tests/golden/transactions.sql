@@ -40,3 +40,12 @@ ROLLBACK;
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT count(*) FROM acct;
 COMMIT;
+-- now() is when the transaction began: the same in every statement of a block
+CREATE TABLE clk (n INTEGER PRIMARY KEY, t TIMESTAMP DEFAULT now(), s TIMESTAMP DEFAULT statement_timestamp());
+BEGIN;
+INSERT INTO clk (n) VALUES (1), (2);
+INSERT INTO clk (n) VALUES (3);
+SELECT count(DISTINCT t), min(t) = now(), max(t) = current_timestamp, now() = transaction_timestamp(), min(s) >= now() FROM clk;
+SELECT current_date = CAST(now() AS DATE), statement_timestamp() >= now();
+COMMIT;
+SELECT count(DISTINCT t), max(t) <= now() FROM clk;
