@@ -658,6 +658,81 @@ async fn graceful_shutdown() {
     assert!(closed.is_ok());
 }
 
+/// Once shutdown begins, an open transaction may finish, but a statement
+/// outside one ends its connection with FATAL 57P01 instead of running,
+/// including statements a client had already pipelined. Connections that
+/// send something close at once: the server stops long before its grace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_open_transactions_finish_and_runs_nothing_new() {
+    let store = memory_store();
+    let server = start_on(
+        store.clone(),
+        PgConfig {
+            shutdown_grace: Duration::from_secs(600),
+            ..PgConfig::default()
+        },
+    )
+    .await;
+    let idle = connect(&server).await;
+    idle.batch_execute("CREATE TABLE s (id INT PRIMARY KEY)")
+        .await
+        .expect("create");
+    let busy = connect(&server).await;
+    busy.batch_execute("BEGIN; INSERT INTO s VALUES (1)")
+        .await
+        .expect("begin");
+    let pipelining = connect(&server).await;
+    let insert = pipelining
+        .prepare("INSERT INTO s VALUES ($1)")
+        .await
+        .expect("prepare");
+    server.shutdown.send(true).expect("signal");
+
+    // The open transaction finishes; its connection's next statement is
+    // refused.
+    busy.batch_execute("INSERT INTO s VALUES (2)")
+        .await
+        .expect("in the block");
+    busy.batch_execute("COMMIT").await.expect("commit");
+    let refused = busy.batch_execute("SELECT 1").await.expect_err("after the block");
+    assert_eq!(sqlstate(&refused), "57P01", "{refused}");
+    // Idle connections: simple and extended protocol alike.
+    let refused = idle
+        .simple_query("INSERT INTO s VALUES (3)")
+        .await
+        .expect_err("idle");
+    assert_eq!(sqlstate(&refused), "57P01", "{refused}");
+    let (a, b) = tokio::join!(
+        pipelining.execute(&insert, &[&4i32]),
+        pipelining.execute(&insert, &[&5i32])
+    );
+    assert_eq!(sqlstate(&a.expect_err("pipelined")), "57P01");
+    assert!(b.is_err(), "the connection is closed");
+    for c in [&idle, &busy, &pipelining] {
+        tokio::time::timeout(TIMEOUT, async {
+            while !c.is_closed() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the connection closes");
+    }
+    tokio::time::timeout(TIMEOUT, server.handle)
+        .await
+        .expect("serve stops once its connections closed, not after its grace")
+        .expect("join")
+        .expect("serve result");
+
+    let mut check = quorumdb_sql::Session::new(store);
+    let rows = check
+        .execute("SELECT id FROM s ORDER BY id")
+        .expect("select")
+        .remove(0)
+        .rows;
+    let ids: Vec<_> = rows.iter().map(|r| r[0].to_text()).collect();
+    assert_eq!(ids, [Some("1".to_string()), Some("2".to_string())]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bare_parameters_take_their_types() {
     let server = start_default().await;

@@ -228,6 +228,8 @@ pub struct ConnHandler {
     /// Names of the named statements Parsed on this connection, so that
     /// `DEALLOCATE ALL` can drop them (pgwire's store cannot list them).
     statement_names: Mutex<BTreeSet<String>>,
+    /// True once the server is shutting down (see [`ConnHandler::refuse_after_shutdown`]).
+    shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 /// State of a COPY FROM STDIN in progress.
@@ -252,7 +254,7 @@ pub struct Parser {
 }
 
 impl ConnHandler {
-    pub fn new(store: KvStore, max_query_bytes: usize) -> Self {
+    pub fn new(store: KvStore, max_query_bytes: usize, shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
         let state = Arc::new(Mutex::new(ConnState {
             session: Session::new(store.clone()),
             store,
@@ -273,7 +275,24 @@ impl ConnHandler {
             max_query_bytes,
             copy_in: Mutex::new(None),
             statement_names: Mutex::new(BTreeSet::new()),
+            shutdown,
         }
+    }
+
+    /// Once the server is shutting down, a statement outside a transaction
+    /// block ends the connection with FATAL 57P01, as PostgreSQL's
+    /// shutdown does, instead of running: only an open transaction may
+    /// still finish (within the server's grace period). So statements a
+    /// client pipelined before it noticed the shutdown do not run.
+    fn refuse_after_shutdown(&self) -> PgWireResult<()> {
+        if *self.shutdown.borrow() && self.transaction_status() == TransactionStatus::Idle {
+            return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                "FATAL".to_owned(),
+                "57P01".to_owned(),
+                "terminating connection due to administrator command".to_owned(),
+            ))));
+        }
+        Ok(())
     }
 
     /// The handle that cancels this connection's running statement.
@@ -523,6 +542,7 @@ impl SimpleQueryHandler for ConnHandler {
         if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
             return Err(PgWireError::NotReadyForQuery);
         }
+        self.refuse_after_shutdown()?;
         client.set_state(PgWireConnectionState::QueryInProgress);
         init_state(&self.state, client);
         let sql = query.query;
@@ -1105,6 +1125,7 @@ impl ExtendedQueryHandler for ConnHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        self.refuse_after_shutdown()?;
         self._on_execute(&mut DeferFlush(client), message).await?;
         // COPY FROM STDIN waits for the client's data, and the client waits
         // for CopyInResponse: that one cannot wait for Sync.

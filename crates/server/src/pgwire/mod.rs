@@ -30,7 +30,9 @@
 //!   client input, and a connection task that fails is logged and dropped.
 //! - When `shutdown` becomes `true`, the listener stops accepting; open
 //!   connections get [`PgConfig::shutdown_grace`] to finish, then are closed
-//!   (closing rolls back their open transactions).
+//!   (closing rolls back their open transactions). Meanwhile a statement
+//!   outside a transaction block is not run: it ends its connection with
+//!   FATAL 57P01 (`admin_shutdown`), so only open transactions finish.
 //!
 //! Deliberately not here: binary COPY, general pg_catalog emulation,
 //! table privileges.
@@ -172,7 +174,11 @@ pub async fn serve(
                     continue;
                 }
                 let _ = socket.set_nodelay(true);
-                let query = Arc::new(handler::ConnHandler::new(store.clone(), config.max_query_bytes));
+                let query = Arc::new(handler::ConnHandler::new(
+                    store.clone(),
+                    config.max_query_bytes,
+                    shutdown.clone(),
+                ));
                 let handlers = Handlers {
                     startup: Arc::new(auth::ConnStartup::new(startup.clone(), query.interrupt())),
                     query,
