@@ -7,9 +7,11 @@
 //! with a non-zero exit at the first failing statement; errors show their
 //! SQLSTATE.
 //!
-//! Meta-commands: `\q` quit, `\?` help, `\timing` toggle timing, `\x` toggle
-//! expanded output, `\dt` list tables, `\d TABLE` describe a table (both via
-//! `information_schema`).
+//! Meta-commands, on a line of their own, interactive or in a script: `\q`
+//! quit, `\?` help, `\timing` toggle timing, `\x` toggle expanded output,
+//! `\dt` (or `\d`) list tables, `\d TABLE` describe a table (both via
+//! `information_schema`). In a script, a meta-command that fails (unknown,
+//! or no such table) stops it like a failing statement.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,6 +82,13 @@ struct Shell {
     expanded: bool,
 }
 
+/// What a meta-command asks of the shell.
+enum Meta {
+    /// Carry on; false if the command failed.
+    Done(bool),
+    Quit,
+}
+
 pub async fn run_async(args: SqlArgs) -> Result<ExitCode, BoxError> {
     let client = connect(&args.url).await?;
     let mut shell = Shell {
@@ -97,6 +106,13 @@ pub async fn run_async(args: SqlArgs) -> Result<ExitCode, BoxError> {
     if let Some(script) = script {
         let mut splitter = Splitter::default();
         for line in script.lines() {
+            if splitter.is_empty() && line.trim_start().starts_with('\\') {
+                match shell.meta(line.trim()).await {
+                    Meta::Quit => return Ok(ExitCode::SUCCESS),
+                    Meta::Done(false) => return Ok(ExitCode::FAILURE),
+                    Meta::Done(true) => continue,
+                }
+            }
             for statement in splitter.push_line(line) {
                 if !shell.run_input(&statement).await {
                     return Ok(ExitCode::FAILURE);
@@ -139,7 +155,7 @@ impl Shell {
             };
             if splitter.is_empty() && line.trim_start().starts_with('\\') {
                 let _ = editor.add_history_entry(line.as_str());
-                if !self.meta(line.trim()).await {
+                if let Meta::Quit = self.meta(line.trim()).await {
                     break;
                 }
                 continue;
@@ -155,17 +171,21 @@ impl Shell {
         Ok(ExitCode::SUCCESS)
     }
 
-    /// Runs a meta-command; false means quit.
-    async fn meta(&mut self, command: &str) -> bool {
+    /// Runs a meta-command.
+    async fn meta(&mut self, command: &str) -> Meta {
         let mut parts = command.split_whitespace();
-        match (parts.next(), parts.next()) {
-            (Some("\\q"), _) => return false,
-            (Some("\\?"), _) => println!(
-                "\\q          quit\n\\timing     toggle timing of statements\n\\x          toggle expanded output\n\\dt         list tables\n\\d TABLE    describe a table\nStatements end with ';' and may span lines."
-            ),
+        let ok = match (parts.next(), parts.next()) {
+            (Some("\\q"), _) => return Meta::Quit,
+            (Some("\\?"), _) => {
+                println!(
+                    "\\q          quit\n\\timing     toggle timing of statements\n\\x          toggle expanded output\n\\dt, \\d     list tables\n\\d TABLE    describe a table\nStatements end with ';' and may span lines."
+                );
+                true
+            }
             (Some("\\timing"), _) => {
                 self.timing = !self.timing;
                 println!("Timing is {}.", if self.timing { "on" } else { "off" });
+                true
             }
             (Some("\\x"), _) => {
                 self.expanded = !self.expanded;
@@ -173,26 +193,51 @@ impl Shell {
                     "Expanded display is {}.",
                     if self.expanded { "on" } else { "off" }
                 );
+                true
             }
-            (Some("\\dt"), None) => {
+            (Some("\\dt" | "\\d"), None) => {
                 self.run_input(
                     "SELECT table_name AS \"table\" FROM information_schema.tables \
                      WHERE table_schema = 'public' ORDER BY table_name",
                 )
-                .await;
+                .await
             }
-            (Some("\\d"), Some(name)) => {
-                let name = name.trim_end_matches(';').replace('\'', "''");
-                self.run_input(&format!(
-                    "SELECT column_name AS \"column\", data_type AS \"type\", is_nullable AS \"nullable\", \
-                     column_default AS \"default\" FROM information_schema.columns \
-                     WHERE table_name = '{name}' ORDER BY ordinal_position"
-                ))
-                .await;
+            (Some("\\d"), Some(name)) => self.describe_table(name.trim_end_matches(';')).await,
+            _ => {
+                eprintln!("unknown command {command}; try \\?");
+                false
             }
-            _ => println!("unknown command {command}; try \\?"),
+        };
+        Meta::Done(ok)
+    }
+
+    /// `\d TABLE`: its columns, or psql's message when there is no such table.
+    async fn describe_table(&mut self, name: &str) -> bool {
+        let quoted = name.replace('\'', "''");
+        let exists = self
+            .client
+            .simple_query(&format!(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = 'public' AND table_name = '{quoted}'"
+            ))
+            .await
+            .map(|messages| messages.iter().any(|m| matches!(m, SimpleQueryMessage::Row(_))));
+        match exists {
+            Ok(true) => {}
+            Ok(false) => {
+                eprintln!("Did not find any relation named \"{name}\".");
+                return false;
+            }
+            Err(e) => {
+                eprintln!("{}", describe(&e));
+                return false;
+            }
         }
-        true
+        self.run_input(&format!(
+            "SELECT column_name AS \"column\", data_type AS \"type\", is_nullable AS \"nullable\", \
+             column_default AS \"default\" FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = '{quoted}' ORDER BY ordinal_position"
+        ))
+        .await
     }
 
     /// Runs one statement and prints its result; false if it failed.

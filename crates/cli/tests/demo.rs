@@ -1,6 +1,6 @@
 //! `quorumdb demo`, the README's first command, with the real binary: it
-//! starts three node processes, runs statements through the SQL shell
-//! (`-e`), then stops the nodes and removes their data.
+//! starts three node processes, runs statements and meta-commands through
+//! the SQL shell (`-e`), then stops the nodes and removes their data.
 //!
 //! The wait for the demo polls with a generous deadline; nothing sleeps to
 //! synchronise. The demo runs in a process group of its own, so a demo
@@ -27,7 +27,7 @@ fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
 fn demo_runs_statements_on_a_three_node_cluster_and_cleans_up() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_quorumdb"))
         .args(["demo", "--nodes", "3", "-e"])
-        .arg("CREATE TABLE t (id INT PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b'); SELECT v FROM t ORDER BY id")
+        .arg("CREATE TABLE t (id INT PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b'); SELECT v FROM t ORDER BY id;\n\\d\n\\d t")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -59,6 +59,9 @@ fn demo_runs_statements_on_a_three_node_cluster_and_cleans_up() {
     );
     assert!(stdout.contains("INSERT 0 2"), "{stdout}");
     assert!(stdout.contains(" a\n b\n(2 rows)"), "{stdout}");
+    // The shell's meta-commands: \d lists the tables, \d t describes one.
+    assert!(stdout.contains(" table\n-------\n t\n(1 row)"), "{stdout}");
+    assert!(stdout.contains(" v      | text    | YES      | NULL"), "{stdout}");
     assert!(stderr.contains("All 3 nodes are voters"), "{stderr}");
 
     // The data directory it named is gone.
