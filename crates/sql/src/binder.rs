@@ -1105,8 +1105,22 @@ impl<'t> Binder<'t> {
                     self.check_width(e, scope)
                 }
                 ast::UnaryOperator::Not => Expr::Unary(UnOp::Not, b!(expr)),
+                // PostgreSQL's `|/` takes only double precision.
+                ast::UnaryOperator::PGSquareRoot => {
+                    Expr::Func(Func::Sqrt, vec![Expr::Cast(b!(expr), DataType::Float8)])
+                }
+                ast::UnaryOperator::PGCubeRoot => Expr::Func(Func::Cbrt, vec![*b!(expr)]),
+                ast::UnaryOperator::PGAbs => {
+                    let e = Expr::Func(Func::Abs, vec![*b!(expr)]);
+                    self.check_width(e, scope)
+                }
                 other => return Err(SqlError::unsupported(format!("operator {other}"))),
             },
+            E::BinaryOp {
+                left,
+                op: ast::BinaryOperator::PGExp,
+                right,
+            } => Expr::Func(Func::Power, vec![*b!(left), *b!(right)]),
             E::BinaryOp { left, op, right } => {
                 use ast::BinaryOperator as O;
                 let op = match op {
@@ -1322,7 +1336,7 @@ impl<'t> Binder<'t> {
         })
     }
 
-    /// SMALLINT and INTEGER arithmetic yields SMALLINT/INTEGER in
+    /// SMALLINT and INTEGER arithmetic (and abs) yields SMALLINT/INTEGER in
     /// PostgreSQL, so a result outside that range is error 22003 even
     /// though values are computed in 64 bits: wrap such arithmetic in a
     /// range-checking cast.
@@ -1331,6 +1345,7 @@ impl<'t> Binder<'t> {
             e,
             Expr::Binary(BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod, ..)
                 | Expr::Unary(UnOp::Neg, _)
+                | Expr::Func(Func::Abs, _)
         );
         if !arithmetic {
             return e;
@@ -1545,6 +1560,16 @@ impl<'t> Binder<'t> {
             "concat" => (Func::Concat, 0, usize::MAX),
             "substr" | "substring" => (Func::Substr, 2, 3),
             "btrim" | "trim" => (Func::Trim, 1, 1),
+            "power" | "pow" => (Func::Power, 2, 2),
+            "sqrt" => (Func::Sqrt, 1, 1),
+            "cbrt" => (Func::Cbrt, 1, 1),
+            "exp" => (Func::Exp, 1, 1),
+            "ln" => (Func::Ln, 1, 1),
+            "log" => (Func::Log, 1, 2),
+            "log10" => (Func::Log, 1, 1),
+            "sign" => (Func::Sign, 1, 1),
+            "trunc" => (Func::Trunc, 1, 2),
+            "pi" => (Func::Pi, 0, 0),
             _ => {
                 return Err(SqlError::new(
                     codes::UNDEFINED_FUNCTION,
@@ -1558,7 +1583,34 @@ impl<'t> Binder<'t> {
                 format!("function {name} with {} arguments does not exist", bound.len()),
             ));
         }
-        Ok(Expr::Func(func, bound))
+        if matches!(func, Func::Log | Func::Trunc) && bound.len() == 2 {
+            // Only `log(numeric, numeric)` and `trunc(numeric, integer)`
+            // exist, and double precision does not convert to NUMERIC
+            // implicitly.
+            let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
+            let arg_types: Vec<DataType> = bound.iter().map(|a| infer_type(a, &types)).collect();
+            let ok = match func {
+                Func::Trunc => {
+                    !arg_types[0].is_float()
+                        && (arg_types[1].is_integer()
+                            || matches!(arg_types[1], DataType::Unknown | DataType::Text(_)))
+                }
+                _ => !arg_types.iter().any(|t| t.is_float()),
+            };
+            if !ok {
+                let names: Vec<&str> = arg_types.iter().map(|t| t.name()).collect();
+                return Err(SqlError::new(
+                    codes::UNDEFINED_FUNCTION,
+                    format!("function {name}({}) does not exist", names.join(", ")),
+                ));
+            }
+        }
+        let e = Expr::Func(func, bound);
+        Ok(if func == Func::Abs {
+            self.check_width(e, scope)
+        } else {
+            e
+        })
     }
 }
 
@@ -1631,6 +1683,7 @@ pub fn expr_name(e: &ast::Expr) -> String {
         ast::Expr::Case { .. } => "case".into(),
         ast::Expr::Floor { .. } => "floor".into(),
         ast::Expr::Ceil { .. } => "ceil".into(),
+        ast::Expr::Substring { shorthand: true, .. } => "substr".into(),
         ast::Expr::Substring { .. } => "substring".into(),
         ast::Expr::Trim { .. } => "btrim".into(),
         ast::Expr::Exists { .. } => "exists".into(),

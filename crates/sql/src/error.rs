@@ -29,6 +29,10 @@ pub mod codes {
     pub const NOT_NULL_VIOLATION: &str = "23502";
     pub const CHECK_VIOLATION: &str = "23514";
     pub const DIVISION_BY_ZERO: &str = "22012";
+    /// `0 ^ -1`, a negative number to a non-integer power, sqrt of a negative.
+    pub const INVALID_ARGUMENT_FOR_POWER_FUNCTION: &str = "2201F";
+    /// The logarithm of zero or of a negative number.
+    pub const INVALID_ARGUMENT_FOR_LOG: &str = "2201E";
     pub const NUMERIC_OUT_OF_RANGE: &str = "22003";
     pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
     pub const STRING_DATA_RIGHT_TRUNCATION: &str = "22001";

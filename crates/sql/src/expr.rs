@@ -6,6 +6,8 @@
 //! enclosing query). NULL follows three-valued logic everywhere; CASE,
 //! COALESCE, AND and OR evaluate lazily, so an error in an untaken branch
 //! is not raised. Integer arithmetic is checked (22003), never wraps.
+//! The math functions (`power`/`^`, `sqrt`, `exp`, `ln`, `log`, `sign`,
+//! `trunc`, ...) are evaluated and typed by [`crate::math`].
 
 use std::cmp::Ordering;
 
@@ -91,6 +93,38 @@ pub enum Func {
     Concat,
     Substr,
     Trim,
+    /// `power(a, b)`, `pow(a, b)` and `a ^ b`.
+    Power,
+    /// `sqrt(x)`; `|/ x` is `sqrt(x::float8)`.
+    Sqrt,
+    /// `cbrt(x)` and `||/ x`.
+    Cbrt,
+    Exp,
+    Ln,
+    /// `log(x)` and `log10(x)` (base 10), `log(b, x)`.
+    Log,
+    Sign,
+    /// `trunc(x)`, `trunc(x, n)`.
+    Trunc,
+    Pi,
+}
+
+impl Func {
+    /// Functions evaluated and typed by [`crate::math`].
+    pub fn is_math(self) -> bool {
+        matches!(
+            self,
+            Func::Power
+                | Func::Sqrt
+                | Func::Cbrt
+                | Func::Exp
+                | Func::Ln
+                | Func::Log
+                | Func::Sign
+                | Func::Trunc
+                | Func::Pi
+        )
+    }
 }
 
 /// A subquery inside an expression.
@@ -674,8 +708,18 @@ pub fn binary(op: BinOp, l: &Value, r: &Value) -> Result<Value> {
                 }
                 _ => return Err(SqlError::internal("bad arithmetic operator")),
             };
+            // As PostgreSQL's float8 operators: never a silent infinity or
+            // a product/quotient silently flushed to zero.
             if res.is_infinite() && a.is_finite() && b.is_finite() {
-                return Err(SqlError::overflow("double precision"));
+                return Err(crate::math::float_overflow());
+            }
+            let underflow = match op {
+                BinOp::Mul => a != 0.0 && b != 0.0,
+                BinOp::Div => a != 0.0 && b.is_finite(),
+                _ => false,
+            };
+            if res == 0.0 && underflow {
+                return Err(crate::math::float_underflow());
             }
             Float(res)
         }
@@ -897,6 +941,15 @@ fn call_function(f: Func, args: Vec<Value>) -> Result<Value> {
             }
         }
         Func::Trim => Text(text_of(&arg(0)).trim().to_string()),
+        Func::Power
+        | Func::Sqrt
+        | Func::Cbrt
+        | Func::Exp
+        | Func::Ln
+        | Func::Log
+        | Func::Sign
+        | Func::Trunc
+        | Func::Pi => crate::math::call(f, &args)?,
     })
 }
 
@@ -948,6 +1001,10 @@ pub fn infer_type(e: &Expr, input: &[DataType]) -> DataType {
         Expr::Func(f, args) => match f {
             Func::Length => DataType::Int4,
             Func::Lower | Func::Upper | Func::Concat | Func::Substr | Func::Trim => DataType::Text(None),
+            f if f.is_math() => {
+                let types: Vec<DataType> = args.iter().map(|a| infer_type(a, input)).collect();
+                crate::math::result_type(*f, &types)
+            }
             _ => args.iter().fold(DataType::Unknown, |t, a| {
                 DataType::common(t, infer_type(a, input))
             }),

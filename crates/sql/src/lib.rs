@@ -10,6 +10,8 @@
 //! ```
 //!
 //! - [`types`], [`numeric`], [`datetime`]: data types and values.
+//! - [`math`]: power, sqrt, exp, ln, log, ... for double precision and
+//!   NUMERIC, with [`bigint`] for NUMERIC's wide intermediate values.
 //! - [`error`]: [`SqlError`] with its SQLSTATE.
 //! - [`keys`]: how rows, index entries and the catalog map to KV keys.
 //! - [`catalog`]: table/index definitions stored transactionally;
@@ -24,6 +26,7 @@
 //! This crate never depends on the Raft layer: it talks to
 //! [`quorumdb_storage::KvStore`] and its [`quorumdb_storage::Transaction`].
 
+pub mod bigint;
 pub mod binder;
 pub mod catalog;
 pub mod datetime;
@@ -35,6 +38,7 @@ pub mod expr;
 pub mod infoschema;
 pub mod interrupt;
 pub mod keys;
+pub mod math;
 pub mod numeric;
 pub mod optimizer;
 pub mod params;

@@ -8,6 +8,9 @@
 //! (PostgreSQL's minimum display scale for division) and rounds half away
 //! from zero, as do casts to integers.
 //!
+//! `sqrt`, `exp`, `ln`, `log` and `power` on NUMERIC are in
+//! [`crate::math`]; `trunc`, `sign`, rounding and the arithmetic are here.
+//!
 //! Keys: [`Decimal::key_bytes`] is an order-preserving, scale-independent
 //! byte string (sign, decimal exponent, digits), stored as keycode bytes.
 
@@ -63,6 +66,38 @@ impl Decimal {
 
     pub fn scale(&self) -> u32 {
         self.scale
+    }
+
+    /// The value is `mantissa / 10^scale`.
+    pub fn mantissa(&self) -> i128 {
+        self.mantissa
+    }
+
+    /// True when the value has no fractional part (`2.00` included).
+    pub fn is_integral(&self) -> bool {
+        pow10(self.scale).is_none_or(|p| self.mantissa % p == 0)
+    }
+
+    /// The value as an i64, when it is integral and fits.
+    pub fn integral_i64(&self) -> Option<i64> {
+        let p = pow10(self.scale)?;
+        if self.mantissa % p != 0 {
+            return None;
+        }
+        i64::try_from(self.mantissa / p).ok()
+    }
+
+    /// True when the value is an odd integer.
+    pub fn integral_is_odd(&self) -> bool {
+        pow10(self.scale).is_some_and(|p| self.mantissa % p == 0 && (self.mantissa / p) % 2 != 0)
+    }
+
+    /// -1, 0 or 1 (scale 0), as PostgreSQL's sign(numeric).
+    pub fn signum(&self) -> Self {
+        Decimal {
+            mantissa: self.mantissa.signum(),
+            scale: 0,
+        }
     }
 
     pub fn is_zero(&self) -> bool {
@@ -159,6 +194,32 @@ impl Decimal {
                 .ok_or_else(overflow)?,
             scale: 0,
         })
+    }
+
+    /// trunc(x, n): toward zero at `n` fractional digits (negative `n`
+    /// truncates to tens, hundreds, ...). The result has scale max(n, 0),
+    /// as in PostgreSQL (`trunc(1.5, 3)` is `1.500`).
+    pub fn trunc(&self, n: i64) -> Result<Self> {
+        let n = n.clamp(-i64::from(MAX_SCALE) - 1, i64::from(MAX_SCALE));
+        if n >= i64::from(self.scale) {
+            return self.rescale(n as u32)?.checked();
+        }
+        // Digits to drop; beyond 10^38 every digit goes.
+        let drop = (i64::from(self.scale) - n) as u32;
+        let q = pow10(drop).map_or(0, |p| self.mantissa / p);
+        if n >= 0 {
+            return Ok(Decimal {
+                mantissa: q,
+                scale: n as u32,
+            });
+        }
+        let shift = pow10((-n) as u32);
+        let mantissa = if q == 0 {
+            0
+        } else {
+            shift.and_then(|p| q.checked_mul(p)).ok_or_else(overflow)?
+        };
+        Decimal { mantissa, scale: 0 }.checked()
     }
 
     /// Integer part toward negative (`up` = false) or positive infinity.
@@ -429,6 +490,26 @@ mod tests {
                 .code,
             "22003"
         );
+    }
+
+    #[test]
+    fn trunc_sign_and_integrality() {
+        let t = |x: &str, n: i64| d(x).trunc(n).map(|v| v.to_string());
+        assert_eq!(t("42.4382", 2).unwrap(), "42.43");
+        assert_eq!(t("-1.999", 1).unwrap(), "-1.9");
+        assert_eq!(t("1.5", 3).unwrap(), "1.500");
+        assert_eq!(t("123.45", -1).unwrap(), "120");
+        assert_eq!(t("99.5", -2).unwrap(), "0");
+        assert_eq!(t("-0.5", 0).unwrap(), "0");
+        assert_eq!(t("5", 1).unwrap(), "5.0");
+        assert_eq!(t("123.45", -100).unwrap(), "0");
+        assert_eq!(t("1.5", 1000).unwrap_err().code, "22003");
+        assert_eq!(d("-2.50").signum().to_string(), "-1");
+        assert_eq!(d("0.00").signum().to_string(), "0");
+        assert!(d("2.00").is_integral() && !d("2.01").is_integral());
+        assert_eq!(d("-3.0").integral_i64(), Some(-3));
+        assert_eq!(d("2.5").integral_i64(), None);
+        assert!(d("-3.00").integral_is_odd() && !d("4").integral_is_odd() && !d("3.5").integral_is_odd());
     }
 
     #[test]

@@ -11,6 +11,9 @@
 //!   type of `x` when it is a column of a table the statement names, a
 //!   cast, a literal, or arithmetic over those;
 //! - `LIKE`/`ILIKE`/`||` operands: text; `AND`/`OR`/`NOT` operands: boolean;
+//! - `x ^ $n` / `$n ^ x`: NUMERIC when `x` is NUMERIC, else double
+//!   precision (PostgreSQL's choice of `^`); `|/ $n`, `||/ $n`: double
+//!   precision;
 //! - `INSERT INTO t (cols) VALUES (.., $n, ..)`: the target column's type;
 //!   `UPDATE t SET c = $n`: the type of `c`;
 //! - `LIMIT $n` / `OFFSET $n` / `FETCH FIRST $n ROWS ONLY`: bigint.
@@ -100,6 +103,10 @@ impl Infer {
             Expr::CompoundIdentifier(parts) => parts.last().and_then(|i| self.column(&ident(i))),
             Expr::Cast { data_type, .. } => map_type(data_type).ok(),
             Expr::Nested(e) => self.ty(e),
+            Expr::UnaryOp {
+                op: ast::UnaryOperator::PGSquareRoot | ast::UnaryOperator::PGCubeRoot,
+                ..
+            } => Some(DataType::Float8),
             Expr::UnaryOp { expr, .. } => self.ty(expr),
             Expr::Value(v) => match &v.value {
                 ast::Value::Number(s, _) => Some(if s.contains(['.', 'e', 'E']) {
@@ -118,10 +125,18 @@ impl Infer {
                     self.ty(left).or_else(|| self.ty(right))
                 }
                 B::StringConcat => Some(DataType::Text(None)),
+                B::PGExp => Some(self.power_type(left, right)),
                 _ => Some(DataType::Bool),
             },
             _ => None,
         }
+    }
+
+    /// The type of `left ^ right`, which is also the type PostgreSQL gives
+    /// a parameter operand: NUMERIC with a NUMERIC operand, else double precision.
+    fn power_type(&self, left: &Expr, right: &Expr) -> DataType {
+        let types = [left, right].map(|e| self.ty(e).unwrap_or(DataType::Unknown));
+        crate::math::result_type(crate::expr::Func::Power, &types)
     }
 
     fn target_columns(&self, table: &str, names: &[ast::ObjectName]) -> Vec<Option<DataType>> {
@@ -216,6 +231,11 @@ impl Visitor for Infer {
                     self.set(left, text);
                     self.set(right, text);
                 }
+                B::PGExp => {
+                    let ty = Some(self.power_type(left, right));
+                    self.set(left, ty);
+                    self.set(right, ty);
+                }
                 _ => {
                     self.set(left, self.ty(right));
                     self.set(right, self.ty(left));
@@ -229,6 +249,11 @@ impl Visitor for Infer {
                 op: ast::UnaryOperator::Not,
                 expr,
             } => self.set(expr, boolean),
+            // `|/` and `||/` take double precision.
+            Expr::UnaryOp {
+                op: ast::UnaryOperator::PGSquareRoot | ast::UnaryOperator::PGCubeRoot,
+                expr,
+            } => self.set(expr, Some(DataType::Float8)),
             Expr::In {
                 expr,
                 target: ast::InTarget::List(list),

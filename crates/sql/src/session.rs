@@ -124,9 +124,125 @@ fn confirmed_error(txn: &Transaction, e: SqlError) -> SqlError {
 /// Parses SQL text into statements (42601 on a syntax error).
 ///
 /// `CREATE USER` is read as PostgreSQL defines it, `CREATE ROLE ... LOGIN`
-/// (sqlparser parses it with Snowflake's grammar).
+/// (sqlparser parses it with Snowflake's grammar), and operators are
+/// grouped with PostgreSQL's precedence where sqlparser's differs (see
+/// [`pg_precedence`]).
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
-    parse_statements(sql).map_err(|e| SqlError::syntax(e.to_string()))
+    let mut stmts = parse_statements(sql).map_err(|e| SqlError::syntax(e.to_string()))?;
+    if has_regrouped_operator(sql) {
+        let _ = ast::visit_expressions_mut(&mut stmts, |e| {
+            pg_precedence(e);
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+    }
+    Ok(stmts)
+}
+
+/// Whether the text may hold an operator [`pg_precedence`] regroups.
+fn has_regrouped_operator(sql: &str) -> bool {
+    sql.contains(['^', '@']) || sql.contains("|/")
+}
+
+/// Regroups the operators sqlparser nests differently from PostgreSQL's
+/// grammar; applied bottom-up to every expression of a statement:
+///
+/// - unary minus (and plus) binds tighter than `^`: sqlparser reads
+///   `-2 ^ 2` as `-(2 ^ 2)`, PostgreSQL as `(-2) ^ 2` = 4;
+/// - the prefix operators `|/`, `||/` and `@` bind looser than `+` and
+///   `-`: sqlparser reads `|/ 16 + 9` as `(|/ 16) + 9`, PostgreSQL as
+///   `|/ (16 + 9)` = 5.
+///
+/// Parenthesised operands (`Expr::Nested`) stay as written. The display
+/// form of a regrouped tree parses back to the same tree through this
+/// function, so stored DEFAULT and CHECK expressions keep their meaning.
+fn pg_precedence(e: &mut ast::Expr) {
+    use ast::{BinaryOperator as B, Expr as E, UnaryOperator as U};
+    let placeholder = || E::value(ast::Value::Null);
+    match e {
+        E::UnaryOp {
+            op: U::Minus | U::Plus,
+            expr,
+        } if matches!(**expr, E::BinaryOp { op: B::PGExp, .. }) => {
+            if let E::UnaryOp { op, expr } = std::mem::replace(e, placeholder()) {
+                *e = sign_into_power(op, *expr);
+            }
+        }
+        E::BinaryOp {
+            op: B::Plus | B::Minus,
+            left,
+            ..
+        } => {
+            let Some(depth) = prefix_operator_depth(left) else {
+                return;
+            };
+            if let E::BinaryOp { left, op, right } = std::mem::replace(e, placeholder()) {
+                let mut left = *left;
+                if let E::UnaryOp { expr, .. } = right_spine_at(&mut left, depth) {
+                    let operand = std::mem::replace(&mut **expr, placeholder());
+                    **expr = E::BinaryOp {
+                        left: Box::new(operand),
+                        op,
+                        right,
+                    };
+                }
+                *e = left;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `op (a ^ b) ^ c` as `((op a) ^ b) ^ c`.
+#[recursive::recursive]
+fn sign_into_power(op: ast::UnaryOperator, e: ast::Expr) -> ast::Expr {
+    match e {
+        ast::Expr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::PGExp,
+            right,
+        } => ast::Expr::BinaryOp {
+            left: Box::new(sign_into_power(op, *left)),
+            op: ast::BinaryOperator::PGExp,
+            right,
+        },
+        e => ast::Expr::UnaryOp {
+            op,
+            expr: Box::new(e),
+        },
+    }
+}
+
+/// Steps down the right edge of `e` (binary operators' right operands,
+/// unary operators' operands) to its deepest `|/`, `||/` or `@`: the
+/// operator a following `+` or `-` belongs under in PostgreSQL.
+fn prefix_operator_depth(mut e: &ast::Expr) -> Option<usize> {
+    use ast::UnaryOperator as U;
+    let mut found = None;
+    let mut depth = 0;
+    loop {
+        e = match e {
+            ast::Expr::UnaryOp { op, expr } => {
+                if matches!(op, U::PGSquareRoot | U::PGCubeRoot | U::PGAbs) {
+                    found = Some(depth);
+                }
+                expr
+            }
+            ast::Expr::BinaryOp { right, .. } => right,
+            _ => return found,
+        };
+        depth += 1;
+    }
+}
+
+fn right_spine_at(mut e: &mut ast::Expr, depth: usize) -> &mut ast::Expr {
+    for _ in 0..depth {
+        e = match e {
+            ast::Expr::UnaryOp { expr, .. } => expr,
+            ast::Expr::BinaryOp { right, .. } => right,
+            other => return other,
+        };
+    }
+    e
 }
 
 fn parse_statements(sql: &str) -> std::result::Result<Vec<Statement>, sqlparser::parser::ParserError> {
@@ -198,10 +314,17 @@ fn has_placeholders(stmt: &Statement) -> bool {
 
 /// Parses one stored expression (DEFAULT, CHECK).
 pub fn parse_expr(sql: &str) -> Result<ast::Expr> {
-    Parser::new(&PostgreSqlDialect {})
+    let mut e = Parser::new(&PostgreSqlDialect {})
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_expr())
-        .map_err(|e| SqlError::internal(format!("stored expression {sql}: {e}")))
+        .map_err(|e| SqlError::internal(format!("stored expression {sql}: {e}")))?;
+    if has_regrouped_operator(sql) {
+        let _ = ast::visit_expressions_mut(&mut e, |e| {
+            pg_precedence(e);
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+    }
+    Ok(e)
 }
 
 impl Session {
@@ -866,6 +989,13 @@ mod tests {
             params(&mut s, "SELECT $1::date, $2, $3 + 1.5"),
             [Date, Unknown, Numeric(None)]
         );
+        assert_eq!(
+            params(
+                &mut s,
+                "SELECT $1 ^ 2, 2.5 ^ $2, |/ $3, aid FROM acc WHERE bid ^ 2 = $4"
+            ),
+            [Float8, Numeric(None), Float8, Float8]
+        );
         let d = s
             .describe_statement("SELECT filler FROM acc WHERE aid = $1")
             .unwrap();
@@ -887,6 +1017,38 @@ mod tests {
         assert_eq!(s.execute(&deep).unwrap_err().code, "54001");
         let unions = vec!["SELECT 1"; 3000].join(" UNION ");
         assert_eq!(s.execute(&unions).unwrap_err().code, "54001");
+        // The operator regrouping pass walks the whole tree too.
+        let powers = format!("SELECT -{}", vec!["1"; 5000].join(" ^ "));
+        assert_eq!(s.execute(&powers).unwrap_err().code, "54001");
+        let sums = format!("SELECT @ {}", vec!["-1"; 5000].join(" + "));
+        assert_eq!(s.execute(&sums).unwrap_err().code, "54001");
+    }
+
+    #[test]
+    fn operators_group_with_postgres_precedence() {
+        let mut s = session();
+        let row = |s: &mut Session, sql: &str| {
+            s.execute(sql).unwrap()[0].rows[0]
+                .iter()
+                .map(|v| v.to_text().unwrap_or_default())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            row(&mut s, "SELECT -2 ^ 2, -2 ^ 3 ^ 2, -(2 ^ 2), - 2 ^ 2 + 1"),
+            ["4", "64", "-4", "5"]
+        );
+        assert_eq!(
+            row(
+                &mut s,
+                "SELECT |/ 16 + 9, |/ 16 + 9 - 9, 2 + |/ 16 + 9, - |/ 16 + 9, |/ |/ 16 + 65, @ -5 + 2, (|/ 16) + 9, |/ 16 * 4, |/ 16 = 4"
+            ),
+            ["5", "4", "7", "-5", "3", "3", "13", "8", "t"]
+        );
+        // A stored expression keeps its grouping through its text form.
+        s.execute("CREATE TABLE g (k INTEGER PRIMARY KEY, a DOUBLE PRECISION DEFAULT |/ 16 + 9, b DOUBLE PRECISION DEFAULT -3 ^ 2)")
+            .unwrap();
+        s.execute("INSERT INTO g (k) VALUES (1)").unwrap();
+        assert_eq!(row(&mut s, "SELECT a, b FROM g"), ["5", "9"]);
     }
 
     #[test]
