@@ -439,7 +439,33 @@ pub fn format_float(f: f64) -> String {
         return format!("{sign}0");
     }
     let (digits, exp) = shortest_digits(f.abs());
-    let body = if (-4..15).contains(&exp) {
+    layout_float(sign, &digits, exp, 15)
+}
+
+/// real (float4) text as PostgreSQL prints it: the shortest digits that
+/// read back as the same 32-bit float, positional when the decimal
+/// exponent is in -4..6, else `1.5e+20`.
+pub fn format_float4(f: f32) -> String {
+    if !f.is_finite() {
+        return format_float(f64::from(f));
+    }
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    if f == 0.0 {
+        return format!("{sign}0");
+    }
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let digits = digits.trim_end_matches('0');
+    let digits = if digits.is_empty() { "0" } else { digits };
+    layout_float(sign, digits, exp.parse().unwrap_or(0), 6)
+}
+
+/// `sign`, then the significant `digits` (no trailing zeros) whose first
+/// digit has decimal exponent `exp`: positional when `exp` is in
+/// -4..`positional_below`, else `d.ddde±XX` (two exponent digits at least).
+fn layout_float(sign: &str, digits: &str, exp: i32, positional_below: i32) -> String {
+    let body = if (-4..positional_below).contains(&exp) {
         if exp < 0 {
             format!("0.{}{digits}", "0".repeat((-exp - 1) as usize))
         } else {
@@ -660,6 +686,29 @@ mod tests {
         ];
         for (f, text) in cases {
             assert_eq!(format_float(f), text);
+        }
+    }
+
+    #[test]
+    fn reals_print_as_postgres() {
+        // PostgreSQL 15: SELECT 1e6::real, 100000::real, ...
+        let cases = [
+            (1e6f32, "1e+06"),
+            (100000.0, "100000"),
+            (123456.0, "123456"),
+            (1234567.0, "1.234567e+06"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.5e20, "1.5e+20"),
+            (3.4e38, "3.4e+38"),
+            (1e-40, "1e-40"),
+            (-2.5, "-2.5"),
+            (0.1, "0.1"),
+            (-0.0, "-0"),
+            (f32::INFINITY, "Infinity"),
+        ];
+        for (f, text) in cases {
+            assert_eq!(format_float4(f), text, "{f}");
         }
     }
 

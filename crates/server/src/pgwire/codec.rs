@@ -189,15 +189,10 @@ pub fn encode_value(v: &Value, ty: DataType, fmt: FieldFormat) -> Result<Option<
     }))
 }
 
-/// float4 text: the shortest text that round-trips the 32-bit value; NaN
-/// and the infinities are spelled as the engine spells every float.
+/// float4 text: the shortest text that round-trips the 32-bit value, laid
+/// out as PostgreSQL prints a real.
 fn float4_text(f: f64) -> String {
-    let narrow = f as f32;
-    if narrow.is_finite() {
-        format!("{narrow}")
-    } else {
-        quorumdb_sql::types::format_float(f64::from(narrow))
-    }
+    quorumdb_sql::types::format_float4(f as f32)
 }
 
 /// Decodes a Bind parameter whose Parse-time type is `wire` (None or
