@@ -244,10 +244,28 @@ impl Inner {
     /// was `installs`: fails if GC went above `version` or a state transfer
     /// ran during the read (either may have removed what it looked for).
     fn check_read(&self, version: Version, installs: u64) -> Result<()> {
-        if installs % 2 == 1 || self.installs.load(Ordering::SeqCst) != installs {
+        if self.replaced_since(installs) {
             return Err(Error::StoreReplaced { version });
         }
         self.check_horizon(version)
+    }
+
+    /// Whether a state transfer ran since the install count was `installs`
+    /// (or was running then).
+    fn replaced_since(&self, installs: u64) -> bool {
+        installs % 2 == 1 || self.installs.load(Ordering::SeqCst) != installs
+    }
+
+    /// The outcome of a read at `version` begun at install count
+    /// `installs`: [`Inner::check_read`] after a success; after a failure
+    /// (the engine or a decode), `StoreReplaced` if an install overlapped,
+    /// since the failure may be the install's doing.
+    fn read_outcome<T>(&self, read: Result<T>, version: Version, installs: u64) -> Result<T> {
+        match read {
+            Ok(value) => self.check_read(version, installs).map(|()| value),
+            Err(_) if self.replaced_since(installs) => Err(Error::StoreReplaced { version }),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -902,8 +920,12 @@ impl Mvcc {
     /// Reads the whole store and checks its invariants: every stored version
     /// decodes, is at or below the applied version, and (above the GC
     /// horizon) belongs to a commit record that lists its key. Slow: for
-    /// tests and operators, not for the request path.
+    /// tests and operators, not for the request path. Holds the apply and
+    /// GC locks throughout, so no apply, GC or state-transfer install runs
+    /// under it.
     pub fn verify(&self) -> Result<VerifyReport> {
+        let _apply = self.inner.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _gc = self.inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
         let engine = &self.inner.engine;
         let corrupt = |detail: String| Error::decode("store", detail);
         let mut report = VerifyReport {
@@ -1079,7 +1101,14 @@ impl Snapshot {
                 }
             }
         };
-        let value = if applied >= self.version {
+        let value = self.get_uncached(key, generation, applied);
+        self.inner.read_outcome(value, self.version, self.installs)
+    }
+
+    /// [`Snapshot::get`] past the cache: the engine, then filling the cache
+    /// (`generation` and `applied` read together from it on the miss).
+    fn get_uncached(&self, key: &[u8], generation: u64, applied: Version) -> Result<Option<Vec<u8>>> {
+        Ok(if applied >= self.version {
             let (newest, value) = self.newest_at(key, applied)?;
             // Keys never written are not cached (an INSERT's existence
             // check of a new key ends here, without taking the lock again).
@@ -1095,9 +1124,7 @@ impl Snapshot {
             }
         } else {
             self.newest_at(key, self.version)?.1
-        };
-        self.inner.check_read(self.version, self.installs)?;
-        Ok(value)
+        })
     }
 
     /// The newest version of `key` at or below `version` (0 if none) and

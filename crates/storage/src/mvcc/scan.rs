@@ -164,8 +164,7 @@ impl Iterator for VisibleScan {
             ScanOrder::Reverse => self.next_reverse(),
         };
         // Re-check the horizon after the read (see module docs).
-        let result =
-            result.and_then(|item| self.inner.check_read(self.version, self.installs).map(|()| item));
+        let result = self.inner.read_outcome(result, self.version, self.installs);
         match result {
             Ok(Some(pair)) => Some(Ok(pair)),
             Ok(None) => {

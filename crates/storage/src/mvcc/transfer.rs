@@ -111,11 +111,14 @@ impl Mvcc {
         let _apply = self.inner.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
         let _gc = self.inner.gc_lock.lock().unwrap_or_else(|e| e.into_inner());
         let engine = &self.inner.engine;
-        // Odd from here on: every read that overlaps this install fails
-        // when it ends, whenever that is. If the install fails half-way the
-        // count stays odd, the store unreadable, until it is reopened (and
-        // reset to empty by the mark below).
-        self.inner.installs.fetch_add(1, Ordering::SeqCst);
+        // Odd from here on, and above any value a reader may hold: every
+        // read that overlaps this install fails when it ends, whenever that
+        // is. If the install fails half-way the count stays odd, the store
+        // unreadable, until an install succeeds or the store is reopened
+        // (and reset to empty by the mark below). Only installs write the
+        // count, under the apply lock held here.
+        let installing = (self.inner.installs.load(Ordering::SeqCst) + 1) | 1;
+        self.inner.installs.store(installing, Ordering::SeqCst);
         let mut batch = WriteBatch::new();
         batch.put(keys::INSTALLING.to_vec(), vec![1]);
         engine.write(batch)?;
@@ -157,7 +160,7 @@ impl Mvcc {
         latest.clear();
         self.inner.applied.store(header.version, Ordering::Release);
         self.inner.horizon.store(header.horizon, Ordering::Release);
-        self.inner.installs.fetch_add(1, Ordering::SeqCst);
+        self.inner.installs.store(installing + 1, Ordering::SeqCst);
         drop(latest);
         tracing::info!(version = header.version, "installed a state transfer");
         Ok(header)
