@@ -658,6 +658,24 @@ async fn graceful_shutdown() {
     assert!(closed.is_ok());
 }
 
+/// A statement nested far deeper than any recursive pass could walk (a
+/// long chain of `+`) is refused with 54001, on both protocols and through
+/// the compatibility rewrite (the text names `user`), and the server lives
+/// on: such a chain used to overflow the connection thread's stack, which
+/// aborts the whole process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_too_deep_to_walk_is_refused_not_a_crash() {
+    let server = start_default().await;
+    let c = connect(&server).await;
+    let chain = format!("SELECT 1{} AS username", " + 1".repeat(200_000));
+    let e = c.simple_query(&chain).await.expect_err("simple");
+    assert_eq!(sqlstate(&e), "54001", "{e}");
+    let e = c.prepare(&chain).await.expect_err("extended");
+    assert_eq!(sqlstate(&e), "54001", "{e}");
+    let rows = c.simple_query("SELECT 1").await.expect("still serving");
+    assert!(!rows.is_empty());
+}
+
 /// Once shutdown begins, an open transaction may finish, but a statement
 /// outside one ends its connection with FATAL 57P01 instead of running,
 /// including statements a client had already pipelined. Connections that

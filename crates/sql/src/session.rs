@@ -30,7 +30,7 @@ use sqlparser::ast::{self, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
-use crate::binder::{Binder, ident};
+use crate::binder::{Binder, MAX_DEPTH, ident};
 use crate::datetime;
 use crate::error::{Result, SqlError, codes};
 use crate::exec::{self, ExecCtx};
@@ -129,14 +129,98 @@ fn confirmed_error(txn: &Transaction, e: SqlError) -> SqlError {
 /// [`pg_precedence`]).
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     let mut stmts = parse_statements(sql).map_err(|e| SqlError::syntax(e.to_string()))?;
+    refuse_deep_expressions(&mut stmts)?;
     if has_regrouped_operator(sql) {
-        let _ = ast::visit_expressions_mut(&mut stmts, |e| {
-            pg_precedence(e);
-            std::ops::ControlFlow::<()>::Continue(())
-        });
+        regroup(&mut stmts)?;
     }
     Ok(stmts)
 }
+
+/// Refuses (54001) a tree with expressions nested deeper than
+/// [`MAX_DEPTH`], before anything else walks it. sqlparser builds a chain
+/// of left-associative operators (`1 + 1 + ... + 1`) in a loop, so its own
+/// recursion limit does not bound such a tree, while every later pass over
+/// it, and even dropping it, recurses once per level: a long enough chain
+/// would overflow the connection thread's stack and abort the node. Only
+/// this check's walk is bounded: it cuts the tree at the limit, and the
+/// cut-off parts are dropped piece by piece ([`drop_deep`]).
+fn refuse_deep_expressions<V: ast::VisitMut>(node: &mut V) -> Result<()> {
+    let cut = cut_below(node, MAX_DEPTH);
+    if cut.is_empty() {
+        return Ok(());
+    }
+    drop_deep(cut);
+    Err(SqlError::new(
+        codes::STATEMENT_TOO_COMPLEX,
+        format!("statement too complex: nesting deeper than {MAX_DEPTH}"),
+    ))
+}
+
+/// Takes every expression nested more than `limit` deep out of `node`
+/// (leaving NULL in its place) and returns them. Its walk never goes
+/// deeper than `limit` expressions.
+fn cut_below<V: ast::VisitMut>(node: &mut V, limit: usize) -> Vec<ast::Expr> {
+    struct Cut {
+        depth: usize,
+        limit: usize,
+        taken: Vec<ast::Expr>,
+    }
+    impl ast::VisitorMut for Cut {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &mut ast::Expr) -> std::ops::ControlFlow<()> {
+            self.depth += 1;
+            if self.depth > self.limit {
+                // The NULL left behind has no children to descend into.
+                self.taken
+                    .push(std::mem::replace(e, ast::Expr::value(ast::Value::Null)));
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, _e: &mut ast::Expr) -> std::ops::ControlFlow<()> {
+            self.depth -= 1;
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut cut = Cut {
+        depth: 0,
+        limit,
+        taken: Vec::new(),
+    };
+    let _ = node.visit(&mut cut);
+    cut.taken
+}
+
+/// Drops expressions of any depth without deep recursion: each is cut into
+/// pieces at most 64 levels deep first.
+fn drop_deep(mut pending: Vec<ast::Expr>) {
+    while let Some(mut e) = pending.pop() {
+        pending.extend(cut_below(&mut e, 64));
+        drop(e);
+    }
+}
+
+/// [`pg_precedence`] over every expression of `node`, within
+/// [`REGROUP_STEPS`].
+fn regroup<V: ast::VisitMut>(node: &mut V) -> Result<()> {
+    let mut budget = REGROUP_STEPS;
+    let regrouped = ast::visit_expressions_mut(node, |e| match pg_precedence(e, &mut budget) {
+        Some(()) => std::ops::ControlFlow::Continue(()),
+        None => std::ops::ControlFlow::Break(()),
+    });
+    if regrouped.is_break() {
+        return Err(SqlError::new(
+            codes::STATEMENT_TOO_COMPLEX,
+            "statement too complex: too many operators to regroup",
+        ));
+    }
+    Ok(())
+}
+
+/// Steps down operands [`pg_precedence`] may take over one statement (text).
+/// Each `+`/`-` walks the right edge of its left operand, so a long chain
+/// like `1 + @1 + @1 + ...` costs the square of its length: this bounds
+/// the work a single statement can ask for (54001 beyond it).
+const REGROUP_STEPS: usize = 10_000_000;
 
 /// Whether the text may hold an operator [`pg_precedence`] regroups.
 fn has_regrouped_operator(sql: &str) -> bool {
@@ -155,7 +239,10 @@ fn has_regrouped_operator(sql: &str) -> bool {
 /// Parenthesised operands (`Expr::Nested`) stay as written. The display
 /// form of a regrouped tree parses back to the same tree through this
 /// function, so stored DEFAULT and CHECK expressions keep their meaning.
-fn pg_precedence(e: &mut ast::Expr) {
+///
+/// `budget` is the number of steps down operands still allowed; `None` once
+/// it is spent (see [`REGROUP_STEPS`]).
+fn pg_precedence(e: &mut ast::Expr, budget: &mut usize) -> Option<()> {
     use ast::{BinaryOperator as B, Expr as E, UnaryOperator as U};
     let placeholder = || E::value(ast::Value::Null);
     match e {
@@ -172,8 +259,8 @@ fn pg_precedence(e: &mut ast::Expr) {
             left,
             ..
         } => {
-            let Some(depth) = prefix_operator_depth(left) else {
-                return;
+            let Some(depth) = prefix_operator_depth(left, budget)? else {
+                return Some(());
             };
             if let E::BinaryOp { left, op, right } = std::mem::replace(e, placeholder()) {
                 let mut left = *left;
@@ -190,6 +277,7 @@ fn pg_precedence(e: &mut ast::Expr) {
         }
         _ => {}
     }
+    Some(())
 }
 
 /// `op (a ^ b) ^ c` as `((op a) ^ b) ^ c`.
@@ -214,12 +302,14 @@ fn sign_into_power(op: ast::UnaryOperator, e: ast::Expr) -> ast::Expr {
 
 /// Steps down the right edge of `e` (binary operators' right operands,
 /// unary operators' operands) to its deepest `|/`, `||/` or `@`: the
-/// operator a following `+` or `-` belongs under in PostgreSQL.
-fn prefix_operator_depth(mut e: &ast::Expr) -> Option<usize> {
+/// operator a following `+` or `-` belongs under in PostgreSQL. `None`
+/// when `budget` runs out on the way.
+fn prefix_operator_depth(mut e: &ast::Expr, budget: &mut usize) -> Option<Option<usize>> {
     use ast::UnaryOperator as U;
     let mut found = None;
     let mut depth = 0;
     loop {
+        *budget = budget.checked_sub(1)?;
         e = match e {
             ast::Expr::UnaryOp { op, expr } => {
                 if matches!(op, U::PGSquareRoot | U::PGCubeRoot | U::PGAbs) {
@@ -228,7 +318,7 @@ fn prefix_operator_depth(mut e: &ast::Expr) -> Option<usize> {
                 expr
             }
             ast::Expr::BinaryOp { right, .. } => right,
-            _ => return found,
+            _ => return Some(found),
         };
         depth += 1;
     }
@@ -318,11 +408,9 @@ pub fn parse_expr(sql: &str) -> Result<ast::Expr> {
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_expr())
         .map_err(|e| SqlError::internal(format!("stored expression {sql}: {e}")))?;
+    refuse_deep_expressions(&mut e)?;
     if has_regrouped_operator(sql) {
-        let _ = ast::visit_expressions_mut(&mut e, |e| {
-            pg_precedence(e);
-            std::ops::ControlFlow::<()>::Continue(())
-        });
+        regroup(&mut e)?;
     }
     Ok(e)
 }
@@ -1022,6 +1110,20 @@ mod tests {
         assert_eq!(s.execute(&powers).unwrap_err().code, "54001");
         let sums = format!("SELECT @ {}", vec!["-1"; 5000].join(" + "));
         assert_eq!(s.execute(&sums).unwrap_err().code, "54001");
+        // Every `+` walks the right edge of its left side, which regrouping
+        // lengthens: the square of this chain's length, refused by the step
+        // budget long before that much work is done.
+        let chain = format!("1{}", " + @1".repeat(900));
+        let e = s
+            .execute(&format!("SELECT {}", vec![chain; 20].join(", ")))
+            .unwrap_err();
+        assert_eq!((e.code, e.message.contains("regroup")), ("54001", true), "{e}");
+        // A chain far too deep for any recursive pass, or a recursive drop,
+        // on this thread's 2 MiB stack: refused before anything walks it.
+        for op in [" + 1", " AND true", " IS NULL", " || 'x'"] {
+            let chain = format!("SELECT 1{}", op.repeat(100_000));
+            assert_eq!(s.execute(&chain).unwrap_err().code, "54001", "{op}");
+        }
     }
 
     #[test]

@@ -32,8 +32,6 @@ use std::collections::BTreeMap;
 
 use quorumdb_sql::{DataType, QueryResult, ResultColumn, SqlError, Value};
 use sqlparser::ast::{self, Expr, SelectItem, Statement};
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
 
 /// PostgreSQL version we speak like; psql and drivers parse the leading
 /// number (15 → the catalog queries of PostgreSQL 15).
@@ -467,7 +465,7 @@ fn do_show(rest: &str, settings: &Settings) -> Result<QueryResult, SqlError> {
 /// An empty result whose columns are named after the select list.
 fn empty_result_for(sql: &str) -> QueryResult {
     let mut columns = Vec::new();
-    if let Ok(stmts) = Parser::parse_sql(&PostgreSqlDialect {}, sql)
+    if let Ok(stmts) = quorumdb_sql::session::parse(sql)
         && let Some(Statement::Query(q)) = stmts.first()
         && let ast::SetExpr::Select(s) = &*q.body
     {
@@ -500,8 +498,9 @@ fn rewrite_functions(
     id: &Identity,
     notices: &mut Vec<Notice>,
 ) -> Result<Option<String>, SqlError> {
-    // The engine reports syntax errors; we only rewrite what parses.
-    let Ok(mut stmts) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
+    // The engine reports syntax errors; we only rewrite what parses. (The
+    // engine's parser also refuses trees too deep to walk safely.)
+    let Ok(mut stmts) = quorumdb_sql::session::parse(sql) else {
         return Ok(None);
     };
     if stmts.len() != 1 {
