@@ -82,6 +82,15 @@ struct Shell {
     expanded: bool,
 }
 
+/// A table name as SQL reads it: folded to lower case unless quoted
+/// (`"Foo"` is `Foo`, with `""` inside standing for `"`).
+fn identifier(name: &str) -> String {
+    match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        Some(quoted) if name.len() >= 2 => quoted.replace("\"\"", "\""),
+        _ => name.to_lowercase(),
+    }
+}
+
 /// What a meta-command asks of the shell.
 enum Meta {
     /// Carry on; false if the command failed.
@@ -202,7 +211,7 @@ impl Shell {
                 )
                 .await
             }
-            (Some("\\d"), Some(name)) => self.describe_table(name.trim_end_matches(';')).await,
+            (Some("\\d"), Some(name)) => self.describe_table(&identifier(name.trim_end_matches(';'))).await,
             _ => {
                 eprintln!("unknown command {command}; try \\?");
                 false
@@ -407,6 +416,14 @@ impl Splitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_names_fold_unless_quoted() {
+        assert_eq!(identifier("Orders"), "orders");
+        assert_eq!(identifier("\"Orders\""), "Orders");
+        assert_eq!(identifier("\"a\"\"b\""), "a\"b");
+        assert_eq!(identifier("\""), "\"");
+    }
 
     fn split(input: &str) -> Vec<String> {
         let mut s = Splitter::default();

@@ -658,6 +658,47 @@ async fn graceful_shutdown() {
     assert!(closed.is_ok());
 }
 
+/// The statements of one simple Query message share their arrival time, as
+/// in PostgreSQL, though the server runs them one by one; the next message
+/// gets a later one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_of_one_message_share_statement_timestamp() {
+    let server = start_default().await;
+    let c = connect(&server).await;
+    let times = |messages: Vec<SimpleQueryMessage>| -> Vec<String> {
+        messages
+            .into_iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+                _ => None,
+            })
+            .collect()
+    };
+    let one = times(
+        c.simple_query("SELECT statement_timestamp(); SELECT 1 + 1; SELECT now()")
+            .await
+            .expect("one message"),
+    );
+    assert_eq!(one.len(), 3);
+    assert_eq!(one[0], one[2], "{one:?}");
+    // Wait until the clock has moved on (no fixed sleep).
+    tokio::time::timeout(TIMEOUT, async {
+        loop {
+            let later = times(
+                c.simple_query("SELECT statement_timestamp()")
+                    .await
+                    .expect("later"),
+            );
+            if later[0] > one[0] {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("a later message gets a later time");
+}
+
 /// A statement nested far deeper than any recursive pass could walk (a
 /// long chain of `+`) is refused with 54001, on both protocols and through
 /// the compatibility rewrite (the text names `user`), and the server lives

@@ -94,6 +94,10 @@ pub struct Session {
     interrupt: Interrupt,
     /// When the statements being executed arrived (`statement_timestamp()`).
     statement_started: i64,
+    /// The arrival of the client's current message, when the protocol layer
+    /// says ([`Session::message_arrived`]): every statement of a message
+    /// then shares it. Otherwise each execute call is a message of its own.
+    message_arrived: Option<i64>,
     /// Parsed statements by SQL text: drivers send the same few texts over
     /// and over (Parse, then Execute, for every call). Queries and DML run
     /// from the shared tree (see [`crate::placeholders`]). Emptied when it
@@ -423,8 +427,18 @@ impl Session {
             user: crate::users::ROOT.to_owned(),
             interrupt: Interrupt::new(),
             statement_started: 0,
+            message_arrived: None,
             parsed: Default::default(),
         }
+    }
+
+    /// Marks the arrival of a client message (a simple Query, an Execute):
+    /// `statement_timestamp()`, and `now()` outside a transaction block,
+    /// give this time in every statement executed until the next mark, as
+    /// PostgreSQL does for the statements of one message, however the
+    /// protocol layer splits them into execute calls.
+    pub fn message_arrived(&mut self) {
+        self.message_arrived = Some(datetime::now_micros());
     }
 
     /// The SQL clock of the next statement (see [`datetime::Clock`]).
@@ -533,7 +547,7 @@ impl Session {
     fn execute_parsed(&mut self, stmts: &[Statement]) -> Result<Vec<QueryResult>> {
         // One arrival time for the statements sent together, as in
         // PostgreSQL's simple query protocol.
-        self.statement_started = datetime::now_micros();
+        self.statement_started = self.message_arrived.unwrap_or_else(datetime::now_micros);
         let control = |s: &Statement| {
             matches!(
                 s,

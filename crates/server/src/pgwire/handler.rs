@@ -589,7 +589,11 @@ impl SimpleQueryHandler for ConnHandler {
             client.feed(msg).await?;
             return self.ready(client).await;
         }
-        let outs = with_state(&self.state, Some(&self.status), move |st| run_simple(st, &sql)).await?;
+        let outs = with_state(&self.state, Some(&self.status), move |st| {
+            st.session.message_arrived();
+            run_simple(st, &sql)
+        })
+        .await?;
         for out in outs {
             match out {
                 Out::Notice(n) => client.feed(notice_message(&n)).await?,
@@ -937,6 +941,7 @@ impl ExtendedQueryHandler for ConnHandler {
             return Ok(Response::Execution(Tag::new(tag)));
         }
         let (notices, result) = with_state(&self.state, Some(&self.status), |st| {
+            st.session.message_arrived();
             let mut notices = Vec::new();
             let r = st.run_one(&stmt.text, &params, &mut notices);
             (notices, r)
