@@ -295,6 +295,12 @@ impl ConnHandler {
         Ok(())
     }
 
+    /// Marks the arrival of a Query or Execute message: the statements it
+    /// runs (COPY's rows included) share its `statement_timestamp()`.
+    fn message_arrived(&self) {
+        lock(&self.state).session.message_arrived();
+    }
+
     /// The handle that cancels this connection's running statement.
     pub fn interrupt(&self) -> quorumdb_sql::Interrupt {
         lock(&self.state).session.interrupt()
@@ -543,6 +549,7 @@ impl SimpleQueryHandler for ConnHandler {
             return Err(PgWireError::NotReadyForQuery);
         }
         self.refuse_after_shutdown()?;
+        self.message_arrived();
         client.set_state(PgWireConnectionState::QueryInProgress);
         init_state(&self.state, client);
         let sql = query.query;
@@ -589,11 +596,7 @@ impl SimpleQueryHandler for ConnHandler {
             client.feed(msg).await?;
             return self.ready(client).await;
         }
-        let outs = with_state(&self.state, Some(&self.status), move |st| {
-            st.session.message_arrived();
-            run_simple(st, &sql)
-        })
-        .await?;
+        let outs = with_state(&self.state, Some(&self.status), move |st| run_simple(st, &sql)).await?;
         for out in outs {
             match out {
                 Out::Notice(n) => client.feed(notice_message(&n)).await?,
@@ -941,7 +944,6 @@ impl ExtendedQueryHandler for ConnHandler {
             return Ok(Response::Execution(Tag::new(tag)));
         }
         let (notices, result) = with_state(&self.state, Some(&self.status), |st| {
-            st.session.message_arrived();
             let mut notices = Vec::new();
             let r = st.run_one(&stmt.text, &params, &mut notices);
             (notices, r)
@@ -1131,6 +1133,7 @@ impl ExtendedQueryHandler for ConnHandler {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         self.refuse_after_shutdown()?;
+        self.message_arrived();
         self._on_execute(&mut DeferFlush(client), message).await?;
         // COPY FROM STDIN waits for the client's data, and the client waits
         // for CopyInResponse: that one cannot wait for Sync.
