@@ -567,6 +567,12 @@ fn on_rounding_boundary(m: u64, e: i64, digits: &str, exp: i32) -> bool {
     };
     // The decimal is d * 10^k.
     let k = i64::from(exp) - (digits.len() as i64 - 1);
+    // Equality below needs 5^|k| to divide b (< 2^55 < 5^24) or d (< 10^17
+    // < 5^25): never for larger |k|. Answering at once keeps the cost of
+    // printing a huge or tiny double (1e300) to a few word operations.
+    if !(-24..24).contains(&k) {
+        return false;
+    }
     let pow = |x: BigUint, base: u32, n: i64| (0..n).fold(x, |acc, _| acc.mul_small(base));
     // d * 2^k * 5^k == b * 2^be ?
     let equals = |b: u64, be: i64| {
