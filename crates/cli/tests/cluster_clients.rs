@@ -287,6 +287,58 @@ async fn tokio_postgres(p: &Proc) -> Result<String, String> {
     Ok("PASS tokio-postgres".into())
 }
 
+/// A SERIAL table filled through every node at once: each node reserves
+/// its own blocks of the sequence (separate Raft commits), so ids must be
+/// unique cluster-wide and increase on each connection.
+async fn serial_through_every_node(cluster: &Cluster) -> Result<String, String> {
+    let e = |what: &'static str| move |err: tokio_postgres::Error| format!("{what}: {err}");
+    let first = connect(&cluster.procs[0].url()).await.ok_or("cannot connect")?;
+    first
+        .batch_execute(
+            "DROP TABLE IF EXISTS serial_t; CREATE TABLE serial_t (id SERIAL PRIMARY KEY, node INT)",
+        )
+        .await
+        .map_err(e("create"))?;
+    let mut tasks = Vec::new();
+    for p in &cluster.procs {
+        let (url, node) = (p.url(), p.id as i32);
+        tasks.push(tokio::spawn(async move {
+            let c = connect(&url).await.ok_or("cannot connect".to_string())?;
+            let mut ids = Vec::new();
+            for _ in 0..20 {
+                let row = c
+                    .query_one("INSERT INTO serial_t (node) VALUES ($1) RETURNING id", &[&node])
+                    .await
+                    .map_err(|err| format!("insert through node {node}: {err}"))?;
+                ids.push(row.try_get::<_, i32>(0).map_err(|err| err.to_string())?);
+            }
+            Ok::<_, String>(ids)
+        }));
+    }
+    let mut all = std::collections::BTreeSet::new();
+    for t in tasks {
+        let ids = t.await.map_err(|err| err.to_string())??;
+        if !ids.windows(2).all(|w| w[0] < w[1]) {
+            return Err(format!("ids of one connection do not increase: {ids:?}"));
+        }
+        all.extend(ids);
+    }
+    if all.len() != 60 {
+        return Err(format!("{} distinct ids for 60 inserts: {all:?}", all.len()));
+    }
+    let last = cluster.procs.last().ok_or("no nodes")?;
+    let c = connect(&last.url()).await.ok_or("cannot connect")?;
+    let stored: i64 = c
+        .query_one("SELECT count(DISTINCT id) FROM serial_t", &[])
+        .await
+        .map_err(e("count"))?
+        .get(0);
+    if stored != 60 {
+        return Err(format!("{stored} distinct ids stored, 60 acknowledged"));
+    }
+    Ok("PASS SERIAL through every node".into())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_client_works_through_a_follower_of_a_three_node_cluster() {
     let cluster = Cluster::start(3, &[]).await;
@@ -317,6 +369,7 @@ async fn every_client_works_through_a_follower_of_a_three_node_cluster() {
         }
         outcomes.push((client.name, clients::run(client, follower.sql.port()).await));
     }
+    outcomes.push(("serial", serial_through_every_node(&cluster).await));
 
     let now = cluster.leader().await;
     if now == follower.id {

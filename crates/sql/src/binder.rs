@@ -12,6 +12,7 @@
 //! Identifiers are folded to lower case unless quoted.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use quorumdb_storage::Transaction;
 use sqlparser::ast;
@@ -22,6 +23,7 @@ use crate::exec::ExecCtx;
 use crate::expr::{BinOp, Expr, Func, Subquery, UnOp, infer_type};
 use crate::optimizer::{self, Leaf};
 use crate::plan::{AggCall, AggFunc, JoinKind, Plan, SetOpKind, SortKey};
+use crate::sequence::SeqFunc;
 use crate::types::{DataType, Value};
 
 /// One column visible to name resolution.
@@ -1410,6 +1412,84 @@ impl<'t> Binder<'t> {
         self.bind_expr_inner(&combined, scope, aggs)
     }
 
+    /// `nextval('s')`, `currval('s')`, `setval('s', v [, is_called])`,
+    /// `lastval()`. The sequence is named by a constant (text, or text cast
+    /// to `regclass` as `pg_dump` writes it) and looked up now, so a
+    /// missing one is 42P01 before anything runs.
+    fn bind_sequence_call(
+        &mut self,
+        func: SeqFunc,
+        args: &[&ast::FunctionArg],
+        scope: &Scope,
+        mut aggs: Option<&mut AggState>,
+    ) -> Result<Expr> {
+        let arity = match func {
+            SeqFunc::LastVal => 0..=0,
+            SeqFunc::NextVal | SeqFunc::CurrVal => 1..=1,
+            SeqFunc::SetVal => 2..=3,
+        };
+        let exprs: Vec<&ast::Expr> = args
+            .iter()
+            .map(|a| match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e),
+                _ => Err(SqlError::unsupported("this function argument")),
+            })
+            .collect::<Result<_>>()?;
+        if !arity.contains(&exprs.len()) {
+            return Err(SqlError::new(
+                codes::UNDEFINED_FUNCTION,
+                format!(
+                    "function {}() with {} arguments does not exist",
+                    func.name(),
+                    exprs.len()
+                ),
+            ));
+        }
+        let Some((first, rest)) = exprs.split_first() else {
+            return Ok(Expr::Sequence {
+                func,
+                seq: None,
+                args: vec![],
+            });
+        };
+        let mut named = *first;
+        while let ast::Expr::Nested(e) = named {
+            named = e;
+        }
+        if let ast::Expr::Cast {
+            expr,
+            data_type: ast::DataType::Regclass,
+            ..
+        } = named
+        {
+            named = expr;
+        }
+        let name = match self.bind_expr_inner(named, scope, aggs.as_deref_mut())? {
+            Expr::Literal(Value::Text(s)) => crate::sequence::parse_name(&s)?,
+            _ => {
+                return Err(SqlError::unsupported(format!(
+                    "{}() of anything but a constant sequence name",
+                    func.name()
+                )));
+            }
+        };
+        let Some(seq) = crate::sequence::get(self.txn, &name)? else {
+            return Err(SqlError::new(
+                codes::UNDEFINED_TABLE,
+                format!("relation \"{name}\" does not exist"),
+            ));
+        };
+        let args = rest
+            .iter()
+            .map(|e| self.bind_expr_inner(e, scope, aggs.as_deref_mut()))
+            .collect::<Result<_>>()?;
+        Ok(Expr::Sequence {
+            func,
+            seq: Some(Arc::new(seq)),
+            args,
+        })
+    }
+
     fn bind_function(
         &mut self,
         f: &ast::Function,
@@ -1438,6 +1518,16 @@ impl<'t> Binder<'t> {
                 return Err(SqlError::unsupported("subquery as function argument"));
             }
         };
+        let seq_func = match name.as_str() {
+            "nextval" => Some(SeqFunc::NextVal),
+            "currval" => Some(SeqFunc::CurrVal),
+            "setval" => Some(SeqFunc::SetVal),
+            "lastval" => Some(SeqFunc::LastVal),
+            _ => None,
+        };
+        if let Some(func) = seq_func {
+            return self.bind_sequence_call(func, &args, scope, aggs);
+        }
         let agg = match name.as_str() {
             "count" => Some(AggFunc::Count),
             "sum" => Some(AggFunc::Sum),

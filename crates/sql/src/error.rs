@@ -64,6 +64,10 @@ pub mod codes {
     pub const OBJECT_IN_USE: &str = "55006";
     /// A system object cannot be dropped (the `root` user).
     pub const DEPENDENT_OBJECTS_STILL_EXIST: &str = "2BP01";
+    /// A sequence ran past its MAXVALUE or MINVALUE (without CYCLE).
+    pub const SEQUENCE_GENERATOR_LIMIT_EXCEEDED: &str = "2200H";
+    /// E.g. `currval` before `nextval` in the session.
+    pub const OBJECT_NOT_IN_PREREQUISITE_STATE: &str = "55000";
     pub const INVALID_PASSWORD: &str = "28P01";
     pub const INVALID_AUTHORIZATION: &str = "28000";
 }

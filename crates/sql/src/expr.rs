@@ -10,10 +10,12 @@
 //! `trunc`, ...) are evaluated and typed by [`crate::math`].
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use crate::error::{Result, SqlError, codes};
 use crate::exec::ExecCtx;
 use crate::plan::Plan;
+use crate::sequence::{SeqFunc, Sequence};
 use crate::types::{DataType, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -191,6 +193,14 @@ pub enum Expr {
         case_insensitive: bool,
     },
     Func(Func, Vec<Expr>),
+    /// A sequence function (`nextval('s')`, `setval`, `currval`,
+    /// `lastval()`, which has no sequence): it has effects, so it is
+    /// evaluated per row and never folded (see [`Expr::is_volatile`]).
+    Sequence {
+        func: SeqFunc,
+        seq: Option<Arc<Sequence>>,
+        args: Vec<Expr>,
+    },
     /// An aggregate result slot; only exists during binding.
     Agg(usize),
 }
@@ -251,7 +261,7 @@ impl Expr {
                 v
             }
             Expr::Like { expr, pattern, .. } => vec![expr, pattern],
-            Expr::Func(_, args) => args.iter().collect(),
+            Expr::Func(_, args) | Expr::Sequence { args, .. } => args.iter().collect(),
         }
     }
 
@@ -328,6 +338,14 @@ impl Expr {
                     .map(|e| bx(Box::new(e)).map(|b| *b))
                     .collect::<Result<_>>()?,
             ),
+            Expr::Sequence { func, seq, args } => Expr::Sequence {
+                func,
+                seq,
+                args: args
+                    .into_iter()
+                    .map(|e| bx(Box::new(e)).map(|b| *b))
+                    .collect::<Result<_>>()?,
+            },
             e => e,
         })
     }
@@ -358,6 +376,13 @@ impl Expr {
             | Expr::ScalarSubquery(subquery) => subquery.correlated,
             _ => false,
         })
+    }
+
+    /// True if evaluating the expression has effects or may answer
+    /// differently each time (a sequence function): it must run once per
+    /// row, where it was written, and is never folded to a constant.
+    pub fn is_volatile(&self) -> bool {
+        self.any(&|e| matches!(e, Expr::Sequence { .. }))
     }
 
     pub fn has_subquery(&self) -> bool {
@@ -567,6 +592,13 @@ impl Expr {
                     vals.push(a.eval(row, ctx)?);
                 }
                 call_function(*f, vals)?
+            }
+            Expr::Sequence { func, seq, args } => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(a.eval(row, ctx)?);
+                }
+                crate::sequence::call(*func, seq.as_deref(), &vals)?
             }
             Expr::Agg(_) => return Err(SqlError::internal("aggregate evaluated outside aggregation")),
         })
@@ -998,6 +1030,7 @@ pub fn infer_type(e: &Expr, input: &[DataType]) -> DataType {
             t
         }
         Expr::Cast(_, t) => *t,
+        Expr::Sequence { .. } => DataType::Int8,
         Expr::Func(f, args) => match f {
             Func::Length => DataType::Int4,
             Func::Lower | Func::Upper | Func::Concat | Func::Substr | Func::Trim => DataType::Text(None),

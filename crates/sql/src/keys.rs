@@ -6,6 +6,8 @@
 //! 0x01 0x03                         catalog: next object id (u64)
 //! 0x01 0x04 <table id>              hidden row-id counter of a table
 //! 0x01 0x05 <name>                  catalog: a user (postcard; see users.rs)
+//! 0x01 0x06 <name>                  catalog: a sequence (postcard; see sequence.rs)
+//! 0x01 0x07 <sequence id>           a sequence's counter (next value to hand out)
 //! 0x02 <table id> <pk values...>    a row (postcard of the column values)
 //! 0x03 <index id> <values...> <pk>  a secondary index entry (empty value)
 //! ```
@@ -27,6 +29,8 @@ pub const CATALOG_INDEX: &[u8] = &[0x01, 0x02];
 pub const CATALOG_NEXT_ID: &[u8] = &[0x01, 0x03];
 pub const CATALOG_ROWID: &[u8] = &[0x01, 0x04];
 pub const CATALOG_USER: &[u8] = &[0x01, 0x05];
+pub const CATALOG_SEQUENCE: &[u8] = &[0x01, 0x06];
+const SEQUENCE_COUNTER: &[u8] = &[0x01, 0x07];
 const ROW: u8 = 0x02;
 const INDEX: u8 = 0x03;
 
@@ -66,6 +70,12 @@ pub fn catalog_key(prefix: &[u8], name: &str) -> Vec<u8> {
 pub fn rowid_key(table_id: u64) -> Vec<u8> {
     let mut k = CATALOG_ROWID.to_vec();
     keycode::encode_value(&mut k, &KeyValue::Int(table_id as i64), Direction::Asc);
+    k
+}
+
+pub fn sequence_counter_key(sequence_id: u64) -> Vec<u8> {
+    let mut k = SEQUENCE_COUNTER.to_vec();
+    keycode::encode_value(&mut k, &KeyValue::Int(sequence_id as i64), Direction::Asc);
     k
 }
 

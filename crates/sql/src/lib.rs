@@ -44,6 +44,7 @@ pub mod optimizer;
 pub mod params;
 pub mod placeholders;
 pub mod plan;
+pub mod sequence;
 pub mod session;
 pub mod types;
 pub mod users;

@@ -41,6 +41,7 @@ pub fn fold(e: Expr, ctx: &mut ExecCtx) -> Expr {
                     | Expr::InSubquery { .. }
                     | Expr::Exists { .. }
                     | Expr::ScalarSubquery(_)
+                    | Expr::Sequence { .. }
             )
         })
     };

@@ -377,6 +377,11 @@ pub fn expr_text(e: &Expr) -> String {
         Expr::Case { .. } => "CASE ...".into(),
         Expr::Func(Func::Coalesce, a) => format!("coalesce({})", list(a)),
         Expr::Func(f, a) => format!("{}({})", format!("{f:?}").to_lowercase(), list(a)),
+        Expr::Sequence { func, seq, args } => {
+            let mut parts: Vec<String> = seq.iter().map(|s| format!("'{}'", s.name)).collect();
+            parts.extend(args.iter().map(expr_text));
+            format!("{}({})", func.name(), parts.join(", "))
+        }
         Expr::ScalarSubquery(_) => "(subquery)".into(),
         Expr::Exists { negated, .. } => format!("{}EXISTS (subquery)", not(negated)),
         Expr::InSubquery { expr, negated, .. } => {

@@ -36,6 +36,7 @@ use crate::error::{Result, SqlError, codes};
 use crate::exec::{self, ExecCtx};
 use crate::interrupt::{self, Interrupt};
 use crate::placeholders;
+use crate::sequence::{self, SequenceCache, SessionSequences};
 use crate::types::{DataType, Row, Value};
 use crate::{ddl, dml};
 
@@ -98,6 +99,9 @@ pub struct Session {
     /// says ([`Session::message_arrived`]): every statement of a message
     /// then shares it. Otherwise each execute call is a message of its own.
     message_arrived: Option<i64>,
+    /// Where `nextval` takes its values, and what this session took
+    /// (`currval`, `lastval`); see [`crate::sequence`].
+    sequences: SessionSequences,
     /// Parsed statements by SQL text: drivers send the same few texts over
     /// and over (Parse, then Execute, for every call). Queries and DML run
     /// from the shared tree (see [`crate::placeholders`]). Emptied when it
@@ -420,8 +424,11 @@ pub fn parse_expr(sql: &str) -> Result<ast::Expr> {
 }
 
 impl Session {
+    /// A session with sequence blocks of its own; a server's sessions
+    /// share their node's through [`Session::with_sequence_cache`].
     pub fn new(store: KvStore) -> Self {
         Self {
+            sequences: SessionSequences::new(store.clone(), SequenceCache::new()),
             store,
             txn: None,
             user: crate::users::ROOT.to_owned(),
@@ -430,6 +437,14 @@ impl Session {
             message_arrived: None,
             parsed: Default::default(),
         }
+    }
+
+    /// Takes sequence values from `cache`, the node's (see
+    /// [`crate::sequence`]: one cache per node keeps each node's values in
+    /// order across its sessions).
+    pub fn with_sequence_cache(mut self, cache: Arc<SequenceCache>) -> Self {
+        self.sequences = SessionSequences::new(self.store.clone(), cache);
+        self
     }
 
     /// Marks the arrival of a client message (a simple Query, an Execute):
@@ -564,8 +579,11 @@ impl Session {
             // implicit transaction (retried as a whole on 40001).
             let user = self.user.clone();
             let clock = self.clock();
-            return datetime::with_clock(clock, || {
-                self.implicit(|txn| stmts.iter().map(|s| run(txn, s, &user)).collect())
+            let sequences = self.sequences.clone();
+            return sequence::scope(&sequences, || {
+                datetime::with_clock(clock, || {
+                    self.implicit(|txn| stmts.iter().map(|s| run(txn, s, &user)).collect())
+                })
             });
         }
         let mut out = Vec::new();
@@ -668,7 +686,12 @@ impl Session {
     fn execute_statement(&mut self, stmt: &Statement) -> Result<QueryResult> {
         let i = self.interrupt.clone();
         let clock = self.clock();
-        interrupt::scope(&i, || datetime::with_clock(clock, || self.execute_one(stmt)))
+        let sequences = self.sequences.clone();
+        interrupt::scope(&i, || {
+            sequence::scope(&sequences, || {
+                datetime::with_clock(clock, || self.execute_one(stmt))
+            })
+        })
     }
 
     fn execute_one(&mut self, stmt: &Statement) -> Result<QueryResult> {
@@ -863,6 +886,15 @@ fn run(txn: &mut Transaction, stmt: &Statement, user: &str) -> Result<QueryResul
         Statement::CreateTable(ct) => {
             ddl::create_table(txn, ct)?;
             QueryResult::command("CREATE TABLE")
+        }
+        Statement::CreateSequence {
+            temporary,
+            if_not_exists,
+            name,
+            sequence_options,
+        } => {
+            ddl::create_sequence(txn, name, *if_not_exists, *temporary, sequence_options)?;
+            QueryResult::command("CREATE SEQUENCE")
         }
         Statement::CreateIndex(ci) => {
             ddl::create_index(txn, ci)?;

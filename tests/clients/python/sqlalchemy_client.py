@@ -2,8 +2,8 @@
 dialect (psycopg2) and the psycopg 3 one: dialect initialisation, the
 inspector's has_table / get_table_names (pg_catalog queries),
 MetaData.create_all/drop_all with checkfirst, typed inserts and selects,
-transactions, IntegrityError with SQLSTATE 23505, and one compiled
-statement reused 10 times."""
+transactions, a SERIAL key read back with RETURNING, IntegrityError
+with SQLSTATE 23505, and one compiled statement reused 10 times."""
 
 import sqlalchemy as sa
 from sqlalchemy import exc
@@ -43,6 +43,10 @@ def check(driver):
         t = table(md)
         tx = sa.Table("sa_tx", md, sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
                       sa.Column("v", sa.Text))
+        # An ORM-style key: SQLAlchemy creates it as SERIAL and reads the
+        # new ids back with RETURNING.
+        auto = sa.Table("sa_auto", md, sa.Column("id", sa.Integer, primary_key=True),
+                        sa.Column("v", sa.Text))
         # has_table()/get_table_names() ask pg_catalog.pg_class JOIN
         # pg_namespace with relkind = ANY(ARRAY[...]) and
         # pg_table_is_visible(oid); create_all/drop_all(checkfirst) use them.
@@ -82,6 +86,11 @@ def check(driver):
             raise AssertionError("duplicate key was accepted")
         except exc.IntegrityError as e:
             expect(f"{driver}: sqlstate", sqlstate(e) == "23505", repr(sqlstate(e)))
+
+        with engine.begin() as conn:
+            ids = conn.execute(auto.insert().returning(auto.c.id), [{"v": "a"}, {"v": "b"}]).scalars().all()
+            one = conn.execute(auto.insert().values(v="c")).inserted_primary_key[0]
+        expect(f"{driver}: serial ids", sorted(ids) == [1, 2] and one == 3, repr((ids, one)))
 
         stmt = sa.select(t.c.c_int4, t.c.c_text).where(t.c.id == sa.bindparam("id"))
         with engine.connect() as conn:

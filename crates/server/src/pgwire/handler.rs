@@ -254,9 +254,14 @@ pub struct Parser {
 }
 
 impl ConnHandler {
-    pub fn new(store: KvStore, max_query_bytes: usize, shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
+    pub fn new(
+        store: KvStore,
+        sequences: Arc<quorumdb_sql::sequence::SequenceCache>,
+        max_query_bytes: usize,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
         let state = Arc::new(Mutex::new(ConnState {
-            session: Session::new(store.clone()),
+            session: Session::new(store.clone()).with_sequence_cache(sequences),
             store,
             settings: None,
             id: Identity {

@@ -146,6 +146,9 @@ pub async fn serve(
         config.tls.as_ref().map(TlsConfig::cert_pem),
     ));
     let acceptor = config.tls.as_ref().map(TlsConfig::acceptor);
+    // One per node: its sessions hand out sequence values from shared
+    // blocks, so values taken on this node increase in call order.
+    let sequences = quorumdb_sql::sequence::SequenceCache::new();
     let mut conns: JoinSet<()> = JoinSet::new();
     loop {
         if *shutdown.borrow() {
@@ -176,6 +179,7 @@ pub async fn serve(
                 let _ = socket.set_nodelay(true);
                 let query = Arc::new(handler::ConnHandler::new(
                     store.clone(),
+                    sequences.clone(),
                     config.max_query_bytes,
                     shutdown.clone(),
                 ));
