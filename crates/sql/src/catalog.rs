@@ -63,6 +63,69 @@ pub struct Table {
     pub indexes: Vec<Index>,
     /// CHECK constraints as SQL text.
     pub checks: Vec<String>,
+    /// This table's foreign keys (it is the referencing side).
+    pub foreign_keys: Vec<ForeignKey>,
+    /// Names of the tables with a foreign key referencing this one (this
+    /// table's own name for a self-reference), so that a DELETE or UPDATE
+    /// here finds the rows that reference the row it changes.
+    pub referenced_by: Vec<String>,
+}
+
+/// A foreign key: unless one of `columns` is NULL (MATCH SIMPLE), their
+/// values must be those of a row of `parent` in `parent_columns`, which
+/// are its primary key or a unique index.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    pub name: String,
+    /// Positions in the referencing table.
+    pub columns: Vec<usize>,
+    pub parent: String,
+    /// Positions in the parent table, matching `columns` one by one.
+    pub parent_columns: Vec<usize>,
+    pub on_delete: OnDelete,
+}
+
+/// What deleting a referenced row does (updating a referenced key is
+/// always refused while it is referenced: NO ACTION).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OnDelete {
+    /// Refuse (23503); checked at once, where PostgreSQL's NO ACTION waits
+    /// for the end of the statement.
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+}
+
+/// How a table definition was stored before foreign keys: decoded when
+/// the current layout does not fit (postcard has no optional fields).
+#[derive(Deserialize)]
+struct TableWithoutForeignKeys {
+    id: u64,
+    name: String,
+    columns: Vec<Column>,
+    primary_key: Vec<usize>,
+    indexes: Vec<Index>,
+    checks: Vec<String>,
+}
+
+fn decode_table(b: &[u8]) -> Result<Table> {
+    match postcard::from_bytes::<Table>(b) {
+        Ok(t) => Ok(t),
+        Err(_) => {
+            let t: TableWithoutForeignKeys = decode(b)?;
+            Ok(Table {
+                id: t.id,
+                name: t.name,
+                columns: t.columns,
+                primary_key: t.primary_key,
+                indexes: t.indexes,
+                checks: t.checks,
+                foreign_keys: vec![],
+                referenced_by: vec![],
+            })
+        }
+    }
 }
 
 impl Table {
@@ -98,7 +161,7 @@ pub fn get_table_shared(txn: &mut Transaction, name: &str) -> Result<Option<Arc<
         if let Some((_, table)) = cache.iter().find(|(b, _)| *b == bytes) {
             return Ok(Some(table.clone()));
         }
-        let table = Arc::new(decode::<Table>(&bytes)?);
+        let table = Arc::new(decode_table(&bytes)?);
         if cache.len() >= DECODED_TABLES {
             cache.pop_back();
         }
@@ -119,7 +182,7 @@ pub fn list_tables(txn: &mut Transaction) -> Result<Vec<Table>> {
     txn.scan_prefix(keys::CATALOG_TABLE, ScanOrder::Forward)
         .map(|item| {
             let (_, v) = item?;
-            decode(&v)
+            decode_table(&v)
         })
         .collect()
 }
@@ -213,6 +276,8 @@ mod tests {
             primary_key: vec![0],
             indexes: vec![],
             checks: vec![],
+            foreign_keys: vec![],
+            referenced_by: vec![],
         };
         let mut txn = store.begin(TxnOptions::default()).unwrap();
         put_table(&mut txn, &table).unwrap();
@@ -235,5 +300,41 @@ mod tests {
         let changed = read(&store);
         assert_eq!(changed.checks, vec!["a > 0".to_owned()]);
         assert!(first.checks.is_empty());
+    }
+
+    /// Data directories written before foreign keys existed hold table
+    /// definitions without the two new fields; they still read, as tables
+    /// without foreign keys.
+    #[test]
+    fn a_definition_stored_before_foreign_keys_still_decodes() {
+        #[derive(Serialize)]
+        struct Old {
+            id: u64,
+            name: String,
+            columns: Vec<Column>,
+            primary_key: Vec<usize>,
+            indexes: Vec<Index>,
+            checks: Vec<String>,
+        }
+        let old = Old {
+            id: 7,
+            name: "legacy".into(),
+            columns: vec![Column {
+                name: "a".into(),
+                ty: DataType::Int8,
+                nullable: false,
+                default: Some("5".into()),
+            }],
+            primary_key: vec![0],
+            indexes: vec![],
+            checks: vec!["a > 0".into()],
+        };
+        let t = decode_table(&postcard::to_allocvec(&old).unwrap()).unwrap();
+        assert_eq!((t.id, t.name.as_str(), t.checks.len()), (7, "legacy", 1));
+        assert!(t.foreign_keys.is_empty() && t.referenced_by.is_empty());
+        let mut new = t.clone();
+        new.referenced_by.push("child".into());
+        let back = decode_table(&encode(&new).unwrap()).unwrap();
+        assert_eq!(back.referenced_by, vec!["child".to_owned()]);
     }
 }

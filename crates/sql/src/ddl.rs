@@ -13,6 +13,7 @@ use crate::binder::{ident, map_type, object_name};
 use crate::catalog::{self, Column, Index, Table};
 use crate::dml;
 use crate::error::{Result, SqlError, codes};
+use crate::foreign_key;
 use crate::keys;
 use crate::sequence::{self, Sequence};
 use crate::types::DataType;
@@ -33,6 +34,9 @@ pub fn create_table(txn: &mut Transaction, ct: &ast::CreateTable) -> Result<()> 
             format!("relation \"{name}\" already exists"),
         ));
     }
+    // Foreign keys, resolved once the table's keys are known: (spec, the
+    // column a column-level REFERENCES is written on).
+    let mut fk_specs: Vec<(&ast::ForeignKeyConstraint, Option<usize>)> = Vec::new();
     // SERIAL and identity columns: (column, type, sequence options).
     let mut generated: Vec<(String, DataType, Vec<ast::SequenceOptions>)> = Vec::new();
     let mut columns: Vec<Column> = Vec::new();
@@ -105,6 +109,7 @@ pub fn create_table(txn: &mut Transaction, ct: &ast::CreateTable) -> Result<()> 
                 }
                 ast::ColumnOption::Unique(_) => uniques.push(vec![i]),
                 ast::ColumnOption::Check(c) => checks.push(c.expr.to_string()),
+                ast::ColumnOption::ForeignKey(fk) => fk_specs.push((fk, Some(i))),
                 other => return Err(SqlError::unsupported(format!("column option {other}"))),
             }
         }
@@ -139,6 +144,7 @@ pub fn create_table(txn: &mut Transaction, ct: &ast::CreateTable) -> Result<()> 
             }
             ast::TableConstraint::Unique(u) => uniques.push(resolve(&u.columns, &columns)?),
             ast::TableConstraint::Check(c) => checks.push(c.expr.to_string()),
+            ast::TableConstraint::ForeignKey(fk) => fk_specs.push((fk, None)),
             other => return Err(SqlError::unsupported(format!("constraint {other}"))),
         }
     }
@@ -176,6 +182,8 @@ pub fn create_table(txn: &mut Transaction, ct: &ast::CreateTable) -> Result<()> 
         primary_key,
         indexes: vec![],
         checks,
+        foreign_keys: vec![],
+        referenced_by: vec![],
     };
     for (n, cols) in uniques.into_iter().enumerate() {
         let iname = format!(
@@ -193,7 +201,32 @@ pub fn create_table(txn: &mut Transaction, ct: &ast::CreateTable) -> Result<()> 
             unique: true,
         });
     }
+    for (spec, column) in fk_specs {
+        let fk = foreign_key::define(txn, &table, spec, column)?;
+        add_foreign_key(txn, &mut table, fk)?;
+    }
     catalog::put_table(txn, &table)
+}
+
+/// Adds `fk` to `table` (not yet written back) and links its parent.
+fn add_foreign_key(txn: &mut Transaction, table: &mut Table, fk: catalog::ForeignKey) -> Result<()> {
+    if table.foreign_keys.iter().any(|f| f.name == fk.name) {
+        return Err(SqlError::new(
+            codes::DUPLICATE_OBJECT,
+            format!(
+                "constraint \"{}\" for relation \"{}\" already exists",
+                fk.name, table.name
+            ),
+        ));
+    }
+    foreign_key::link(txn, table, &fk)?;
+    table.foreign_keys.push(fk);
+    Ok(())
+}
+
+/// Other tables with foreign keys that reference `table`.
+fn referencing_tables(table: &Table) -> impl Iterator<Item = &String> {
+    table.referenced_by.iter().filter(move |n| **n != table.name)
 }
 
 /// The integer type of a `SERIAL`-family type name, if it is one.
@@ -350,8 +383,10 @@ pub fn drop(
     txn: &mut Transaction,
     object_type: &ast::ObjectType,
     if_exists: bool,
+    cascade: bool,
     names: &[ast::ObjectName],
 ) -> Result<()> {
+    let dropped: Vec<String> = names.iter().filter_map(|n| object_name(n).ok()).collect();
     for n in names {
         let name = object_name(n)?;
         match object_type {
@@ -365,6 +400,33 @@ pub fn drop(
                         format!("table \"{name}\" does not exist"),
                     ));
                 };
+                let dependents: Vec<String> = referencing_tables(&table)
+                    .filter(|c| !dropped.contains(c))
+                    .cloned()
+                    .collect();
+                if let Some(child) = dependents.first()
+                    && !cascade
+                {
+                    return Err(SqlError::new(
+                        codes::DEPENDENT_OBJECTS_STILL_EXIST,
+                        format!(
+                            "cannot drop table {name} because other objects depend on it (a foreign key of table {child}; DROP ... CASCADE drops those keys)"
+                        ),
+                    ));
+                }
+                // CASCADE: the referencing tables lose their keys to it.
+                for child in &dependents {
+                    if let Some(mut c) = catalog::get_table(txn, child)? {
+                        c.foreign_keys.retain(|f| f.parent != name);
+                        catalog::put_table(txn, &c)?;
+                    }
+                }
+                let parents: Vec<String> = table.foreign_keys.iter().map(|f| f.parent.clone()).collect();
+                let mut unlinked = table.clone();
+                unlinked.foreign_keys.clear();
+                for parent in parents.iter().filter(|p| **p != name) {
+                    foreign_key::unlink(txn, &mut unlinked, parent)?;
+                }
                 truncate_table(txn, &table)?;
                 for i in &table.indexes {
                     catalog::delete_index_owner(txn, &i.name)?;
@@ -421,6 +483,21 @@ pub fn drop(
         }
     }
     Ok(())
+}
+
+/// TRUNCATE of one table; refused (0A000, as in PostgreSQL) while another
+/// table's foreign key references it.
+pub fn truncate(txn: &mut Transaction, table: &Table) -> Result<()> {
+    if referencing_tables(table).next().is_some() {
+        return Err(SqlError::new(
+            codes::FEATURE_NOT_SUPPORTED,
+            format!(
+                "cannot truncate a table referenced in a foreign key constraint (table \"{}\")",
+                table.name
+            ),
+        ));
+    }
+    truncate_table(txn, table)
 }
 
 pub fn truncate_table(txn: &mut Transaction, table: &Table) -> Result<()> {
@@ -522,6 +599,13 @@ pub fn alter_table(txn: &mut Transaction, at: &ast::AlterTable) -> Result<()> {
                     if table.primary_key.contains(&pos) {
                         return Err(SqlError::unsupported("dropping a primary-key column"));
                     }
+                    if !table.foreign_keys.is_empty() || !table.referenced_by.is_empty() {
+                        // Foreign keys hold column positions, here and in
+                        // the tables on the other side.
+                        return Err(SqlError::unsupported(
+                            "dropping a column of a table with foreign keys",
+                        ));
+                    }
                     if !table.checks.is_empty() {
                         return Err(SqlError::unsupported(
                             "dropping a column of a table with CHECK constraints",
@@ -602,6 +686,7 @@ pub fn alter_table(txn: &mut Transaction, at: &ast::AlterTable) -> Result<()> {
                 for i in &table.indexes {
                     catalog::put_index_owner(txn, &i.name, &new)?;
                 }
+                rename_in_foreign_keys(txn, &mut table, &new)?;
                 table.name = new;
             }
             ast::AlterTableOperation::AddConstraint {
@@ -611,10 +696,82 @@ pub fn alter_table(txn: &mut Transaction, at: &ast::AlterTable) -> Result<()> {
                 let cols = resolve_key_columns(&pk.columns, &table.columns)?;
                 add_primary_key(txn, &mut table, cols)?;
             }
+            ast::AlterTableOperation::AddConstraint {
+                constraint: ast::TableConstraint::ForeignKey(spec),
+                ..
+            } => {
+                let fk = foreign_key::define(txn, &table, spec, None)?;
+                foreign_key::validate_existing(txn, &table, &fk)?;
+                add_foreign_key(txn, &mut table, fk)?;
+            }
+            ast::AlterTableOperation::DropConstraint {
+                if_exists,
+                name: constraint,
+                ..
+            } => {
+                let cname = ident(constraint);
+                let Some(pos) = table.foreign_keys.iter().position(|f| f.name == cname) else {
+                    if *if_exists {
+                        continue;
+                    }
+                    return Err(SqlError::new(
+                        codes::UNDEFINED_OBJECT,
+                        format!(
+                            "constraint \"{cname}\" of relation \"{name}\" does not exist (only foreign keys can be dropped)"
+                        ),
+                    ));
+                };
+                let fk = table.foreign_keys.remove(pos);
+                foreign_key::unlink(txn, &mut table, &fk.parent)?;
+            }
             other => return Err(SqlError::unsupported(format!("ALTER TABLE {other}"))),
         }
     }
     catalog::put_table(txn, &table)
+}
+
+/// Renames `table` to `new` wherever foreign keys name it: its parents'
+/// `referenced_by`, its children's keys, and its own self-references.
+fn rename_in_foreign_keys(txn: &mut Transaction, table: &mut Table, new: &str) -> Result<()> {
+    let old = table.name.clone();
+    let parents: Vec<String> = table
+        .foreign_keys
+        .iter()
+        .map(|f| f.parent.clone())
+        .filter(|p| *p != old)
+        .collect();
+    for parent in parents {
+        if let Some(mut p) = catalog::get_table(txn, &parent)? {
+            for n in &mut p.referenced_by {
+                if *n == old {
+                    *n = new.to_string();
+                }
+            }
+            catalog::put_table(txn, &p)?;
+        }
+    }
+    let children: Vec<String> = referencing_tables(table).cloned().collect();
+    for child in children {
+        if let Some(mut c) = catalog::get_table(txn, &child)? {
+            for f in &mut c.foreign_keys {
+                if f.parent == old {
+                    f.parent = new.to_string();
+                }
+            }
+            catalog::put_table(txn, &c)?;
+        }
+    }
+    for f in &mut table.foreign_keys {
+        if f.parent == old {
+            f.parent = new.to_string();
+        }
+    }
+    for n in &mut table.referenced_by {
+        if *n == old {
+            *n = new.to_string();
+        }
+    }
+    Ok(())
 }
 
 fn resolve_key_columns(cols: &[ast::IndexColumn], columns: &[Column]) -> Result<Vec<usize>> {

@@ -116,17 +116,26 @@ pub fn put_index_entry(
         let mut prefix = keys::index_prefix(index.id);
         keys::append_values(&mut prefix, &vals, &index.directions());
         let plen = keys::index_prefix(index.id).len();
-        for item in txn.scan_prefix(&prefix, ScanOrder::Forward) {
-            let (k, _) = item?;
-            if keys::decode_index_pk(&k, plen, index.columns.len())? != pk {
-                return Err(SqlError::new(
-                    codes::UNIQUE_VIOLATION,
-                    format!(
-                        "duplicate key value violates unique constraint \"{}\" on table \"{}\"",
-                        index.name, table.name
-                    ),
-                ));
+        // Validated whatever the isolation level: under SNAPSHOT, two
+        // rows with the same value write different index keys, so only
+        // this read can make one of two concurrent inserts fail.
+        let others = txn.constraint_reads(|txn| -> Result<bool> {
+            for item in txn.scan_prefix(&prefix, ScanOrder::Forward) {
+                let (k, _) = item?;
+                if keys::decode_index_pk(&k, plen, index.columns.len())? != pk {
+                    return Ok(true);
+                }
             }
+            Ok(false)
+        })?;
+        if others {
+            return Err(SqlError::new(
+                codes::UNIQUE_VIOLATION,
+                format!(
+                    "duplicate key value violates unique constraint \"{}\" on table \"{}\"",
+                    index.name, table.name
+                ),
+            ));
         }
     }
     txn.set(index_key(index, row, pk), vec![])?;
@@ -196,6 +205,9 @@ fn check_row(txn: &mut Transaction, table: &Table, row: &mut Row) -> Result<()> 
                 ));
             }
         }
+    }
+    if !table.foreign_keys.is_empty() {
+        crate::foreign_key::check_references(txn, table, row)?;
     }
     Ok(())
 }
@@ -436,11 +448,14 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
 }
 
 /// Replaces `old` by `new` (a full stored row), maintaining indexes and
-/// checking constraints.
-fn update_row(txn: &mut Transaction, table: &Table, old: &Row, mut new: Row) -> Result<()> {
+/// checking constraints, foreign keys included.
+pub(crate) fn update_row(txn: &mut Transaction, table: &Table, old: &Row, mut new: Row) -> Result<()> {
     let hidden = new.split_off(table.columns.len().min(new.len()));
     check_row(txn, table, &mut new)?;
     new.extend(hidden);
+    if !table.referenced_by.is_empty() {
+        crate::foreign_key::on_update(txn, table, old, &new)?;
+    }
     let old_pk = pk_values(table, old);
     let new_pk = pk_values(table, &new);
     for index in &table.indexes {
@@ -489,6 +504,28 @@ fn matching_rows(
     let plan = optimizer::plan_join_group(vec![leaf], conj, 0);
     let mut ctx = ExecCtx::new(txn);
     exec::collect(&plan, &mut ctx)
+}
+
+/// Deletes a stored row (with its hidden row id, if any) and its index
+/// entries, then applies the ON DELETE actions of foreign keys that
+/// reference it (`depth`: cascades that led here).
+pub(crate) fn delete_row(
+    txn: &mut Transaction,
+    table: &Table,
+    row: &Row,
+    depth: usize,
+    pending: &mut Vec<crate::foreign_key::Pending>,
+) -> Result<()> {
+    let pk = pk_values(table, row);
+    for index in &table.indexes {
+        txn.delete(index_key(index, row, &pk))?;
+    }
+    txn.delete(keys::row_key(table.id, &pk))?;
+    // After the delete, so a row that references itself is not found.
+    if !table.referenced_by.is_empty() {
+        crate::foreign_key::on_delete(txn, table, row, depth, pending)?;
+    }
+    Ok(())
 }
 
 fn single_table(f: &ast::TableFactor) -> Result<(String, Option<String>)> {
@@ -586,17 +623,15 @@ pub fn delete(txn: &mut Transaction, del: &ast::Delete) -> Result<DmlResult> {
     let rows = matching_rows(txn, &table, &scope, del.selection.as_ref())?;
     let count = rows.len() as u64;
     let mut returned = Vec::new();
+    let mut pending = Vec::new();
     for row in rows {
         crate::interrupt::check_current()?;
-        let pk = pk_values(&table, &row);
-        for index in &table.indexes {
-            txn.delete(index_key(index, &row, &pk))?;
-        }
-        txn.delete(keys::row_key(table.id, &pk))?;
+        delete_row(txn, &table, &row, 0, &mut pending)?;
         if let Some((_, exprs)) = &returning {
             returned.push(eval_returning(txn, exprs, &row)?);
         }
     }
+    crate::foreign_key::check_pending(txn, pending)?;
     Ok(DmlResult {
         count,
         returning: returning.map(|(c, _)| (c, returned)),

@@ -35,6 +35,7 @@ pub mod dml;
 pub mod error;
 pub mod exec;
 pub mod expr;
+pub mod foreign_key;
 pub mod infoschema;
 pub mod interrupt;
 pub mod keys;

@@ -538,6 +538,8 @@ mod tests {
                 unique: false,
             }],
             checks: vec![],
+            foreign_keys: vec![],
+            referenced_by: vec![],
         }
     }
 

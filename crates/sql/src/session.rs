@@ -920,17 +920,18 @@ fn run(txn: &mut Transaction, stmt: &Statement, user: &str) -> Result<QueryResul
         Statement::Drop {
             object_type,
             if_exists,
+            cascade,
             names,
             ..
         } => {
-            ddl::drop(txn, object_type, *if_exists, names)?;
+            ddl::drop(txn, object_type, *if_exists, *cascade, names)?;
             QueryResult::command(format!("DROP {}", object_type.to_string().to_uppercase()))
         }
         Statement::Truncate(t) => {
             for target in &t.table_names {
                 let name = crate::binder::object_name(&target.name)?;
                 let table = crate::catalog::must_get_table(txn, &name)?;
-                ddl::truncate_table(txn, &table)?;
+                ddl::truncate(txn, &table)?;
             }
             QueryResult::command("TRUNCATE TABLE")
         }

@@ -92,3 +92,57 @@ fn ddl_in_an_open_transaction_is_invisible_to_others() {
     a.execute("COMMIT").unwrap();
     assert_eq!(one(&mut b, "SELECT x FROM hidden"), Value::Int(1));
 }
+
+/// A child inserted while its parent is deleted concurrently: one of the
+/// two must fail, at either isolation level, or an orphan would remain.
+#[test]
+fn a_child_and_the_deletion_of_its_parent_cannot_both_commit() {
+    for isolation in ["SERIALIZABLE", "REPEATABLE READ"] {
+        let kv = store();
+        let mut a = Session::new(kv.clone());
+        let mut b = Session::new(kv);
+        a.execute(
+            "CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER REFERENCES p); \
+             INSERT INTO p VALUES (1)",
+        )
+        .unwrap();
+        a.execute(&format!("BEGIN ISOLATION LEVEL {isolation}")).unwrap();
+        b.execute(&format!("BEGIN ISOLATION LEVEL {isolation}")).unwrap();
+        a.execute("INSERT INTO c VALUES (1, 1)").unwrap();
+        b.execute("DELETE FROM p WHERE id = 1").unwrap();
+        a.execute("COMMIT").unwrap();
+        let err = b.execute("COMMIT").unwrap_err();
+        assert_eq!(err.code, "40001", "{isolation}: {err:?}");
+        assert_eq!(
+            one(&mut a, "SELECT count(*) FROM p"),
+            Value::Int(1),
+            "{isolation}"
+        );
+    }
+}
+
+/// Two rows with the same value of a UNIQUE column inserted concurrently:
+/// their index keys differ, so only the validated uniqueness probe stops
+/// the second, under REPEATABLE READ too.
+#[test]
+fn concurrent_duplicates_of_a_unique_column_cannot_both_commit() {
+    for isolation in ["SERIALIZABLE", "REPEATABLE READ"] {
+        let kv = store();
+        let mut a = Session::new(kv.clone());
+        let mut b = Session::new(kv);
+        a.execute("CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT UNIQUE)")
+            .unwrap();
+        a.execute(&format!("BEGIN ISOLATION LEVEL {isolation}")).unwrap();
+        b.execute(&format!("BEGIN ISOLATION LEVEL {isolation}")).unwrap();
+        a.execute("INSERT INTO u VALUES (1, 'x@y')").unwrap();
+        b.execute("INSERT INTO u VALUES (2, 'x@y')").unwrap();
+        a.execute("COMMIT").unwrap();
+        let err = b.execute("COMMIT").unwrap_err();
+        assert_eq!(err.code, "40001", "{isolation}: {err:?}");
+        assert_eq!(
+            one(&mut a, "SELECT count(*) FROM u"),
+            Value::Int(1),
+            "{isolation}"
+        );
+    }
+}

@@ -72,6 +72,9 @@ pub struct Transaction {
     undo: Vec<Undo>,
     /// Started at a provisional version: reads need confirming.
     provisional: bool,
+    /// Inside [`Transaction::constraint_reads`]: reads are tracked whatever
+    /// the isolation level.
+    constraint: bool,
 }
 
 impl Transaction {
@@ -90,7 +93,21 @@ impl Transaction {
             read_keys: BTreeSet::new(),
             read_ranges: Vec::new(),
             undo: Vec::new(),
+            constraint: false,
         }
+    }
+
+    /// Runs `f` with its reads joining the read set even under snapshot
+    /// isolation, and makes the commit validate the read set: for reads a
+    /// constraint rests on (a unique index probe, a foreign key's parent
+    /// row), which no concurrent commit may invalidate whatever the
+    /// isolation level. Under SNAPSHOT the read set holds only such reads,
+    /// so the commit is validated as SERIALIZABLE over exactly those.
+    pub fn constraint_reads<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let outer = std::mem::replace(&mut self.constraint, true);
+        let out = f(self);
+        self.constraint = outer;
+        out
     }
 
     pub fn read_version(&self) -> Version {
@@ -107,7 +124,7 @@ impl Transaction {
     }
 
     fn tracks_reads(&self) -> bool {
-        self.options.isolation == Isolation::Serializable && !self.options.read_only
+        (self.options.isolation == Isolation::Serializable || self.constraint) && !self.options.read_only
     }
 
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -184,7 +201,7 @@ impl Transaction {
     /// The commit this transaction would send, with a compacted read set.
     pub fn to_commit(&self) -> Commit {
         let read_ranges = merge_ranges(self.read_ranges.clone());
-        let read_keys = self
+        let read_keys: Vec<Vec<u8>> = self
             .read_keys
             .iter()
             .filter(|k| !read_ranges.iter().any(|r| range_contains(r, k)))
@@ -192,7 +209,13 @@ impl Transaction {
             .collect();
         Commit {
             read_version: self.read_version(),
-            isolation: self.options.isolation,
+            // A read set under SNAPSHOT holds constraint reads only (see
+            // `constraint_reads`); validating it is what they ask for.
+            isolation: if read_keys.is_empty() && read_ranges.is_empty() {
+                self.options.isolation
+            } else {
+                Isolation::Serializable
+            },
             writes: self.writes.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             read_keys,
             read_ranges,

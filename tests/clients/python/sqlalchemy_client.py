@@ -2,8 +2,9 @@
 dialect (psycopg2) and the psycopg 3 one: dialect initialisation, the
 inspector's has_table / get_table_names (pg_catalog queries),
 MetaData.create_all/drop_all with checkfirst, typed inserts and selects,
-transactions, a SERIAL key read back with RETURNING, IntegrityError
-with SQLSTATE 23505, and one compiled statement reused 10 times."""
+transactions, a SERIAL key read back with RETURNING, a foreign key
+(23503 for a dangling reference), IntegrityError with SQLSTATE 23505, and
+one compiled statement reused 10 times."""
 
 import sqlalchemy as sa
 from sqlalchemy import exc
@@ -47,6 +48,9 @@ def check(driver):
         # new ids back with RETURNING.
         auto = sa.Table("sa_auto", md, sa.Column("id", sa.Integer, primary_key=True),
                         sa.Column("v", sa.Text))
+        # A relationship's foreign key, emitted by create_all.
+        ref = sa.Table("sa_ref", md, sa.Column("id", sa.Integer, primary_key=True),
+                       sa.Column("auto_id", sa.ForeignKey("sa_auto.id")))
         # has_table()/get_table_names() ask pg_catalog.pg_class JOIN
         # pg_namespace with relkind = ANY(ARRAY[...]) and
         # pg_table_is_visible(oid); create_all/drop_all(checkfirst) use them.
@@ -91,6 +95,14 @@ def check(driver):
             ids = conn.execute(auto.insert().returning(auto.c.id), [{"v": "a"}, {"v": "b"}]).scalars().all()
             one = conn.execute(auto.insert().values(v="c")).inserted_primary_key[0]
         expect(f"{driver}: serial ids", sorted(ids) == [1, 2] and one == 3, repr((ids, one)))
+        with engine.begin() as conn:
+            conn.execute(ref.insert().values(id=1, auto_id=1))
+        try:
+            with engine.begin() as conn:
+                conn.execute(ref.insert().values(id=2, auto_id=999))
+            raise AssertionError("a dangling foreign key was accepted")
+        except exc.IntegrityError as e:
+            expect(f"{driver}: foreign key sqlstate", sqlstate(e) == "23503", repr(sqlstate(e)))
 
         stmt = sa.select(t.c.c_int4, t.c.c_text).where(t.c.id == sa.bindparam("id"))
         with engine.connect() as conn:
