@@ -1474,6 +1474,14 @@ impl<'t> Binder<'t> {
             }
         };
         let Some(seq) = crate::sequence::get(self.txn, &name)? else {
+            if catalog::get_table(self.txn, &name)?.is_some()
+                || catalog::index_owner(self.txn, &name)?.is_some()
+            {
+                return Err(SqlError::new(
+                    codes::WRONG_OBJECT_TYPE,
+                    format!("\"{name}\" is not a sequence"),
+                ));
+            }
             return Err(SqlError::new(
                 codes::UNDEFINED_TABLE,
                 format!("relation \"{name}\" does not exist"),

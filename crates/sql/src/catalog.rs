@@ -109,11 +109,28 @@ struct TableWithoutForeignKeys {
     checks: Vec<String>,
 }
 
+/// Decodes a stored definition. Every byte must be used: bytes left over
+/// mean a layout this build does not know (a newer version's), which must
+/// fail rather than lose fields. The older layout is tried only when the
+/// bytes end early, as they do for a definition stored before foreign
+/// keys.
 fn decode_table(b: &[u8]) -> Result<Table> {
-    match postcard::from_bytes::<Table>(b) {
-        Ok(t) => Ok(t),
-        Err(_) => {
-            let t: TableWithoutForeignKeys = decode(b)?;
+    let whole = |rest: &[u8]| {
+        if rest.is_empty() {
+            Ok(())
+        } else {
+            Err(SqlError::internal(format!(
+                "catalog decode: {} unexpected trailing bytes in a table definition",
+                rest.len()
+            )))
+        }
+    };
+    match postcard::take_from_bytes::<Table>(b) {
+        Ok((t, rest)) => whole(rest).map(|()| t),
+        Err(postcard::Error::DeserializeUnexpectedEnd) => {
+            let (t, rest) = postcard::take_from_bytes::<TableWithoutForeignKeys>(b)
+                .map_err(|e| SqlError::internal(format!("catalog decode: {e}")))?;
+            whole(rest)?;
             Ok(Table {
                 id: t.id,
                 name: t.name,
@@ -125,6 +142,7 @@ fn decode_table(b: &[u8]) -> Result<Table> {
                 referenced_by: vec![],
             })
         }
+        Err(e) => Err(SqlError::internal(format!("catalog decode: {e}"))),
     }
 }
 
@@ -334,7 +352,13 @@ mod tests {
         assert!(t.foreign_keys.is_empty() && t.referenced_by.is_empty());
         let mut new = t.clone();
         new.referenced_by.push("child".into());
-        let back = decode_table(&encode(&new).unwrap()).unwrap();
+        let bytes = encode(&new).unwrap();
+        let back = decode_table(&bytes).unwrap();
         assert_eq!(back.referenced_by, vec!["child".to_owned()]);
+        // A definition with more than this build knows is refused, not
+        // read with its extra fields dropped.
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode_table(&longer).is_err());
     }
 }

@@ -472,6 +472,34 @@ pub fn drop(
                     ));
                 };
                 let mut table = catalog::must_get_table(txn, &owner)?;
+                if let Some(index) = table.indexes.iter().find(|i| i.name == name) {
+                    // A foreign key that references its columns relies on it
+                    // (the primary key would do instead, if it is the same).
+                    if index.unique && index.columns != table.primary_key {
+                        let columns = index.columns.clone();
+                        for child in table.referenced_by.clone() {
+                            let child_def = if child == table.name {
+                                Some(table.clone())
+                            } else {
+                                catalog::get_table(txn, &child)?
+                            };
+                            let uses = child_def.as_ref().and_then(|c| {
+                                c.foreign_keys
+                                    .iter()
+                                    .find(|f| f.parent == table.name && f.parent_columns == columns)
+                            });
+                            if let Some(fk) = uses {
+                                return Err(SqlError::new(
+                                    codes::DEPENDENT_OBJECTS_STILL_EXIST,
+                                    format!(
+                                        "cannot drop index {name} because constraint {} on table {child} requires it",
+                                        fk.name
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
                 if let Some(pos) = table.indexes.iter().position(|i| i.name == name) {
                     let idx = table.indexes.remove(pos);
                     delete_prefix(txn, &keys::index_prefix(idx.id))?;
@@ -485,10 +513,10 @@ pub fn drop(
     Ok(())
 }
 
-/// TRUNCATE of one table; refused (0A000, as in PostgreSQL) while another
-/// table's foreign key references it.
-pub fn truncate(txn: &mut Transaction, table: &Table) -> Result<()> {
-    if referencing_tables(table).next().is_some() {
+/// TRUNCATE of one table of the statement's list `all`; refused (0A000,
+/// as in PostgreSQL) while a table outside the list references it.
+pub fn truncate(txn: &mut Transaction, table: &Table, all: &[String]) -> Result<()> {
+    if referencing_tables(table).any(|t| !all.contains(t)) {
         return Err(SqlError::new(
             codes::FEATURE_NOT_SUPPORTED,
             format!(
@@ -554,28 +582,42 @@ pub fn alter_table(txn: &mut Transaction, at: &ast::AlterTable) -> Result<()> {
                         other => return Err(SqlError::unsupported(format!("ADD COLUMN with {other}"))),
                     }
                 }
-                let fill = match &col.default {
+                let default = match &col.default {
                     Some(d) => {
                         let e = crate::session::parse_expr(d)?;
-                        let b = crate::binder::Binder::new(txn).bind_expr(&e, &vec![], None)?;
-                        let mut ctx = crate::exec::ExecCtx::new(txn);
-                        b.eval(&[], &mut ctx)?.cast(col.ty)?
+                        Some(crate::binder::Binder::new(txn).bind_expr(&e, &vec![], None)?)
                     }
-                    None => crate::types::Value::Null,
+                    None => None,
+                };
+                // A volatile default (nextval) gives each row its own value.
+                let volatile = default.as_ref().is_some_and(|d| d.is_volatile());
+                let eval_default = |txn: &mut Transaction| -> Result<crate::types::Value> {
+                    match &default {
+                        Some(b) => {
+                            let mut ctx = crate::exec::ExecCtx::new(txn);
+                            b.eval(&[], &mut ctx)?.cast(col.ty)
+                        }
+                        None => Ok(crate::types::Value::Null),
+                    }
                 };
                 let pos = table.columns.len();
                 let rows = table_rows(txn, &table)?;
-                if fill.is_null() && !col.nullable && !rows.is_empty() {
-                    return Err(SqlError::new(
-                        codes::NOT_NULL_VIOLATION,
-                        format!(
-                            "column \"{}\" of relation \"{name}\" contains null values",
-                            col.name
-                        ),
-                    ));
-                }
+                let once = if volatile { None } else { Some(eval_default(txn)?) };
                 for (key, mut row) in rows {
-                    row.insert(pos, fill.clone());
+                    let fill = match &once {
+                        Some(v) => v.clone(),
+                        None => eval_default(txn)?,
+                    };
+                    if fill.is_null() && !col.nullable {
+                        return Err(SqlError::new(
+                            codes::NOT_NULL_VIOLATION,
+                            format!(
+                                "column \"{}\" of relation \"{name}\" contains null values",
+                                col.name
+                            ),
+                        ));
+                    }
+                    row.insert(pos, fill);
                     txn.set(key, keys::encode_row(&row)?)?;
                 }
                 table.columns.push(col);

@@ -206,9 +206,6 @@ fn check_row(txn: &mut Transaction, table: &Table, row: &mut Row) -> Result<()> 
             }
         }
     }
-    if !table.foreign_keys.is_empty() {
-        crate::foreign_key::check_references(txn, table, row)?;
-    }
     Ok(())
 }
 
@@ -226,6 +223,10 @@ fn write_new_row(txn: &mut Transaction, table: &Table, row: Row) -> Result<()> {
     }
     for index in &table.indexes {
         put_index_entry(txn, table, index, &row, &pk, true)?;
+    }
+    // After the uniqueness checks: a row ON CONFLICT skips is not checked.
+    if !table.foreign_keys.is_empty() {
+        crate::foreign_key::check_references(txn, table, &row, None)?;
     }
     txn.set(key, keys::encode_row(&row)?)?;
     Ok(())
@@ -271,7 +272,10 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
     let ast::TableObject::TableName(name) = &ins.table else {
         return Err(SqlError::unsupported("INSERT into a table function"));
     };
-    let table = catalog::must_get_table_shared(txn, &object_name(name)?)?;
+    // Validated at commit whatever the isolation level: the definition says
+    // which constraints (foreign keys on either side) the writes must keep.
+    let name = object_name(name)?;
+    let table = txn.constraint_reads(|txn| catalog::must_get_table_shared(txn, &name))?;
     let alias = ins.table_alias.as_ref().map(|a| ident(&a.alias));
     let returning = bind_returning(txn, &table, alias.as_deref(), ins.returning.as_ref())?;
     let on_conflict = match &ins.on {
@@ -453,6 +457,9 @@ pub(crate) fn update_row(txn: &mut Transaction, table: &Table, old: &Row, mut ne
     let hidden = new.split_off(table.columns.len().min(new.len()));
     check_row(txn, table, &mut new)?;
     new.extend(hidden);
+    if !table.foreign_keys.is_empty() {
+        crate::foreign_key::check_references(txn, table, &new, Some(old))?;
+    }
     if !table.referenced_by.is_empty() {
         crate::foreign_key::on_update(txn, table, old, &new)?;
     }
@@ -508,7 +515,9 @@ fn matching_rows(
 
 /// Deletes a stored row (with its hidden row id, if any) and its index
 /// entries, then applies the ON DELETE actions of foreign keys that
-/// reference it (`depth`: cascades that led here).
+/// reference it (`depth`: cascades that led here; the stack grows on
+/// demand for long cascades).
+#[recursive::recursive]
 pub(crate) fn delete_row(
     txn: &mut Transaction,
     table: &Table,
@@ -545,7 +554,8 @@ pub fn update(txn: &mut Transaction, up: &ast::Update) -> Result<DmlResult> {
         return Err(SqlError::unsupported("UPDATE ... FROM"));
     }
     let (name, alias) = single_table(&up.table.relation)?;
-    let table = catalog::must_get_table_shared(txn, &name)?;
+    // Validated at commit at every level (see `insert`).
+    let table = txn.constraint_reads(|txn| catalog::must_get_table_shared(txn, &name))?;
     let scope = table_scope(&table, alias.as_deref());
     let returning = bind_returning(txn, &table, alias.as_deref(), up.returning.as_ref())?;
     let mut sets: Vec<(usize, Expr)> = Vec::new();
@@ -617,7 +627,8 @@ pub fn delete(txn: &mut Transaction, del: &ast::Delete) -> Result<DmlResult> {
         return Err(SqlError::unsupported("DELETE from several tables"));
     };
     let (name, alias) = single_table(&twj.relation)?;
-    let table = catalog::must_get_table_shared(txn, &name)?;
+    // Validated at commit at every level (see `insert`).
+    let table = txn.constraint_reads(|txn| catalog::must_get_table_shared(txn, &name))?;
     let scope = table_scope(&table, alias.as_deref());
     let returning = bind_returning(txn, &table, alias.as_deref(), del.returning.as_ref())?;
     let rows = matching_rows(txn, &table, &scope, del.selection.as_ref())?;
@@ -626,6 +637,16 @@ pub fn delete(txn: &mut Transaction, del: &ast::Delete) -> Result<DmlResult> {
     let mut pending = Vec::new();
     for row in rows {
         crate::interrupt::check_current()?;
+        // An ON DELETE action of an earlier row may have deleted or changed
+        // this one (a table that references itself): use it as it is now.
+        let row = if table.referenced_by.is_empty() {
+            row
+        } else {
+            match txn.get(&keys::row_key(table.id, &pk_values(&table, &row)))? {
+                Some(v) => keys::decode_row(&v)?,
+                None => continue,
+            }
+        };
         delete_row(txn, &table, &row, 0, &mut pending)?;
         if let Some((_, exprs)) = &returning {
             returned.push(eval_returning(txn, exprs, &row)?);

@@ -67,6 +67,7 @@ pub mod codes {
     /// A sequence ran past its MAXVALUE or MINVALUE (without CYCLE).
     pub const FOREIGN_KEY_VIOLATION: &str = "23503";
     pub const INVALID_FOREIGN_KEY: &str = "42830";
+    pub const INVALID_SCHEMA_NAME: &str = "3F000";
     pub const SEQUENCE_GENERATOR_LIMIT_EXCEEDED: &str = "2200H";
     /// E.g. `currval` before `nextval` in the session.
     pub const OBJECT_NOT_IN_PREREQUISITE_STATE: &str = "55000";

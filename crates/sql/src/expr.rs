@@ -594,11 +594,19 @@ impl Expr {
                 call_function(*f, vals)?
             }
             Expr::Sequence { func, seq, args } => {
+                // They commit on their own, but a read-only transaction
+                // promised to write nothing (PostgreSQL: 25006).
+                if matches!(func, SeqFunc::NextVal | SeqFunc::SetVal) && ctx.txn.options().read_only {
+                    return Err(SqlError::new(
+                        codes::READ_ONLY_TRANSACTION,
+                        format!("cannot execute {}() in a read-only transaction", func.name()),
+                    ));
+                }
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
                     vals.push(a.eval(row, ctx)?);
                 }
-                crate::sequence::call(*func, seq.as_deref(), &vals)?
+                crate::sequence::call(*func, seq.as_deref(), &vals, ctx.txn)?
             }
             Expr::Agg(_) => return Err(SqlError::internal("aggregate evaluated outside aggregation")),
         })

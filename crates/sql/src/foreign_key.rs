@@ -159,29 +159,41 @@ fn position(table: &Table, name: &str) -> Result<usize> {
     })
 }
 
-/// `row`'s values in `cols`, cast to `to`'s column types at `to_cols`;
-/// `None` if one is NULL (nothing to check) or cannot be cast (no row of
-/// `to` can hold it).
+/// `row`'s values in `cols`, cast to `to`'s column types at `to_cols`:
+/// `None` if one is NULL (nothing to check), `Some(None)` if one has no
+/// exact equal there (a cast that fails, rounds or truncates: no row of
+/// `to` holds that key, so 1.5 never matches 2, nor 'abcd' 'abc').
 fn key_values(row: &Row, cols: &[usize], to: &Table, to_cols: &[usize]) -> Option<Option<Vec<Value>>> {
     let mut out = Vec::with_capacity(cols.len());
     for (&c, &t) in cols.iter().zip(to_cols) {
-        let v = row.get(c)?.clone();
+        let v = row.get(c)?;
         if v.is_null() {
             return None;
         }
-        out.push(v.cast(to.columns[t].ty).ok());
+        let exact = to
+            .columns
+            .get(t)
+            .and_then(|col| v.clone().cast(col.ty).ok())
+            .filter(|cast| cast.clone().cast(v.data_type()).is_ok_and(|back| back == *v));
+        out.push(exact);
     }
     Some(out.into_iter().collect())
 }
 
-/// Checks that every foreign key of `table` finds its key for `row`
-/// (about to be written; 23503 if not).
-pub fn check_references(txn: &mut Transaction, table: &Table, row: &Row) -> Result<()> {
+/// Checks that the foreign keys of `table` find their keys for `row`
+/// (about to be written; 23503 if not): all of them for a new row, those
+/// whose columns change for an update of `old`.
+pub fn check_references(txn: &mut Transaction, table: &Table, row: &Row, old: Option<&Row>) -> Result<()> {
     for fk in &table.foreign_keys {
+        if let Some(old) = old
+            && fk.columns.iter().all(|&c| old.get(c) == row.get(c))
+        {
+            continue;
+        }
         let parent = if fk.parent == table.name {
             None
         } else {
-            Some(catalog::must_get_table_shared(txn, &fk.parent)?)
+            Some(txn.constraint_reads(|txn| catalog::must_get_table_shared(txn, &fk.parent))?)
         };
         let parent_ref: &Table = parent.as_deref().unwrap_or(table);
         let Some(vals) = key_values(row, &fk.columns, parent_ref, &fk.parent_columns) else {
@@ -298,7 +310,7 @@ fn referencing(txn: &mut Transaction, parent: &Table) -> Result<Vec<(Table, Fore
         let child = if *name == parent.name {
             parent.clone()
         } else {
-            match catalog::get_table(txn, name)? {
+            match txn.constraint_reads(|txn| catalog::get_table(txn, name))? {
                 Some(t) => t,
                 None => continue,
             }
@@ -447,15 +459,16 @@ pub fn unlink(txn: &mut Transaction, table: &mut Table, parent_name: &str) -> Re
 /// Checks every stored row of `table` against `fk` (ALTER TABLE ... ADD
 /// FOREIGN KEY on a table with data).
 pub fn validate_existing(txn: &mut Transaction, table: &Table, fk: &ForeignKey) -> Result<()> {
-    let rows: Vec<Row> = txn
-        .scan_prefix(&keys::table_prefix(table.id), ScanOrder::Forward)
-        .map(|item| keys::decode_row(&item?.1))
-        .collect::<Result<_>>()?;
+    let rows: Vec<Row> = txn.constraint_reads(|txn| {
+        txn.scan_prefix(&keys::table_prefix(table.id), ScanOrder::Forward)
+            .map(|item| keys::decode_row(&item?.1))
+            .collect::<Result<_>>()
+    })?;
     let mut only = table.clone();
     only.foreign_keys = vec![fk.clone()];
     for row in rows {
         crate::interrupt::check_current()?;
-        check_references(txn, &only, &row)?;
+        check_references(txn, &only, &row, None)?;
     }
     Ok(())
 }

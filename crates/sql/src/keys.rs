@@ -7,7 +7,7 @@
 //! 0x01 0x04 <table id>              hidden row-id counter of a table
 //! 0x01 0x05 <name>                  catalog: a user (postcard; see users.rs)
 //! 0x01 0x06 <name>                  catalog: a sequence (postcard; see sequence.rs)
-//! 0x01 0x07 <sequence id>           a sequence's counter (next value to hand out)
+//! 0x01 0x07 <sequence id> <nonce>   a sequence's counter (next value to hand out)
 //! 0x02 <table id> <pk values...>    a row (postcard of the column values)
 //! 0x03 <index id> <values...> <pk>  a secondary index entry (empty value)
 //! ```
@@ -73,9 +73,10 @@ pub fn rowid_key(table_id: u64) -> Vec<u8> {
     k
 }
 
-pub fn sequence_counter_key(sequence_id: u64) -> Vec<u8> {
+pub fn sequence_counter_key(sequence_id: u64, nonce: u64) -> Vec<u8> {
     let mut k = SEQUENCE_COUNTER.to_vec();
     keycode::encode_value(&mut k, &KeyValue::Int(sequence_id as i64), Direction::Asc);
+    keycode::encode_value(&mut k, &KeyValue::Int(nonce as i64), Direction::Asc);
     k
 }
 

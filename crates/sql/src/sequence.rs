@@ -20,9 +20,19 @@
 //! **Invariants.** The counter only moves forward (or wraps, for `CYCLE`),
 //! and a block is handed out only after the commit that reserved it
 //! succeeded, so no two `nextval` calls anywhere return the same value (a
-//! non-cycling sequence). A block is keyed by the sequence's id, and ids
-//! never repeat, so a dropped and re-created sequence never inherits an
-//! old block.
+//! non-cycling sequence). The counter and the blocks are keyed by the
+//! sequence's id *and* a random nonce drawn when it is defined: an id may
+//! be handed out again after the transaction that created a sequence
+//! rolled back (after its counter had moved), and a re-created sequence of
+//! the same name must start afresh, so neither may inherit an old counter
+//! or block. A reservation re-reads the definition in its own transaction,
+//! so one racing a DROP fails instead of restarting the counter.
+//!
+//! **A sequence created by a transaction not yet committed** (`BEGIN;
+//! CREATE TABLE t (id SERIAL); INSERT ...`) is invisible to a reservation's
+//! own transaction, so while it is uncommitted its values are taken inside
+//! the creating transaction itself, one at a time; they go with it if it
+//! rolls back, and the counter is where it left it if it commits.
 //!
 //! **Per session** ([`SessionSequences`]): `currval` and `lastval` answer
 //! from the values this session took; the functions reach the session's
@@ -67,6 +77,20 @@ pub struct Sequence {
     pub cycle: bool,
     /// The table (by id) and column of a `SERIAL` column: dropped with it.
     pub owned_by: Option<(u64, String)>,
+    /// Random, drawn at definition: with `id`, names this sequence's
+    /// counter and blocks (see the module docs).
+    pub nonce: u64,
+}
+
+/// A fresh nonce for a new definition.
+fn nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.write_u128(now);
+    h.finish()
 }
 
 /// Which sequence function an expression calls.
@@ -123,7 +147,7 @@ pub fn put(txn: &mut Transaction, seq: &Sequence) -> Result<()> {
 /// Removes the definition and the counter (in `txn`).
 pub fn delete(txn: &mut Transaction, seq: &Sequence) -> Result<()> {
     txn.delete(keys::catalog_key(keys::CATALOG_SEQUENCE, &seq.name))?;
-    txn.delete(keys::sequence_counter_key(seq.id))?;
+    txn.delete(keys::sequence_counter_key(seq.id, seq.nonce))?;
     Ok(())
 }
 
@@ -230,6 +254,7 @@ pub fn define(id: u64, name: String, ty: DataType, options: &[ast::SequenceOptio
         cache,
         cycle,
         owned_by: None,
+        nonce: nonce(),
     })
 }
 
@@ -244,7 +269,8 @@ struct Block {
 /// sessions (see the module docs); a session made on its own gets its own.
 #[derive(Default)]
 pub struct SequenceCache {
-    blocks: Mutex<HashMap<u64, Block>>,
+    /// By (sequence id, nonce).
+    blocks: Mutex<HashMap<(u64, u64), Block>>,
 }
 
 impl SequenceCache {
@@ -259,7 +285,7 @@ impl SequenceCache {
         // wanting the same sequence wait for its block instead of each
         // reserving one (and conflicting with each other).
         let mut blocks = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(b) = blocks.get_mut(&seq.id).filter(|b| b.left > 0) {
+        if let Some(b) = blocks.get_mut(&(seq.id, seq.nonce)).filter(|b| b.left > 0) {
             let v = b.next;
             b.left -= 1;
             b.next = b.next.wrapping_add(seq.increment);
@@ -267,7 +293,7 @@ impl SequenceCache {
         }
         let block = reserve(store, seq)?;
         blocks.insert(
-            seq.id,
+            (seq.id, seq.nonce),
             Block {
                 next: block.next.wrapping_add(seq.increment),
                 left: block.left - 1,
@@ -277,11 +303,11 @@ impl SequenceCache {
     }
 
     /// Forgets this node's block of `seq` (after `setval`).
-    fn forget(&self, seq_id: u64) {
+    fn forget(&self, seq: &Sequence) {
         self.blocks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&seq_id);
+            .remove(&(seq.id, seq.nonce));
     }
 }
 
@@ -295,36 +321,62 @@ fn reserve(store: &KvStore, seq: &Sequence) -> Result<Block> {
     let mut tries = 0;
     loop {
         let mut txn = store.begin(TxnOptions::default())?;
-        let key = keys::sequence_counter_key(seq.id);
-        let current: Counter = match txn.get(&key)? {
-            Some(b) => decode(&b)?,
-            None => Some(seq.start),
-        };
-        let Some(first) = current.or(if seq.cycle { Some(wrap_start(seq)) } else { None }) else {
-            return Err(exhausted(seq));
-        };
-        // How many values fit before the limit, and what follows them.
-        let room = if seq.increment > 0 {
-            (i128::from(seq.max) - i128::from(first)) / i128::from(seq.increment) + 1
-        } else {
-            (i128::from(first) - i128::from(seq.min)) / i128::from(-seq.increment) + 1
-        };
-        let n = room.clamp(1, i128::from(seq.cache));
-        let after = i128::from(first) + n * i128::from(seq.increment);
-        let next: Counter = i64::try_from(after)
-            .ok()
-            .filter(|v| (seq.min..=seq.max).contains(v));
-        txn.set(key, encode(&next)?)?;
+        still_defined(&mut txn, seq)?;
+        let block = take(&mut txn, seq, seq.cache)?;
         match txn.commit() {
-            Ok(_) => {
-                return Ok(Block {
-                    next: first,
-                    left: n as i64,
-                });
-            }
+            Ok(_) => return Ok(block),
             Err(quorumdb_storage::Error::Conflict { .. }) if tries < RESERVE_TRIES => tries += 1,
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// Moves the counter past up to `most` values in `txn` and returns them.
+fn take(txn: &mut Transaction, seq: &Sequence, most: i64) -> Result<Block> {
+    let key = keys::sequence_counter_key(seq.id, seq.nonce);
+    let current: Counter = match txn.get(&key)? {
+        Some(b) => decode(&b)?,
+        None => Some(seq.start),
+    };
+    let first = match current.filter(|v| (seq.min..=seq.max).contains(v)) {
+        Some(v) => v,
+        None if seq.cycle => wrap_start(seq),
+        None => return Err(exhausted(seq)),
+    };
+    // How many values fit before the limit, and what follows them.
+    let room = if seq.increment > 0 {
+        (i128::from(seq.max) - i128::from(first)) / i128::from(seq.increment) + 1
+    } else {
+        (i128::from(first) - i128::from(seq.min)) / -i128::from(seq.increment) + 1
+    };
+    let n = room.clamp(1, i128::from(most.max(1)));
+    let after = i128::from(first) + n * i128::from(seq.increment);
+    let next: Counter = i64::try_from(after)
+        .ok()
+        .filter(|v| (seq.min..=seq.max).contains(v));
+    txn.set(key, encode(&next)?)?;
+    Ok(Block {
+        next: first,
+        left: n as i64,
+    })
+}
+
+/// True if `seq` was created (or changed) by `txn` and not committed yet:
+/// no other transaction can see it, so its values are taken inside `txn`
+/// (and vanish with it if it rolls back).
+fn created_in(txn: &Transaction, seq: &Sequence) -> bool {
+    txn.buffered(&keys::catalog_key(keys::CATALOG_SEQUENCE, &seq.name))
+}
+
+/// Fails unless `seq` is still the sequence its name holds (read in the
+/// reservation's own transaction, so a concurrent DROP conflicts with it).
+fn still_defined(txn: &mut Transaction, seq: &Sequence) -> Result<()> {
+    match get(txn, &seq.name)? {
+        Some(now) if now.id == seq.id && now.nonce == seq.nonce => Ok(()),
+        _ => Err(SqlError::new(
+            codes::UNDEFINED_TABLE,
+            format!("sequence \"{}\" no longer exists", seq.name),
+        )),
     }
 }
 
@@ -350,7 +402,16 @@ fn exhausted(seq: &Sequence) -> SqlError {
 /// `setval(seq, value, is_called)`: the counter moves (in a commit of its
 /// own) so that the next `nextval` returns `value` (`is_called` false) or
 /// the value after it.
-fn set(store: &KvStore, cache: &SequenceCache, seq: &Sequence, value: i64, is_called: bool) -> Result<()> {
+/// `setval` (see [`SessionSequences::call`]); `user` is the statement's
+/// transaction, which holds the counter if it created the sequence.
+fn set(
+    store: &KvStore,
+    cache: &SequenceCache,
+    user: &mut Transaction,
+    seq: &Sequence,
+    value: i64,
+    is_called: bool,
+) -> Result<()> {
     if value < seq.min || value > seq.max {
         return Err(SqlError::new(
             codes::NUMERIC_OUT_OF_RANGE,
@@ -367,17 +428,22 @@ fn set(store: &KvStore, cache: &SequenceCache, seq: &Sequence, value: i64, is_ca
     } else {
         Some(value)
     };
+    if created_in(user, seq) {
+        user.set(keys::sequence_counter_key(seq.id, seq.nonce), encode(&next)?)?;
+        return Ok(());
+    }
     let mut tries = 0;
     loop {
         let mut txn = store.begin(TxnOptions::default())?;
-        txn.set(keys::sequence_counter_key(seq.id), encode(&next)?)?;
+        still_defined(&mut txn, seq)?;
+        txn.set(keys::sequence_counter_key(seq.id, seq.nonce), encode(&next)?)?;
         match txn.commit() {
             Ok(_) => break,
             Err(quorumdb_storage::Error::Conflict { .. }) if tries < RESERVE_TRIES => tries += 1,
             Err(e) => return Err(e.into()),
         }
     }
-    cache.forget(seq.id);
+    cache.forget(seq);
     Ok(())
 }
 
@@ -405,15 +471,25 @@ impl SessionSequences {
         }
     }
 
-    fn took(&self, seq: &Sequence, v: i64) {
+    /// Records a value for `currval` and, if `nextval` took it, `lastval`
+    /// (PostgreSQL's `setval` sets the former only).
+    fn took(&self, seq: &Sequence, v: i64, by_nextval: bool) {
         let mut t = self.taken.lock().unwrap_or_else(|e| e.into_inner());
         t.by_id.insert(seq.id, v);
-        t.last = Some(v);
+        if by_nextval {
+            t.last = Some(v);
+        }
     }
 
     /// Evaluates a sequence function (`args` already evaluated: setval's
-    /// value and optional `is_called`).
-    pub fn call(&self, f: SeqFunc, seq: Option<&Sequence>, args: &[Value]) -> Result<Value> {
+    /// value and optional `is_called`) for a statement running in `txn`.
+    pub fn call(
+        &self,
+        f: SeqFunc,
+        seq: Option<&Sequence>,
+        args: &[Value],
+        txn: &mut Transaction,
+    ) -> Result<Value> {
         let not_defined = |what: String| SqlError::new(codes::OBJECT_NOT_IN_PREREQUISITE_STATE, what);
         let Some(seq) = seq else {
             // lastval()
@@ -425,8 +501,12 @@ impl SessionSequences {
         };
         match f {
             SeqFunc::NextVal => {
-                let v = self.cache.next(&self.store, seq)?;
-                self.took(seq, v);
+                let v = if created_in(txn, seq) {
+                    take(txn, seq, 1)?.next
+                } else {
+                    self.cache.next(&self.store, seq)?
+                };
+                self.took(seq, v, true);
                 Ok(Value::Int(v))
             }
             SeqFunc::CurrVal => {
@@ -466,9 +546,9 @@ impl SessionSequences {
                         ));
                     }
                 };
-                set(&self.store, &self.cache, seq, value, is_called)?;
+                set(&self.store, &self.cache, txn, seq, value, is_called)?;
                 if is_called {
-                    self.took(seq, value);
+                    self.took(seq, value, false);
                 }
                 Ok(Value::Int(value))
             }
@@ -500,11 +580,12 @@ pub fn scope<T>(seqs: &SessionSequences, f: impl FnOnce() -> T) -> T {
     f()
 }
 
-/// Evaluates a sequence function in the running session (see [`scope`]).
-pub fn call(f: SeqFunc, seq: Option<&Sequence>, args: &[Value]) -> Result<Value> {
+/// Evaluates a sequence function in the running session (see [`scope`])
+/// for a statement running in `txn`.
+pub fn call(f: SeqFunc, seq: Option<&Sequence>, args: &[Value], txn: &mut Transaction) -> Result<Value> {
     let seqs = CURRENT.with(|c| c.borrow().clone());
     match seqs {
-        Some(s) => s.call(f, seq, args),
+        Some(s) => s.call(f, seq, args, txn),
         None => Err(SqlError::unsupported(format!("{}() outside a session", f.name()))),
     }
 }
@@ -552,10 +633,13 @@ pub fn parse_name(text: &str) -> Result<String> {
     match parts.as_slice() {
         [name] => Ok(name.clone()),
         [schema, name] if schema == "public" => Ok(name.clone()),
-        _ => Err(SqlError::new(
-            codes::UNDEFINED_TABLE,
-            format!("relation \"{text}\" does not exist"),
+        [schema, _] => Err(SqlError::new(
+            codes::INVALID_SCHEMA_NAME,
+            format!("schema \"{schema}\" does not exist"),
         )),
+        _ => Err(SqlError::syntax(format!(
+            "improper relation name (too many dotted names): {text}"
+        ))),
     }
 }
 
@@ -568,7 +652,10 @@ mod tests {
         assert_eq!(parse_name("T_id_seq").unwrap(), "t_id_seq");
         assert_eq!(parse_name("public.s").unwrap(), "s");
         assert_eq!(parse_name("\"My\"\"Seq\"").unwrap(), "My\"Seq");
-        assert!(parse_name("other.s").is_err());
+        assert_eq!(
+            parse_name("other.s").unwrap_err().code,
+            codes::INVALID_SCHEMA_NAME
+        );
         assert!(parse_name("").is_err());
         assert!(parse_name("a.").is_err());
     }

@@ -146,3 +146,23 @@ fn concurrent_duplicates_of_a_unique_column_cannot_both_commit() {
         );
     }
 }
+
+/// A REPEATABLE READ transaction whose snapshot predates a new foreign key
+/// does not see it; its definition read is validated at commit, so it
+/// cannot slip an orphan in.
+#[test]
+fn a_foreign_key_added_concurrently_is_not_bypassed_by_an_older_snapshot() {
+    let kv = store();
+    let mut a = Session::new(kv.clone());
+    let mut b = Session::new(kv);
+    a.execute("CREATE TABLE p (id INTEGER PRIMARY KEY); CREATE TABLE c (id INTEGER PRIMARY KEY, p INTEGER)")
+        .unwrap();
+    a.execute("BEGIN ISOLATION LEVEL REPEATABLE READ").unwrap();
+    assert_eq!(one(&mut a, "SELECT count(*) FROM c"), Value::Int(0));
+    b.execute("ALTER TABLE c ADD FOREIGN KEY (p) REFERENCES p")
+        .unwrap();
+    a.execute("INSERT INTO c VALUES (1, 42)").unwrap();
+    let err = a.execute("COMMIT").unwrap_err();
+    assert_eq!(err.code, "40001", "{err:?}");
+    assert_eq!(one(&mut b, "SELECT count(*) FROM c"), Value::Int(0));
+}

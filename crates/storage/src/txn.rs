@@ -123,6 +123,12 @@ impl Transaction {
         !self.writes.is_empty()
     }
 
+    /// True if this transaction has written `key` (set or deleted it), so
+    /// that nobody else can see its value yet.
+    pub fn buffered(&self, key: &[u8]) -> bool {
+        self.writes.contains_key(key)
+    }
+
     fn tracks_reads(&self) -> bool {
         (self.options.isolation == Isolation::Serializable || self.constraint) && !self.options.read_only
     }

@@ -70,3 +70,49 @@ DROP TABLE forest CASCADE;
 INSERT INTO later VALUES (8);
 DROP TABLE later;
 DROP TABLE reviews, authors, books, pins;
+-- keys match exactly: no rounding or truncation on the way
+CREATE TABLE ip (k INTEGER PRIMARY KEY);
+INSERT INTO ip VALUES (1), (2);
+CREATE TABLE nc (x NUMERIC(10,2) REFERENCES ip);
+INSERT INTO nc VALUES (1.25);
+INSERT INTO nc VALUES (2.00);
+CREATE TABLE fp (k DOUBLE PRECISION PRIMARY KEY);
+INSERT INTO fp VALUES (1.5), (2.0);
+CREATE TABLE ic (x INTEGER REFERENCES fp ON DELETE CASCADE);
+INSERT INTO ic VALUES (2);
+DELETE FROM fp WHERE k = 1.5;
+SELECT count(*) FROM ic;
+CREATE TABLE vp (code VARCHAR(3) PRIMARY KEY);
+INSERT INTO vp VALUES ('abc');
+CREATE TABLE vc (code TEXT REFERENCES vp);
+INSERT INTO vc VALUES ('abcd');
+INSERT INTO vc VALUES ('abc');
+-- a self-reference with SET NULL and an index on it: one DELETE takes all
+CREATE TABLE emp (id INTEGER PRIMARY KEY, boss INTEGER REFERENCES emp ON DELETE SET NULL);
+CREATE INDEX emp_boss ON emp (boss);
+INSERT INTO emp VALUES (1, NULL), (2, 1), (3, 2);
+DELETE FROM emp WHERE id = 1;
+SELECT id, boss FROM emp ORDER BY id;
+SELECT id FROM emp WHERE boss IS NULL ORDER BY id;
+DELETE FROM emp;
+SELECT count(*) FROM emp WHERE boss = 2;
+-- two keys to one parent: SET NULL on one does not re-check the other
+CREATE TABLE users (id INTEGER PRIMARY KEY);
+CREATE TABLE messages (id INTEGER PRIMARY KEY, sender INTEGER REFERENCES users ON DELETE SET NULL, recipient INTEGER REFERENCES users ON DELETE CASCADE);
+INSERT INTO users VALUES (1), (2);
+INSERT INTO messages VALUES (1, 1, 1), (2, 1, 2);
+DELETE FROM users WHERE id = 1;
+SELECT * FROM messages ORDER BY id;
+-- ON CONFLICT checks only the row it writes
+INSERT INTO messages VALUES (2, 99, 2) ON CONFLICT DO NOTHING;
+INSERT INTO messages VALUES (2, 99, 2) ON CONFLICT (id) DO UPDATE SET recipient = 2;
+INSERT INTO messages VALUES (3, 99, 2) ON CONFLICT DO NOTHING;
+-- the unique index a foreign key relies on cannot be dropped
+CREATE TABLE up (id INTEGER PRIMARY KEY, code TEXT);
+CREATE UNIQUE INDEX up_code ON up (code);
+CREATE TABLE uc (code TEXT REFERENCES up (code));
+DROP INDEX up_code;
+-- TRUNCATE of a parent together with its children
+TRUNCATE up;
+TRUNCATE up, uc;
+TRUNCATE up CASCADE;

@@ -75,3 +75,43 @@ ALTER TABLE items RENAME COLUMN id TO item_id;
 DROP SEQUENCE items_id_seq;
 ALTER TABLE items DROP COLUMN item_id;
 SELECT nextval('items_id_seq');
+-- names that are not sequences, read-only transactions
+SELECT nextval('items');
+SELECT nextval('other.s');
+CREATE SEQUENCE ro;
+BEGIN READ ONLY;
+SELECT nextval('ro');
+ROLLBACK;
+SELECT nextval('ro');
+-- setval sets currval, not lastval
+SELECT setval('ro', 50), currval('ro'), lastval();
+-- a sequence created in a rolled-back transaction leaves nothing behind
+BEGIN;
+CREATE SEQUENCE gone;
+SELECT nextval('gone');
+ROLLBACK;
+CREATE SEQUENCE gone;
+SELECT nextval('gone');
+CREATE SEQUENCE extreme INCREMENT BY -9223372036854775808 MINVALUE -9223372036854775808 MAXVALUE 0;
+SELECT nextval('extreme'), nextval('extreme');
+SELECT nextval('extreme');
+-- ADD COLUMN with a nextval default fills each row with its own value
+CREATE TABLE fill (v TEXT);
+INSERT INTO fill VALUES ('a'), ('b'), ('c');
+CREATE SEQUENCE fill_seq;
+ALTER TABLE fill ADD COLUMN n BIGINT DEFAULT nextval('fill_seq');
+SELECT v, n FROM fill ORDER BY v;
+TRUNCATE fill RESTART IDENTITY;
+-- a table with a SERIAL key created and filled in one transaction
+BEGIN;
+CREATE TABLE made (id SERIAL PRIMARY KEY, v TEXT);
+INSERT INTO made (v) VALUES ('a'), ('b') RETURNING id;
+SELECT setval('made_id_seq', 10), nextval('made_id_seq');
+COMMIT;
+INSERT INTO made (v) VALUES ('c') RETURNING id;
+BEGIN;
+CREATE TABLE undone (id SERIAL, v TEXT);
+INSERT INTO undone (v) VALUES ('a') RETURNING id;
+ROLLBACK;
+CREATE TABLE undone (id SERIAL, v TEXT);
+INSERT INTO undone (v) VALUES ('a') RETURNING id;
