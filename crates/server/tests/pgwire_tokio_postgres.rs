@@ -336,6 +336,65 @@ async fn prepared_statement_reused_and_transactions() {
     c.query("SELECT 1", &[]).await.expect("usable again");
 }
 
+/// What an application schema uses beyond plain tables, through the
+/// extended protocol: a SERIAL key read back with RETURNING, a foreign key
+/// (23503 by SQLSTATE), and a view described and read like a table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_keys_foreign_keys_and_views_through_a_driver() {
+    let server = start_default().await;
+    let c = connect(&server).await;
+    c.batch_execute(
+        "CREATE TABLE authors (id SERIAL PRIMARY KEY, name TEXT NOT NULL); \
+         CREATE TABLE books (id BIGSERIAL PRIMARY KEY, author INT NOT NULL REFERENCES authors ON DELETE CASCADE, title TEXT); \
+         CREATE VIEW shelf AS SELECT a.name, count(b.id) AS books FROM authors a LEFT JOIN books b ON b.author = a.id GROUP BY a.name",
+    )
+    .await
+    .expect("schema");
+    let add_author = c
+        .prepare("INSERT INTO authors (name) VALUES ($1) RETURNING id")
+        .await
+        .expect("prepare");
+    let ann: i32 = c.query_one(&add_author, &[&"ann"]).await.expect("ann").get(0);
+    let bob: i32 = c.query_one(&add_author, &[&"bob"]).await.expect("bob").get(0);
+    assert_eq!((ann, bob), (1, 2));
+    let add_book = c
+        .prepare("INSERT INTO books (author, title) VALUES ($1, $2) RETURNING id")
+        .await
+        .expect("prepare");
+    let first: i64 = c.query_one(&add_book, &[&ann, &"a"]).await.expect("book").get(0);
+    assert_eq!(first, 1);
+    c.query_one(&add_book, &[&ann, &"b"]).await.expect("book");
+    let err = c
+        .query_one(&add_book, &[&99i32, &"orphan"])
+        .await
+        .expect_err("dangling");
+    assert_eq!(sqlstate(&err), "23503");
+
+    let shelf = c
+        .prepare("SELECT name, books FROM shelf ORDER BY name")
+        .await
+        .expect("describe view");
+    assert_eq!(shelf.columns()[1].type_(), &Type::INT8);
+    let rows: Vec<(String, i64)> = c
+        .query(&shelf, &[])
+        .await
+        .expect("view")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(rows, [("ann".to_string(), 2), ("bob".to_string(), 0)]);
+
+    c.execute("DELETE FROM authors WHERE id = $1", &[&ann])
+        .await
+        .expect("cascade");
+    let left: i64 = c
+        .query_one("SELECT count(*) FROM books", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(left, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn portal_max_rows_suspends() {
     let server = start_default().await;

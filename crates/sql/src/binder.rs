@@ -117,6 +117,9 @@ pub struct Binder<'t> {
     ctes: Vec<HashMap<String, (Plan, Vec<OutColumn>)>>,
     /// Current nesting depth of expressions and queries being bound.
     depth: usize,
+    /// Views being expanded, innermost last (a view reading itself is an
+    /// error, not an endless expansion).
+    views: Vec<String>,
 }
 
 /// Maximum nesting of expressions and queries. Binding, folding and
@@ -138,6 +141,7 @@ impl<'t> Binder<'t> {
             next_subquery: 0,
             ctes: vec![],
             depth: 0,
+            views: vec![],
         }
     }
 
@@ -464,7 +468,9 @@ impl<'t> Binder<'t> {
                     }
                     return Ok(plan);
                 }
-                let table = catalog::must_get_table_shared(self.txn, &tname)?;
+                let Some(table) = catalog::get_table_shared(self.txn, &tname)? else {
+                    return self.bind_view(&tname, alias.as_ref(), scope);
+                };
                 for (i, c) in table.columns.iter().enumerate() {
                     let name = alias
                         .as_ref()
@@ -519,6 +525,50 @@ impl<'t> Binder<'t> {
             }
             other => Err(SqlError::unsupported(format!("FROM item {other}"))),
         }
+    }
+
+    /// Expands the view `name` in FROM (42P01 if there is none): its query
+    /// is bound as a derived table in a scope of its own.
+    fn bind_view(&mut self, name: &str, alias: Option<&ast::TableAlias>, scope: &mut Scope) -> Result<Plan> {
+        let Some(view) = crate::view::get(self.txn, name)? else {
+            return Err(SqlError::new(
+                codes::UNDEFINED_TABLE,
+                format!("relation \"{name}\" does not exist"),
+            ));
+        };
+        if self.views.iter().any(|v| v == name) {
+            return Err(SqlError::new(
+                codes::INVALID_RECURSION,
+                format!("infinite recursion detected in rules for relation \"{name}\""),
+            ));
+        }
+        let query = crate::view::query(&view)?;
+        // The view sees no enclosing query: not its columns, not its WITH.
+        let outer = std::mem::take(&mut self.outer);
+        let correlated = std::mem::replace(&mut self.correlated, vec![false]);
+        let ctes = std::mem::take(&mut self.ctes);
+        self.views.push(name.to_string());
+        let bound = self.bind_query(&query);
+        self.views.pop();
+        self.outer = outer;
+        self.correlated = correlated;
+        self.ctes = ctes;
+        let (plan, cols) = bound?;
+        let alias_name = alias.map_or_else(|| name.to_string(), |a| ident(&a.name));
+        for (i, c) in cols.into_iter().enumerate() {
+            let col_name = alias
+                .and_then(|a| a.columns.get(i))
+                .map(|c| ident(&c.name))
+                .or_else(|| view.columns.get(i).cloned())
+                .unwrap_or(c.name);
+            scope.push(ScopeColumn {
+                table: Some(alias_name.clone()),
+                name: col_name,
+                ty: c.ty,
+                hidden: false,
+            });
+        }
+        Ok(plan)
     }
 
     /// Binds a FROM clause and plans its joins with `where_` (already bound

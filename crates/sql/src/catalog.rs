@@ -211,12 +211,19 @@ pub fn must_get_table(txn: &mut Transaction, name: &str) -> Result<Table> {
 
 /// [`must_get_table`], shared (see [`get_table_shared`]).
 pub fn must_get_table_shared(txn: &mut Transaction, name: &str) -> Result<Arc<Table>> {
-    get_table_shared(txn, name)?.ok_or_else(|| {
-        SqlError::new(
-            codes::UNDEFINED_TABLE,
-            format!("relation \"{name}\" does not exist"),
-        )
-    })
+    if let Some(t) = get_table_shared(txn, name)? {
+        return Ok(t);
+    }
+    if crate::view::get(txn, name)?.is_some() {
+        return Err(SqlError::new(
+            codes::WRONG_OBJECT_TYPE,
+            format!("\"{name}\" is a view, not a table: views can only be read"),
+        ));
+    }
+    Err(SqlError::new(
+        codes::UNDEFINED_TABLE,
+        format!("relation \"{name}\" does not exist"),
+    ))
 }
 
 pub fn put_table(txn: &mut Transaction, table: &Table) -> Result<()> {

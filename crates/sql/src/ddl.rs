@@ -17,6 +17,7 @@ use crate::foreign_key;
 use crate::keys;
 use crate::sequence::{self, Sequence};
 use crate::types::DataType;
+use crate::view;
 
 pub fn create_table(txn: &mut Transaction, ct: &ast::CreateTable) -> Result<()> {
     if ct.query.is_some() || ct.like.is_some() || ct.clone.is_some() {
@@ -245,12 +246,19 @@ fn serial_type(t: &ast::DataType) -> Option<DataType> {
     }
 }
 
-/// True if a table, index or sequence is called `name` (they share one
-/// namespace, as relations do in PostgreSQL).
+/// True if a table, index, sequence or view is called `name` (they share
+/// one namespace, as relations do in PostgreSQL).
 fn relation_exists(txn: &mut Transaction, name: &str) -> Result<bool> {
     Ok(catalog::get_table(txn, name)?.is_some()
         || catalog::index_owner(txn, name)?.is_some()
-        || sequence::get(txn, name)?.is_some())
+        || sequence::get(txn, name)?.is_some()
+        || view::get(txn, name)?.is_some())
+}
+
+/// CREATE [OR REPLACE] VIEW (see [`crate::view`]).
+pub fn create_view(txn: &mut Transaction, cv: &ast::CreateView) -> Result<()> {
+    let exists = relation_exists(txn, &object_name(&cv.name)?)?;
+    view::create(txn, cv, exists)
 }
 
 /// `base`, or `base1`, `base2`, ... : the first name no relation has (nor
@@ -400,6 +408,7 @@ pub fn drop(
                         format!("table \"{name}\" does not exist"),
                     ));
                 };
+                view::drop_dependents(txn, &name, cascade, &dropped)?;
                 let dependents: Vec<String> = referencing_tables(&table)
                     .filter(|c| !dropped.contains(c))
                     .cloned()
@@ -437,6 +446,7 @@ pub fn drop(
                 }
                 catalog::delete_table(txn, &name)?;
             }
+            ast::ObjectType::View => view::drop(txn, &name, if_exists, cascade, &dropped)?,
             ast::ObjectType::Sequence => {
                 let Some(seq) = sequence::get(txn, &name)? else {
                     if if_exists {
@@ -546,10 +556,8 @@ pub fn alter_table(txn: &mut Transaction, at: &ast::AlterTable) -> Result<()> {
         if at.if_exists {
             return Ok(());
         }
-        return Err(SqlError::new(
-            codes::UNDEFINED_TABLE,
-            format!("relation \"{name}\" does not exist"),
-        ));
+        // A view gets "not a table" (42809), anything else 42P01.
+        return catalog::must_get_table(txn, &name).map(|_| ());
     };
     for op in &at.operations {
         match op {
@@ -718,6 +726,7 @@ pub fn alter_table(txn: &mut Transaction, at: &ast::AlterTable) -> Result<()> {
             ast::AlterTableOperation::RenameTable { table_name } => {
                 let (ast::RenameTableNameKind::As(n) | ast::RenameTableNameKind::To(n)) = table_name;
                 let new = object_name(n)?;
+                view::refuse_rename(txn, &table.name)?;
                 if relation_exists(txn, &new)? {
                     return Err(SqlError::new(
                         codes::DUPLICATE_TABLE,

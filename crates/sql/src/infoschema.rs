@@ -135,7 +135,7 @@ pub fn view(txn: &mut Transaction, view: &str) -> Result<ViewData> {
     match view {
         "tables" => {
             let cols = vec![("table_schema", text), ("table_name", text), ("table_type", text)];
-            let rows = catalog::list_tables(txn)?
+            let mut rows: Vec<Row> = catalog::list_tables(txn)?
                 .into_iter()
                 .map(|t| {
                     vec![
@@ -145,6 +145,14 @@ pub fn view(txn: &mut Transaction, view: &str) -> Result<ViewData> {
                     ]
                 })
                 .collect();
+            rows.extend(crate::view::list(txn)?.into_iter().map(|v| {
+                vec![
+                    Value::Text("public".into()),
+                    Value::Text(v.name),
+                    Value::Text("VIEW".into()),
+                ]
+            }));
+            rows.sort_by(|a, b| a[1].to_text().cmp(&b[1].to_text()));
             Ok((cols, rows))
         }
         "columns" => {

@@ -8,6 +8,7 @@
 //! 0x01 0x05 <name>                  catalog: a user (postcard; see users.rs)
 //! 0x01 0x06 <name>                  catalog: a sequence (postcard; see sequence.rs)
 //! 0x01 0x07 <sequence id> <nonce>   a sequence's counter (next value to hand out)
+//! 0x01 0x08 <name>                  catalog: a view (postcard; see view.rs)
 //! 0x02 <table id> <pk values...>    a row (postcard of the column values)
 //! 0x03 <index id> <values...> <pk>  a secondary index entry (empty value)
 //! ```
@@ -31,6 +32,7 @@ pub const CATALOG_ROWID: &[u8] = &[0x01, 0x04];
 pub const CATALOG_USER: &[u8] = &[0x01, 0x05];
 pub const CATALOG_SEQUENCE: &[u8] = &[0x01, 0x06];
 const SEQUENCE_COUNTER: &[u8] = &[0x01, 0x07];
+pub const CATALOG_VIEW: &[u8] = &[0x01, 0x08];
 const ROW: u8 = 0x02;
 const INDEX: u8 = 0x03;
 

@@ -49,6 +49,7 @@ pub mod sequence;
 pub mod session;
 pub mod types;
 pub mod users;
+pub mod view;
 
 pub use error::{SqlError, SqlState};
 pub use interrupt::Interrupt;

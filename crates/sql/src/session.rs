@@ -887,6 +887,10 @@ fn run(txn: &mut Transaction, stmt: &Statement, user: &str) -> Result<QueryResul
             ddl::create_table(txn, ct)?;
             QueryResult::command("CREATE TABLE")
         }
+        Statement::CreateView(cv) => {
+            ddl::create_view(txn, cv)?;
+            QueryResult::command("CREATE VIEW")
+        }
         Statement::CreateSequence {
             temporary,
             if_not_exists,

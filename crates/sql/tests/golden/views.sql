@@ -1,0 +1,51 @@
+CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT, amount INTEGER);
+INSERT INTO orders VALUES (1, 'ann', 10), (2, 'bob', 20), (3, 'ann', 5);
+CREATE VIEW totals AS SELECT customer, sum(amount) AS total FROM orders GROUP BY customer;
+SELECT * FROM totals ORDER BY customer;
+SELECT t.total FROM totals t WHERE t.customer = 'ann';
+-- column names, aliases, joins, views over views
+CREATE VIEW big (who, how_much) AS SELECT customer, total FROM totals WHERE total > 12;
+SELECT * FROM big;
+SELECT b.who, o.id FROM big AS b JOIN orders o ON o.customer = b.who ORDER BY o.id;
+SELECT x.a FROM big AS x (a, b);
+-- a view sees the data as it is when used
+INSERT INTO orders VALUES (4, 'cy', 50);
+SELECT * FROM big ORDER BY who;
+-- a view does not see the enclosing query's names
+WITH orders AS (SELECT 1 AS id) SELECT count(*) FROM totals;
+SELECT (SELECT count(*) FROM totals) AS n FROM orders WHERE id = 1;
+-- listed as views; written or altered only as tables
+SELECT table_name, table_type FROM information_schema.tables ORDER BY table_name;
+INSERT INTO totals VALUES ('x', 1);
+UPDATE totals SET total = 0;
+DELETE FROM totals;
+ALTER TABLE totals ADD COLUMN c INTEGER;
+CREATE INDEX ti ON totals (customer);
+-- names and definitions
+CREATE VIEW totals AS SELECT 1;
+CREATE VIEW IF NOT EXISTS totals AS SELECT 1;
+CREATE TABLE totals (x INTEGER);
+CREATE VIEW orders AS SELECT 1;
+CREATE VIEW broken AS SELECT nope FROM orders;
+CREATE VIEW broken AS SELECT * FROM missing;
+CREATE VIEW twice (a, b, c) AS SELECT 1, 2;
+CREATE VIEW dup AS SELECT 1 AS a, 2 AS a;
+CREATE MATERIALIZED VIEW m AS SELECT 1;
+-- OR REPLACE, and a view that would read itself
+CREATE OR REPLACE VIEW big (who, how_much) AS SELECT customer, total FROM totals WHERE total > 30;
+SELECT * FROM big;
+CREATE VIEW loop1 AS SELECT 1 AS x;
+CREATE OR REPLACE VIEW loop1 AS SELECT * FROM loop1;
+CREATE VIEW loop2 AS SELECT * FROM loop1;
+CREATE OR REPLACE VIEW loop1 AS SELECT * FROM loop2;
+SELECT * FROM loop1, loop2;
+-- dropping what views read
+DROP TABLE orders;
+ALTER TABLE orders RENAME TO purchases;
+DROP VIEW totals;
+DROP VIEW totals CASCADE;
+SELECT * FROM big;
+DROP VIEW missing;
+DROP VIEW IF EXISTS missing;
+DROP VIEW loop1, loop2;
+DROP TABLE orders;
