@@ -39,6 +39,9 @@ fn bind_returning(
     let mut cols = Vec::new();
     let mut exprs = Vec::new();
     let types: Vec<_> = scope.iter().map(|c| c.ty).collect();
+    // One binder for the whole list: its expressions are evaluated in one
+    // context, whose subquery cache is keyed by the binder's numbering.
+    let mut binder = Binder::new(txn);
     for item in items {
         match item {
             ast::SelectItem::Wildcard(_) => {
@@ -51,7 +54,7 @@ fn bind_returning(
                 }
             }
             ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
-                let b = Binder::new(txn).bind_expr(e, &scope, None)?;
+                let b = binder.bind_expr(e, &scope, None)?;
                 let name = match item {
                     ast::SelectItem::ExprWithAlias { alias, .. } => ident(alias),
                     _ => expr_name(e),
@@ -288,6 +291,9 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
                     scope.push(c);
                 }
                 let mut sets = Vec::new();
+                // One binder for SET and WHERE: they share one evaluation
+                // context, whose subquery cache is keyed by its numbering.
+                let mut binder = Binder::new(txn);
                 for a in &du.assignments {
                     let ast::AssignmentTarget::ColumnName(c) = &a.target else {
                         return Err(SqlError::unsupported("tuple assignment"));
@@ -296,10 +302,10 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
                     let i = table.column_index(&n).ok_or_else(|| {
                         SqlError::new(codes::UNDEFINED_COLUMN, format!("column \"{n}\" does not exist"))
                     })?;
-                    sets.push((i, Binder::new(txn).bind_expr(&a.value, &scope, None)?));
+                    sets.push((i, binder.bind_expr(&a.value, &scope, None)?));
                 }
                 let cond = match &du.selection {
-                    Some(w) => Some(Binder::new(txn).bind_expr(w, &scope, None)?),
+                    Some(w) => Some(binder.bind_expr(w, &scope, None)?),
                     None => None,
                 };
                 OnConflict::Update(sets, cond)
@@ -559,6 +565,9 @@ pub fn update(txn: &mut Transaction, up: &ast::Update) -> Result<DmlResult> {
     let scope = table_scope(&table, alias.as_deref());
     let returning = bind_returning(txn, &table, alias.as_deref(), up.returning.as_ref())?;
     let mut sets: Vec<(usize, Expr)> = Vec::new();
+    // One binder for every SET: they are evaluated in one context (see
+    // `bind_returning`).
+    let mut binder = Binder::new(txn);
     for a in &up.assignments {
         let ast::AssignmentTarget::ColumnName(c) = &a.target else {
             return Err(SqlError::unsupported("tuple assignment"));
@@ -575,11 +584,11 @@ pub fn update(txn: &mut Transaction, up: &ast::Update) -> Result<DmlResult> {
                 if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default") =>
             {
                 match &table.columns[i].default {
-                    Some(d) => Binder::new(txn).bind_expr(&parse_expr(d)?, &scope, None)?,
+                    Some(d) => binder.bind_expr(&parse_expr(d)?, &scope, None)?,
                     None => Expr::Literal(Value::Null),
                 }
             }
-            v => Binder::new(txn).bind_expr(v, &scope, None)?,
+            v => binder.bind_expr(v, &scope, None)?,
         };
         sets.push((i, e));
     }
