@@ -187,7 +187,7 @@ impl Shell {
             (Some("\\q"), _) => return Meta::Quit,
             (Some("\\?"), _) => {
                 println!(
-                    "\\q          quit\n\\timing     toggle timing of statements\n\\x          toggle expanded output\n\\dt, \\d     list tables\n\\d TABLE    describe a table\nStatements end with ';' and may span lines."
+                    "\\q          quit\n\\timing     toggle timing of statements\n\\x          toggle expanded output\n\\dt, \\d     list tables\n\\dv         list views\n\\d TABLE    describe a table\nStatements end with ';' and may span lines."
                 );
                 true
             }
@@ -207,7 +207,14 @@ impl Shell {
             (Some("\\dt" | "\\d"), None) => {
                 self.run_input(
                     "SELECT table_name AS \"table\" FROM information_schema.tables \
-                     WHERE table_schema = 'public' ORDER BY table_name",
+                     WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name",
+                )
+                .await
+            }
+            (Some("\\dv"), None) => {
+                self.run_input(
+                    "SELECT table_name AS \"view\" FROM information_schema.tables \
+                     WHERE table_schema = 'public' AND table_type = 'VIEW' ORDER BY table_name",
                 )
                 .await
             }

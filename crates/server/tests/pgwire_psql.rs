@@ -161,7 +161,8 @@ async fn psql_describe_commands() {
     let c = connect(&server).await;
     c.batch_execute(
         "CREATE TABLE t1 (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, amount NUMERIC(10,2)); \
-         CREATE TABLE t2 (k TEXT); CREATE INDEX t1_name ON t1 (name)",
+         CREATE TABLE t2 (k TEXT); CREATE INDEX t1_name ON t1 (name); \
+         CREATE VIEW v1 AS SELECT id FROM t1",
     )
     .await
     .expect("setup");
@@ -171,6 +172,15 @@ async fn psql_describe_commands() {
     assert!(stdout.contains("List of relations"), "{stdout}");
     assert!(stdout.contains(" public | t1   | table | root"), "{stdout}");
     assert!(stdout.contains("(2 rows)"), "{stdout}");
+
+    // \dv lists the view alone, \d tables and views.
+    let out = psql(&server, &["-c", "\\dv"]).await;
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains(" public | v1   | view | root"), "{stdout}");
+    assert!(stdout.contains("(1 row)"), "{stdout}");
+    let out = psql(&server, &["-c", "\\d"]).await;
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("v1") && stdout.contains("(3 rows)"), "{stdout}");
 
     let out = psql(&server, &["-c", "\\d t1"]).await;
     let stdout = text(&out.stdout);

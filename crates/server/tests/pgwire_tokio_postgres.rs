@@ -383,6 +383,12 @@ async fn serial_keys_foreign_keys_and_views_through_a_driver() {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     assert_eq!(rows, [("ann".to_string(), 2), ("bob".to_string(), 0)]);
+    // A parameter compared with a view's column gets that column's type.
+    let busy = c
+        .query("SELECT name FROM shelf WHERE books > $1", &[&1i64])
+        .await
+        .expect("typed parameter against a view");
+    assert_eq!(busy.len(), 1);
 
     c.execute("DELETE FROM authors WHERE id = $1", &[&ann])
         .await

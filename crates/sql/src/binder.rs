@@ -120,6 +120,9 @@ pub struct Binder<'t> {
     /// Views being expanded, innermost last (a view reading itself is an
     /// error, not an endless expansion).
     views: Vec<String>,
+    /// Tables, views and sequences the statement itself names (not those
+    /// inside the views it expands): what a view defined by it depends on.
+    pub resolved: Vec<String>,
 }
 
 /// Maximum nesting of expressions and queries. Binding, folding and
@@ -142,6 +145,7 @@ impl<'t> Binder<'t> {
             ctes: vec![],
             depth: 0,
             views: vec![],
+            resolved: vec![],
         }
     }
 
@@ -471,6 +475,7 @@ impl<'t> Binder<'t> {
                 let Some(table) = catalog::get_table_shared(self.txn, &tname)? else {
                     return self.bind_view(&tname, alias.as_ref(), scope);
                 };
+                self.note_relation(&tname);
                 for (i, c) in table.columns.iter().enumerate() {
                     let name = alias
                         .as_ref()
@@ -542,6 +547,7 @@ impl<'t> Binder<'t> {
                 format!("infinite recursion detected in rules for relation \"{name}\""),
             ));
         }
+        self.note_relation(name);
         let query = crate::view::query(&view)?;
         // The view sees no enclosing query: not its columns, not its WITH.
         let outer = std::mem::take(&mut self.outer);
@@ -554,12 +560,25 @@ impl<'t> Binder<'t> {
         self.correlated = correlated;
         self.ctes = ctes;
         let (plan, cols) = bound?;
+        // Its query is re-bound on every use; if the tables under it have
+        // changed shape since CREATE VIEW (a column added under `*`), the
+        // names given then would label the wrong columns.
+        let shape: Vec<DataType> = cols.iter().map(|c| c.ty).collect();
+        let stored: Vec<DataType> = view.output.iter().map(|(_, t)| *t).collect();
+        if shape != stored {
+            return Err(SqlError::new(
+                codes::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                format!(
+                    "view \"{name}\" no longer matches the tables it reads (they changed since CREATE VIEW); re-create it"
+                ),
+            ));
+        }
         let alias_name = alias.map_or_else(|| name.to_string(), |a| ident(&a.name));
         for (i, c) in cols.into_iter().enumerate() {
             let col_name = alias
                 .and_then(|a| a.columns.get(i))
                 .map(|c| ident(&c.name))
-                .or_else(|| view.columns.get(i).cloned())
+                .or_else(|| view.output.get(i).map(|(n, _)| n.clone()))
                 .unwrap_or(c.name);
             scope.push(ScopeColumn {
                 table: Some(alias_name.clone()),
@@ -569,6 +588,13 @@ impl<'t> Binder<'t> {
             });
         }
         Ok(plan)
+    }
+
+    /// Notes a relation the statement names itself (see `resolved`).
+    fn note_relation(&mut self, name: &str) {
+        if self.views.is_empty() && !self.resolved.iter().any(|r| r == name) {
+            self.resolved.push(name.to_string());
+        }
     }
 
     /// Binds a FROM clause and plans its joins with `where_` (already bound
@@ -1526,6 +1552,7 @@ impl<'t> Binder<'t> {
         let Some(seq) = crate::sequence::get(self.txn, &name)? else {
             if catalog::get_table(self.txn, &name)?.is_some()
                 || catalog::index_owner(self.txn, &name)?.is_some()
+                || crate::view::get(self.txn, &name)?.is_some()
             {
                 return Err(SqlError::new(
                     codes::WRONG_OBJECT_TYPE,
@@ -1537,6 +1564,7 @@ impl<'t> Binder<'t> {
                 format!("relation \"{name}\" does not exist"),
             ));
         };
+        self.note_relation(&name);
         let args = rest
             .iter()
             .map(|e| self.bind_expr_inner(e, scope, aggs.as_deref_mut()))

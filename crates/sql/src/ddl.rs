@@ -400,6 +400,12 @@ pub fn drop(
         match object_type {
             ast::ObjectType::Table => {
                 let Some(table) = catalog::get_table(txn, &name)? else {
+                    if view::get(txn, &name)?.is_some() {
+                        return Err(SqlError::new(
+                            codes::WRONG_OBJECT_TYPE,
+                            format!("\"{name}\" is not a table (use DROP VIEW)"),
+                        ));
+                    }
                     if if_exists {
                         continue;
                     }
@@ -408,7 +414,8 @@ pub fn drop(
                         format!("table \"{name}\" does not exist"),
                     ));
                 };
-                view::drop_dependents(txn, &name, cascade, &dropped)?;
+                // A view is never in a DROP TABLE list: no exemptions.
+                view::drop_dependents(txn, &name, cascade, &[])?;
                 let dependents: Vec<String> = referencing_tables(&table)
                     .filter(|c| !dropped.contains(c))
                     .cloned()
@@ -469,6 +476,7 @@ pub fn drop(
                         ),
                     ));
                 }
+                view::drop_dependents(txn, &name, cascade, &[])?;
                 sequence::delete(txn, &seq)?;
             }
             ast::ObjectType::Index => {
@@ -553,10 +561,10 @@ pub fn truncate_table(txn: &mut Transaction, table: &Table) -> Result<()> {
 pub fn alter_table(txn: &mut Transaction, at: &ast::AlterTable) -> Result<()> {
     let name = object_name(&at.name)?;
     let Some(mut table) = catalog::get_table(txn, &name)? else {
-        if at.if_exists {
+        // A view gets "not a table" (42809), IF EXISTS or not.
+        if at.if_exists && view::get(txn, &name)?.is_none() {
             return Ok(());
         }
-        // A view gets "not a table" (42809), anything else 42P01.
         return catalog::must_get_table(txn, &name).map(|_| ());
     };
     for op in &at.operations {
@@ -656,6 +664,15 @@ pub fn alter_table(txn: &mut Transaction, at: &ast::AlterTable) -> Result<()> {
                             "dropping a column of a table with foreign keys",
                         ));
                     }
+                    if let Some(v) = view::dependents(txn, &table.name)?.first() {
+                        return Err(SqlError::new(
+                            codes::DEPENDENT_OBJECTS_STILL_EXIST,
+                            format!(
+                                "cannot drop column {cname} of table {name} because view {} reads the table",
+                                v.name
+                            ),
+                        ));
+                    }
                     if !table.checks.is_empty() {
                         return Err(SqlError::unsupported(
                             "dropping a column of a table with CHECK constraints",
@@ -714,6 +731,13 @@ pub fn alter_table(txn: &mut Transaction, at: &ast::AlterTable) -> Result<()> {
                     return Err(SqlError::unsupported(
                         "renaming a column of a table with CHECK constraints",
                     ));
+                }
+                if let Some(v) = view::dependents(txn, &table.name)?.first() {
+                    // So does a view's stored query.
+                    return Err(SqlError::unsupported(format!(
+                        "renaming a column of {name}, which view {} reads (drop and re-create the view)",
+                        v.name
+                    )));
                 }
                 for mut seq in sequence::owned_by_table(txn, table.id)? {
                     if seq.owned_by.as_ref().is_some_and(|(_, c)| *c == old) {

@@ -54,6 +54,11 @@ pub fn infer(txn: &mut Transaction, stmt: &ast::Statement, count: usize) -> Vec<
                 columns.entry(c.name.clone()).or_insert(c.ty);
             }
             defs.insert(name, t);
+        } else if let Ok(Some(v)) = crate::view::get(txn, &name) {
+            // A view's columns as of CREATE VIEW.
+            for (n, ty) in &v.output {
+                columns.entry(n.clone()).or_insert(*ty);
+            }
         }
     }
     let mut v = Infer {

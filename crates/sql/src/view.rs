@@ -1,27 +1,26 @@
 //! Views: `CREATE [OR REPLACE] VIEW`, `DROP VIEW`, and their use in FROM.
 //!
-//! A view is stored as the text of its query (plus optional column names)
-//! under the system prefix (see `keys.rs`), and expanded where a query
-//! names it: the binder parses and binds the text as a derived table, in a
-//! scope of its own (a view sees neither the enclosing query's columns nor
-//! its WITH names). Its query is bound once at CREATE, so a view that
-//! cannot run is refused then (42P01, 42703, ...).
+//! A view is stored as the text of its query, with its columns' names and
+//! types as of CREATE, under the system prefix (see `keys.rs`), and
+//! expanded where a query names it: the binder parses and binds the text
+//! as a derived table, in a scope of its own (a view sees neither the
+//! enclosing query's columns nor its WITH names). Its query is bound once
+//! at CREATE, so a view that cannot run is refused then (42P01, 42703, ...).
 //!
 //! Invariants: a view is a relation, in the namespace tables, indexes and
-//! sequences share; each definition lists the tables and views it reads
-//! (`depends_on`), so DROP TABLE or DROP VIEW of something a view reads is
-//! refused (2BP01) unless CASCADE drops the dependent views too, and
-//! renaming a table or view others read is refused (the stored text names
-//! it). Expanding a view that (through OR REPLACE) reads itself is 42P17.
+//! sequences share. Each definition lists what its query names, as the
+//! binder resolved it (`depends_on`: tables, views, sequences), so DROP of
+//! one of those is refused (2BP01) unless CASCADE drops the dependent
+//! views too, and renaming a table, or renaming or dropping a column of a
+//! table, that a view reads is refused (the stored text names them). A
+//! view whose query no longer binds to the column types recorded at
+//! CREATE (a column added under `SELECT *`) is refused when used (55000),
+//! never shown with shifted names. A view reading itself, also through
+//! others, is 42P17 at CREATE.
 //!
-//! Not here: writing through a view (INSERT/UPDATE/DELETE on a view is
-//! 0A000), materialized views, `WITH CHECK OPTION`, recursive views. Unlike
-//! PostgreSQL, `SELECT *` in a view is expanded each time it is used, so
-//! columns added to a base table later appear in the view, and dropping a
-//! column a view reads breaks the view (42703 when used) instead of being
-//! refused.
-
-use std::ops::ControlFlow;
+//! Not here: writing through a view (INSERT/UPDATE/DELETE, ALTER TABLE or
+//! CREATE INDEX on a view is 42809), renaming a view, materialized views,
+//! `WITH CHECK OPTION`, recursive views.
 
 use quorumdb_storage::{ScanOrder, Transaction};
 use serde::{Deserialize, Serialize};
@@ -31,6 +30,7 @@ use crate::binder::{Binder, ident, object_name};
 use crate::catalog;
 use crate::error::{Result, SqlError, codes};
 use crate::keys;
+use crate::types::DataType;
 
 /// A view's definition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,10 +38,12 @@ pub struct View {
     pub name: String,
     /// The query, as SQL text.
     pub sql: String,
-    /// Column names given in CREATE VIEW (may name fewer columns than the
-    /// query has; the rest keep the query's names).
-    pub columns: Vec<String>,
-    /// Tables and views its query reads.
+    /// Its columns as of CREATE: names (those given in CREATE VIEW, else
+    /// the query's) and types. A use whose query no longer binds to these
+    /// types is refused rather than mislabelled.
+    pub output: Vec<(String, DataType)>,
+    /// Tables, views and sequences its query names (as the binder resolved
+    /// them, so WITH names and table functions are not among them).
     pub depends_on: Vec<String>,
 }
 
@@ -66,9 +68,13 @@ pub fn list(txn: &mut Transaction) -> Result<Vec<View>> {
         .collect()
 }
 
-/// The views that read `name` (a table or view).
+/// The views that name `name` (a table, view or sequence). A constraint
+/// read (validated at commit whatever the isolation level), so a view
+/// created concurrently with a DROP of what it reads makes one of them
+/// fail.
 pub fn dependents(txn: &mut Transaction, name: &str) -> Result<Vec<View>> {
-    Ok(list(txn)?
+    Ok(txn
+        .constraint_reads(list)?
         .into_iter()
         .filter(|v| v.depends_on.iter().any(|d| d == name))
         .collect())
@@ -86,7 +92,8 @@ pub fn query(view: &View) -> Result<ast::Query> {
     }
 }
 
-/// CREATE [OR REPLACE] VIEW.
+/// CREATE [OR REPLACE] VIEW. `relation_exists`: something of that name is
+/// in the relation namespace.
 pub fn create(txn: &mut Transaction, cv: &ast::CreateView, relation_exists: bool) -> Result<()> {
     if cv.materialized {
         return Err(SqlError::unsupported("materialized views"));
@@ -95,9 +102,15 @@ pub fn create(txn: &mut Transaction, cv: &ast::CreateView, relation_exists: bool
         return Err(SqlError::unsupported("temporary views"));
     }
     let name = object_name(&cv.name)?;
+    let old = get(txn, &name)?;
     if relation_exists {
-        let replacing = cv.or_replace && get(txn, &name)?.is_some();
-        if !replacing {
+        if cv.or_replace && old.is_none() {
+            return Err(SqlError::new(
+                codes::WRONG_OBJECT_TYPE,
+                format!("\"{name}\" is not a view"),
+            ));
+        }
+        if !cv.or_replace {
             if cv.if_not_exists {
                 return Ok(());
             }
@@ -107,44 +120,60 @@ pub fn create(txn: &mut Transaction, cv: &ast::CreateView, relation_exists: bool
             ));
         }
     }
-    let columns: Vec<String> = cv.columns.iter().map(|c| ident(&c.name)).collect();
+    // Everything read to define it is validated at commit, so a concurrent
+    // DROP of a table it reads cannot slip past (see `dependents`).
+    txn.constraint_reads(|txn| define(txn, cv, name, old))
+}
+
+fn define(txn: &mut Transaction, cv: &ast::CreateView, name: String, old: Option<View>) -> Result<()> {
+    let given: Vec<String> = cv.columns.iter().map(|c| ident(&c.name)).collect();
     // Bound once now: a view that cannot run is refused here.
-    let (_, out) = Binder::new(txn).bind_query(&cv.query)?;
-    if columns.len() > out.len() {
+    let mut binder = Binder::new(txn);
+    let (_, out) = binder.bind_query(&cv.query)?;
+    let depends_on: Vec<String> = std::mem::take(&mut binder.resolved)
+        .into_iter()
+        .filter(|r| *r != name)
+        .collect();
+    if given.len() > out.len() {
         return Err(SqlError::new(
             codes::SYNTAX_ERROR,
             "CREATE VIEW specifies more column names than columns",
         ));
     }
-    let mut names: Vec<String> = out.into_iter().map(|c| c.name).collect();
-    for (n, given) in names.iter_mut().zip(&columns) {
-        *n = given.clone();
+    let mut output: Vec<(String, DataType)> = out.into_iter().map(|c| (c.name, c.ty)).collect();
+    for ((n, _), g) in output.iter_mut().zip(&given) {
+        *n = g.clone();
     }
-    for (i, n) in names.iter().enumerate() {
-        if names[..i].contains(n) {
+    for (i, (n, _)) in output.iter().enumerate() {
+        if output[..i].iter().any(|(m, _)| m == n) {
             return Err(SqlError::new(
                 codes::DUPLICATE_COLUMN,
                 format!("column \"{n}\" specified more than once"),
             ));
         }
     }
-    let mut depends_on: Vec<String> = Vec::new();
-    let mut relations = Vec::new();
-    let _ = ast::visit_relations(&*cv.query, |r| {
-        relations.push(r.clone());
-        ControlFlow::<()>::Continue(())
-    });
-    for r in relations {
-        let Ok(n) = object_name(&r) else { continue };
-        let exists = catalog::get_table(txn, &n)?.is_some() || get(txn, &n)?.is_some();
-        if exists && n != name && !depends_on.contains(&n) {
-            depends_on.push(n);
+    // As in PostgreSQL, OR REPLACE may add columns at the end, nothing
+    // else: views and queries built on this one rely on its columns.
+    if let Some(old) = &old {
+        if output.len() < old.output.len() {
+            return Err(SqlError::new(
+                codes::INVALID_TABLE_DEFINITION,
+                "cannot drop columns from view",
+            ));
+        }
+        for ((n, t), (on, ot)) in output.iter().zip(&old.output) {
+            if n != on || t != ot {
+                return Err(SqlError::new(
+                    codes::INVALID_TABLE_DEFINITION,
+                    format!("cannot change name or data type of view column \"{on}\""),
+                ));
+            }
         }
     }
     let view = View {
         name: name.clone(),
         sql: cv.query.to_string(),
-        columns,
+        output,
         depends_on,
     };
     txn.set(keys::catalog_key(keys::CATALOG_VIEW, &name), encode(&view)?)?;
@@ -164,28 +193,35 @@ fn quote(name: &str) -> String {
 }
 
 /// Refuses (2BP01) dropping `name` while views read it, or, with
-/// `cascade`, drops those views (and theirs) first. Views in `dropped`
-/// (the statement's own list) do not count.
+/// `cascade`, drops those views (and the views that read them) first.
+/// Views in `dropped` (a DROP VIEW statement's own list) do not count.
 pub fn drop_dependents(txn: &mut Transaction, name: &str, cascade: bool, dropped: &[String]) -> Result<()> {
-    let views: Vec<View> = dependents(txn, name)?
-        .into_iter()
-        .filter(|v| !dropped.contains(&v.name))
-        .collect();
-    let Some(first) = views.first() else {
-        return Ok(());
-    };
-    if !cascade {
-        return Err(SqlError::new(
-            codes::DEPENDENT_OBJECTS_STILL_EXIST,
-            format!(
-                "cannot drop {name} because other objects depend on it (view {}; DROP ... CASCADE drops them)",
-                first.name
-            ),
-        ));
+    // Breadth-first over the recorded dependencies, each view once: a
+    // stale record can never make this loop.
+    let mut seen: Vec<String> = vec![name.to_string()];
+    let mut queue: Vec<String> = vec![name.to_string()];
+    let mut doomed: Vec<String> = Vec::new();
+    while let Some(current) = queue.pop() {
+        for v in dependents(txn, &current)? {
+            if dropped.contains(&v.name) || seen.contains(&v.name) {
+                continue;
+            }
+            if !cascade {
+                return Err(SqlError::new(
+                    codes::DEPENDENT_OBJECTS_STILL_EXIST,
+                    format!(
+                        "cannot drop {name} because other objects depend on it (view {}; DROP ... CASCADE drops them)",
+                        v.name
+                    ),
+                ));
+            }
+            seen.push(v.name.clone());
+            queue.push(v.name.clone());
+            doomed.push(v.name);
+        }
     }
-    for v in views {
-        drop_dependents(txn, &v.name, true, dropped)?;
-        txn.delete(keys::catalog_key(keys::CATALOG_VIEW, &v.name))?;
+    for v in doomed {
+        txn.delete(keys::catalog_key(keys::CATALOG_VIEW, &v))?;
     }
     Ok(())
 }
@@ -199,6 +235,12 @@ pub fn drop(
     dropped: &[String],
 ) -> Result<()> {
     if get(txn, name)?.is_none() {
+        if catalog::get_table(txn, name)?.is_some() {
+            return Err(SqlError::new(
+                codes::WRONG_OBJECT_TYPE,
+                format!("\"{name}\" is not a view"),
+            ));
+        }
         if if_exists {
             return Ok(());
         }

@@ -59,10 +59,22 @@ pub fn answer(
     }))
 }
 
+/// Which relations a `\d`-style list asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Relations {
+    /// `\dt`.
+    Tables,
+    /// `\dv`.
+    Views,
+    /// `\d`.
+    TablesAndViews,
+}
+
 enum Kind {
-    /// `\d`, `\dt` (indexes: `\di`).
+    /// `\d`, `\dt`, `\dv` (indexes: `\di`).
     List {
         indexes: bool,
+        views: Relations,
     },
     Lookup,
     Details,
@@ -85,7 +97,14 @@ fn classify(flat: &str, lower: &str) -> Option<Kind> {
         && lower.contains("from pg_catalog.pg_class c")
     {
         let indexes = flat.contains("c.relkind IN ('i','I'") || lower.contains("as \"table\"");
-        return Some(Kind::List { indexes });
+        let views = if flat.contains("c.relkind IN ('v',") {
+            Relations::Views
+        } else if flat.contains("c.relkind IN ('r','p','v'") {
+            Relations::TablesAndViews
+        } else {
+            Relations::Tables
+        };
+        return Some(Kind::List { indexes, views });
     }
     if lower.starts_with("select c.oid, n.nspname, c.relname from pg_catalog.pg_class c") {
         return Some(Kind::Lookup);
@@ -319,11 +338,23 @@ fn run(kind: Kind, flat: &str, store: &KvStore, user: &str, database: &str) -> R
                 rows,
             )
         }
-        Kind::List { indexes } => {
+        Kind::List { indexes, views } => {
             let pattern = name_pattern(flat);
             let keep = |n: &str| pattern.as_deref().is_none_or(|p| matches(p, n));
             let mut rows = Vec::new();
-            for table in all_tables(&mut txn)? {
+            if !indexes && views != Relations::Tables {
+                for v in quorumdb_sql::view::list(&mut txn)? {
+                    if keep(&v.name) {
+                        rows.push(vec![t("public"), t(v.name), t("view"), t(user)]);
+                    }
+                }
+            }
+            let tables = if views == Relations::Views && !indexes {
+                vec![]
+            } else {
+                all_tables(&mut txn)?
+            };
+            for table in tables {
                 if indexes {
                     for (name, ..) in index_list(&table) {
                         if keep(&name) {

@@ -49,3 +49,37 @@ DROP VIEW missing;
 DROP VIEW IF EXISTS missing;
 DROP VIEW loop1, loop2;
 DROP TABLE orders;
+-- dependencies are what the query resolves to: a WITH name is not a table
+CREATE TABLE base (a INTEGER, b TEXT);
+CREATE TABLE shadow (x INTEGER);
+CREATE VIEW cte_view AS WITH shadow AS (SELECT a FROM base) SELECT * FROM shadow;
+DROP TABLE shadow;
+DROP TABLE base;
+-- a view keeps the columns it had at CREATE
+CREATE VIEW star AS SELECT * FROM base;
+ALTER TABLE base ADD COLUMN c INTEGER;
+SELECT * FROM star;
+ALTER TABLE base RENAME COLUMN a TO aa;
+ALTER TABLE base DROP COLUMN c;
+DROP VIEW star, cte_view;
+ALTER TABLE base DROP COLUMN c;
+-- OR REPLACE may add columns at the end only
+CREATE VIEW narrow AS SELECT a FROM base;
+CREATE OR REPLACE VIEW narrow AS SELECT a, b FROM base;
+CREATE OR REPLACE VIEW narrow AS SELECT b FROM base;
+CREATE OR REPLACE VIEW narrow AS SELECT a FROM base;
+CREATE OR REPLACE VIEW narrow AS SELECT CAST(a AS BIGINT) AS a, b FROM base;
+-- the wrong kind of relation
+DROP TABLE narrow;
+DROP TABLE IF EXISTS narrow;
+DROP VIEW base;
+CREATE OR REPLACE VIEW base AS SELECT 1;
+SELECT nextval('narrow');
+ALTER TABLE IF EXISTS narrow ADD COLUMN z INTEGER;
+-- a view that takes sequence values depends on the sequence
+CREATE SEQUENCE tickets;
+CREATE VIEW next_ticket AS SELECT nextval('tickets') AS t;
+SELECT * FROM next_ticket;
+DROP SEQUENCE tickets;
+DROP SEQUENCE tickets CASCADE;
+SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW';
