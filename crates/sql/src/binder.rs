@@ -606,6 +606,38 @@ impl<'t> Binder<'t> {
         where_: Vec<&ast::Expr>,
         base: usize,
     ) -> Result<Plan> {
+        self.bind_from_after(None, from, scope, where_, base)
+    }
+
+    /// The target of `UPDATE ... FROM` / `DELETE ... USING` joined with
+    /// the `from` list under `where_`: `target` reads the target table's
+    /// rows, whose columns `scope` already holds (the FROM items' columns
+    /// are added after them). Each result row is the target row followed
+    /// by one combination of FROM rows matching it.
+    pub fn bind_target_join(
+        &mut self,
+        target: Plan,
+        scope: &mut Scope,
+        from: &[ast::TableWithJoins],
+        where_: Option<&ast::Expr>,
+    ) -> Result<Plan> {
+        let first = Leaf {
+            plan: target,
+            start: 0,
+            width: scope.len(),
+        };
+        self.bind_from_after(Some(first), from, scope, where_.into_iter().collect(), 0)
+    }
+
+    /// [`Binder::bind_from`], after an already bound first relation.
+    fn bind_from_after(
+        &mut self,
+        first: Option<Leaf>,
+        from: &[ast::TableWithJoins],
+        scope: &mut Scope,
+        where_: Vec<&ast::Expr>,
+        base: usize,
+    ) -> Result<Plan> {
         // Steps: (kind, leaf, ON) in FROM order.
         struct Step {
             kind: JoinKind,
@@ -615,6 +647,14 @@ impl<'t> Binder<'t> {
             using: Vec<Expr>,
         }
         let mut steps: Vec<Step> = Vec::new();
+        if let Some(leaf) = first {
+            steps.push(Step {
+                kind: JoinKind::Inner,
+                leaf,
+                on: None,
+                using: vec![],
+            });
+        }
         let add = |this: &mut Self,
                    steps: &mut Vec<Step>,
                    scope: &mut Scope,

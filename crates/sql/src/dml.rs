@@ -17,6 +17,7 @@ use crate::exec::{self, ExecCtx};
 use crate::expr::{Expr, infer_type};
 use crate::keys;
 use crate::optimizer::{self, Leaf};
+use crate::plan::Plan;
 use crate::session::parse_expr;
 use crate::types::{Row, Value};
 use std::sync::Arc;
@@ -555,19 +556,68 @@ fn single_table(f: &ast::TableFactor) -> Result<(String, Option<String>)> {
     }
 }
 
+/// Joins the target table's rows (with their hidden row ids) with an
+/// `UPDATE ... FROM` / `DELETE ... USING` list under `selection`: each
+/// target row once, with the first combination of FROM rows it matched
+/// (PostgreSQL leaves which one unspecified). Returns the plan's rows and
+/// the combined scope; call with the binder whose numbering the SET
+/// expressions use.
+fn joined_rows(
+    binder: &mut Binder,
+    table: &Arc<Table>,
+    scope: &mut Scope,
+    from: &[ast::TableWithJoins],
+    selection: Option<&ast::Expr>,
+) -> Result<Plan> {
+    binder.bind_target_join(optimizer::scan(table.clone(), true), scope, from, selection)
+}
+
+/// Runs a [`joined_rows`] plan, keeping the first row per target row.
+fn distinct_targets(txn: &mut Transaction, table: &Table, width: usize, plan: &Plan) -> Result<Vec<Row>> {
+    let mut ctx = ExecCtx::new(txn);
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for row in exec::collect(plan, &mut ctx)? {
+        let target: Row = row.get(..width).unwrap_or_default().to_vec();
+        if seen.insert(keys::row_key(table.id, &pk_values(table, &target))) {
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+fn from_list(up: &ast::Update) -> Option<&[ast::TableWithJoins]> {
+    match &up.from {
+        None => None,
+        Some(ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f)) => Some(f),
+    }
+}
+
 pub fn update(txn: &mut Transaction, up: &ast::Update) -> Result<DmlResult> {
-    if up.from.is_some() || !up.table.joins.is_empty() {
-        return Err(SqlError::unsupported("UPDATE ... FROM"));
+    if !up.table.joins.is_empty() {
+        return Err(SqlError::unsupported("UPDATE of a join (use UPDATE ... FROM)"));
     }
     let (name, alias) = single_table(&up.table.relation)?;
     // Validated at commit at every level (see `insert`).
     let table = txn.constraint_reads(|txn| catalog::must_get_table_shared(txn, &name))?;
-    let scope = table_scope(&table, alias.as_deref());
+    let target_scope = table_scope(&table, alias.as_deref());
+    let width = target_scope.len();
     let returning = bind_returning(txn, &table, alias.as_deref(), up.returning.as_ref())?;
     let mut sets: Vec<(usize, Expr)> = Vec::new();
-    // One binder for every SET: they are evaluated in one context (see
-    // `bind_returning`).
+    // One binder for every SET (and a FROM list's join): they are
+    // evaluated in one context (see `bind_returning`).
     let mut binder = Binder::new(txn);
+    let mut scope = target_scope.clone();
+    let joined = match from_list(up) {
+        Some(from) => Some(joined_rows(
+            &mut binder,
+            &table,
+            &mut scope,
+            from,
+            up.selection.as_ref(),
+        )?),
+        None => None,
+    };
     for a in &up.assignments {
         let ast::AssignmentTarget::ColumnName(c) = &a.target else {
             return Err(SqlError::unsupported("tuple assignment"));
@@ -592,14 +642,20 @@ pub fn update(txn: &mut Transaction, up: &ast::Update) -> Result<DmlResult> {
         };
         sets.push((i, e));
     }
-    let rows = matching_rows(txn, &table, &scope, up.selection.as_ref())?;
+    // With FROM, each row is the target row followed by the FROM rows it
+    // matched; the SET expressions may read both.
+    let rows = match &joined {
+        Some(plan) => distinct_targets(txn, &table, width, plan)?,
+        None => matching_rows(txn, &table, &target_scope, up.selection.as_ref())?,
+    };
     let mut changes = Vec::with_capacity(rows.len());
     {
         let mut ctx = ExecCtx::new(txn);
-        for old in rows {
+        for full in rows {
+            let old: Row = full.get(..width).unwrap_or_default().to_vec();
             let mut new = old.clone();
             for (i, e) in &sets {
-                new[*i] = e.eval(&old, &mut ctx)?;
+                new[*i] = e.eval(&full, &mut ctx)?;
             }
             changes.push((old, new));
         }
@@ -626,8 +682,8 @@ pub fn update(txn: &mut Transaction, up: &ast::Update) -> Result<DmlResult> {
 }
 
 pub fn delete(txn: &mut Transaction, del: &ast::Delete) -> Result<DmlResult> {
-    if del.using.is_some() || !del.tables.is_empty() {
-        return Err(SqlError::unsupported("DELETE ... USING"));
+    if !del.tables.is_empty() {
+        return Err(SqlError::unsupported("DELETE from several tables"));
     }
     let from = match &del.from {
         ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
@@ -640,7 +696,25 @@ pub fn delete(txn: &mut Transaction, del: &ast::Delete) -> Result<DmlResult> {
     let table = txn.constraint_reads(|txn| catalog::must_get_table_shared(txn, &name))?;
     let scope = table_scope(&table, alias.as_deref());
     let returning = bind_returning(txn, &table, alias.as_deref(), del.returning.as_ref())?;
-    let rows = matching_rows(txn, &table, &scope, del.selection.as_ref())?;
+    let rows = match &del.using {
+        // Target rows matching some combination of USING rows, once each.
+        Some(using) => {
+            let width = scope.len();
+            let mut full = scope.clone();
+            let plan = joined_rows(
+                &mut Binder::new(txn),
+                &table,
+                &mut full,
+                using,
+                del.selection.as_ref(),
+            )?;
+            distinct_targets(txn, &table, width, &plan)?
+                .into_iter()
+                .map(|r| r.get(..width).unwrap_or_default().to_vec())
+                .collect()
+        }
+        None => matching_rows(txn, &table, &scope, del.selection.as_ref())?,
+    };
     let count = rows.len() as u64;
     let mut returned = Vec::new();
     let mut pending = Vec::new();
