@@ -100,6 +100,7 @@ pub enum OnDelete {
 /// How a table definition was stored before foreign keys: decoded when
 /// the current layout does not fit (postcard has no optional fields).
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
 struct TableWithoutForeignKeys {
     id: u64,
     name: String,
@@ -332,16 +333,7 @@ mod tests {
     /// without foreign keys.
     #[test]
     fn a_definition_stored_before_foreign_keys_still_decodes() {
-        #[derive(Serialize)]
-        struct Old {
-            id: u64,
-            name: String,
-            columns: Vec<Column>,
-            primary_key: Vec<usize>,
-            indexes: Vec<Index>,
-            checks: Vec<String>,
-        }
-        let old = Old {
+        let old = TableWithoutForeignKeys {
             id: 7,
             name: "legacy".into(),
             columns: vec![Column {
