@@ -599,21 +599,14 @@ impl<'t> Binder<'t> {
 
     /// Binds a FROM clause and plans its joins with `where_` (already bound
     /// by the caller? no: bound here after the scope is complete).
-    fn bind_from(
-        &mut self,
-        from: &[ast::TableWithJoins],
-        scope: &mut Scope,
-        where_: Vec<&ast::Expr>,
-        base: usize,
-    ) -> Result<Plan> {
-        self.bind_from_after(None, from, scope, where_, base)
-    }
-
     /// The target of `UPDATE ... FROM` / `DELETE ... USING` joined with
     /// the `from` list under `where_`: `target` reads the target table's
     /// rows, whose columns `scope` already holds (the FROM items' columns
     /// are added after them). Each result row is the target row followed
-    /// by one combination of FROM rows matching it.
+    /// by one combination of FROM rows matching it. Each item of the list
+    /// is planned on its own first (its joins, outer ones included, see
+    /// only its own tables, as in PostgreSQL), then the target and the
+    /// items are inner-joined under WHERE.
     pub fn bind_target_join(
         &mut self,
         target: Plan,
@@ -621,18 +614,31 @@ impl<'t> Binder<'t> {
         from: &[ast::TableWithJoins],
         where_: Option<&ast::Expr>,
     ) -> Result<Plan> {
-        let first = Leaf {
+        let mut leaves = vec![Leaf {
             plan: target,
             start: 0,
             width: scope.len(),
-        };
-        self.bind_from_after(Some(first), from, scope, where_.into_iter().collect(), 0)
+        }];
+        for twj in from {
+            let start = scope.len();
+            let plan = self.bind_from(std::slice::from_ref(twj), scope, vec![], start)?;
+            leaves.push(Leaf {
+                plan,
+                start,
+                width: scope.len() - start,
+            });
+        }
+        let full_scope = scope.clone();
+        let mut conj = Vec::new();
+        if let Some(w) = where_ {
+            let b = self.bind_expr(w, &full_scope, None)?;
+            conj = self.fold(b).conjuncts();
+        }
+        Ok(optimizer::plan_join_group(leaves, conj, 0))
     }
 
-    /// [`Binder::bind_from`], after an already bound first relation.
-    fn bind_from_after(
+    fn bind_from(
         &mut self,
-        first: Option<Leaf>,
         from: &[ast::TableWithJoins],
         scope: &mut Scope,
         where_: Vec<&ast::Expr>,
@@ -647,14 +653,6 @@ impl<'t> Binder<'t> {
             using: Vec<Expr>,
         }
         let mut steps: Vec<Step> = Vec::new();
-        if let Some(leaf) = first {
-            steps.push(Step {
-                kind: JoinKind::Inner,
-                leaf,
-                on: None,
-                using: vec![],
-            });
-        }
         let add = |this: &mut Self,
                    steps: &mut Vec<Step>,
                    scope: &mut Scope,

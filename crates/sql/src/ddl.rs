@@ -449,6 +449,8 @@ pub fn drop(
                 }
                 txn.delete(keys::rowid_key(table.id))?;
                 for seq in sequence::owned_by_table(txn, table.id)? {
+                    // A view taking values from it goes too, or blocks.
+                    view::drop_dependents(txn, &seq.name, cascade, &[])?;
                     sequence::delete(txn, &seq)?;
                 }
                 catalog::delete_table(txn, &name)?;
@@ -688,6 +690,7 @@ pub fn alter_table(txn: &mut Transaction, at: &ast::AlterTable) -> Result<()> {
                     table.indexes = kept;
                     for seq in sequence::owned_by_table(txn, table.id)? {
                         if seq.owned_by.as_ref().is_some_and(|(_, c)| *c == cname) {
+                            view::drop_dependents(txn, &seq.name, false, &[])?;
                             sequence::delete(txn, &seq)?;
                         }
                     }
@@ -802,7 +805,8 @@ pub fn alter_table(txn: &mut Transaction, at: &ast::AlterTable) -> Result<()> {
             other => return Err(SqlError::unsupported(format!("ALTER TABLE {other}"))),
         }
     }
-    catalog::put_table(txn, &table)
+    catalog::put_table(txn, &table)?;
+    view::check_dependents(txn, &table.name)
 }
 
 /// Renames `table` to `new` wherever foreign keys name it: its parents'

@@ -556,12 +556,12 @@ fn single_table(f: &ast::TableFactor) -> Result<(String, Option<String>)> {
     }
 }
 
-/// Joins the target table's rows (with their hidden row ids) with an
-/// `UPDATE ... FROM` / `DELETE ... USING` list under `selection`: each
+/// Plans the join of the target table's rows (with their hidden row ids)
+/// with an `UPDATE ... FROM` / `DELETE ... USING` list under `selection`;
+/// `scope` grows by the list's columns. Call with the binder whose
+/// numbering the SET expressions use. [`distinct_targets`] then keeps each
 /// target row once, with the first combination of FROM rows it matched
-/// (PostgreSQL leaves which one unspecified). Returns the plan's rows and
-/// the combined scope; call with the binder whose numbering the SET
-/// expressions use.
+/// (PostgreSQL leaves which one unspecified).
 fn joined_rows(
     binder: &mut Binder,
     table: &Arc<Table>,

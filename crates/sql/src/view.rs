@@ -14,8 +14,10 @@
 //! views too, and renaming a table, or renaming or dropping a column of a
 //! table, that a view reads is refused (the stored text names them). A
 //! view whose query no longer binds to the column types recorded at
-//! CREATE (a column added under `SELECT *`) is refused when used (55000),
-//! never shown with shifted names. A view reading itself, also through
+//! CREATE (a column added under `SELECT *`) is never shown with shifted
+//! names: ALTER TABLE and CREATE OR REPLACE VIEW re-expand the views that
+//! read what they changed and refuse a change that would break one
+//! (0A000), and a use that still finds a mismatch is 55000. A view reading itself, also through
 //! others, is 42P17 at CREATE.
 //!
 //! Not here: writing through a view (INSERT/UPDATE/DELETE, ALTER TABLE or
@@ -180,9 +182,32 @@ fn define(txn: &mut Transaction, cv: &ast::CreateView, name: String, old: Option
     // Expanded once as stored: a definition that reads itself, directly or
     // through other views (OR REPLACE can close such a loop), is refused
     // now (42P17) rather than on every use.
-    let probe = crate::session::parse(&format!("SELECT * FROM {}", quote(&name)))?;
+    expand(txn, &name)?;
+    check_dependents(txn, &name)
+}
+
+/// Binds `SELECT * FROM name` (a view), which expands it.
+fn expand(txn: &mut Transaction, name: &str) -> Result<()> {
+    let probe = crate::session::parse(&format!("SELECT * FROM {}", quote(name)))?;
     if let Some(ast::Statement::Query(q)) = probe.first() {
         Binder::new(txn).bind_query(q)?;
+    }
+    Ok(())
+}
+
+/// After DDL on `name` (a table or view, already written): refuses
+/// (0A000) a change that would leave a view reading it unusable, such as
+/// a column added under a view's `SELECT *`, instead of letting the view
+/// fail on every later use. Checking the direct readers is enough: a
+/// view further up sees a change only through one of them.
+pub fn check_dependents(txn: &mut Transaction, name: &str) -> Result<()> {
+    for v in dependents(txn, name)? {
+        if let Err(e) = expand(txn, &v.name) {
+            return Err(SqlError::unsupported(format!(
+                "this change to {name} would break view {} ({}); drop and re-create the view",
+                v.name, e.message
+            )));
+        }
     }
     Ok(())
 }
@@ -196,8 +221,8 @@ fn quote(name: &str) -> String {
 /// `cascade`, drops those views (and the views that read them) first.
 /// Views in `dropped` (a DROP VIEW statement's own list) do not count.
 pub fn drop_dependents(txn: &mut Transaction, name: &str, cascade: bool, dropped: &[String]) -> Result<()> {
-    // Breadth-first over the recorded dependencies, each view once: a
-    // stale record can never make this loop.
+    // A walk over the recorded dependencies that visits each view once: a
+    // stale record can never make it loop.
     let mut seen: Vec<String> = vec![name.to_string()];
     let mut queue: Vec<String> = vec![name.to_string()];
     let mut doomed: Vec<String> = Vec::new();

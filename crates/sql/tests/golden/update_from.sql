@@ -26,3 +26,17 @@ SELECT * FROM stock ORDER BY sku;
 UPDATE stock SET qty = d.nope FROM delivery d WHERE d.sku = stock.sku;
 UPDATE stock SET qty = n FROM delivery d, delivery e WHERE d.sku = stock.sku;
 DELETE FROM stock USING missing WHERE true;
+-- each FROM item's joins see only its own tables
+CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER);
+CREATE TABLE a (k INTEGER, id INTEGER);
+CREATE TABLE b (k INTEGER, tid INTEGER, id INTEGER);
+INSERT INTO t VALUES (1, 0), (2, 0);
+INSERT INTO b VALUES (1, 1, 1), (2, 2, 2);
+UPDATE t SET v = 1 FROM a RIGHT JOIN b ON a.k = b.k WHERE t.id = b.tid;
+SELECT * FROM t ORDER BY id;
+UPDATE t SET v = 2 FROM a FULL JOIN b ON a.k = b.k;
+SELECT count(*) FROM t;
+UPDATE t SET v = 3 FROM a JOIN b USING (id) WHERE t.id = b.tid;
+UPDATE t SET v = 4 FROM a JOIN b ON a.k = t.id;
+DELETE FROM t USING a RIGHT JOIN b ON a.k = b.k WHERE t.id = b.tid AND b.k = 2 RETURNING id;
+SELECT * FROM t ORDER BY id;

@@ -83,3 +83,16 @@ SELECT * FROM next_ticket;
 DROP SEQUENCE tickets;
 DROP SEQUENCE tickets CASCADE;
 SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW';
+-- a change that would break a view is refused when it is made
+CREATE TABLE wide (a INTEGER);
+CREATE VIEW all_wide AS SELECT * FROM wide;
+CREATE VIEW over AS SELECT * FROM all_wide;
+ALTER TABLE wide ADD COLUMN b INTEGER;
+CREATE OR REPLACE VIEW all_wide AS SELECT a, 1 AS extra FROM wide;
+SELECT * FROM over;
+CREATE TABLE counted (id SERIAL, v TEXT);
+CREATE VIEW next_counted AS SELECT nextval('counted_id_seq') AS n;
+DROP TABLE counted;
+ALTER TABLE counted DROP COLUMN id;
+DROP TABLE counted CASCADE;
+SELECT * FROM next_counted;
