@@ -406,6 +406,12 @@ pub fn drop(
                             format!("\"{name}\" is not a table (use DROP VIEW)"),
                         ));
                     }
+                    if catalog::index_owner(txn, &name)?.is_some() || sequence::get(txn, &name)?.is_some() {
+                        return Err(SqlError::new(
+                            codes::WRONG_OBJECT_TYPE,
+                            format!("\"{name}\" is not a table"),
+                        ));
+                    }
                     if if_exists {
                         continue;
                     }

@@ -565,10 +565,29 @@ fn single_table(f: &ast::TableFactor) -> Result<(String, Option<String>)> {
 fn joined_rows(
     binder: &mut Binder,
     table: &Arc<Table>,
+    target: &str,
     scope: &mut Scope,
     from: &[ast::TableWithJoins],
     selection: Option<&ast::Expr>,
 ) -> Result<Plan> {
+    // The target's name (or alias) may not name a FROM item too (42712,
+    // as in PostgreSQL; alias the second use).
+    for twj in from {
+        for f in std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)) {
+            if let ast::TableFactor::Table { name, alias, .. } = f {
+                let visible = match alias {
+                    Some(a) => ident(&a.name),
+                    None => object_name(name)?,
+                };
+                if visible == target {
+                    return Err(SqlError::new(
+                        codes::DUPLICATE_ALIAS,
+                        format!("table name \"{target}\" specified more than once"),
+                    ));
+                }
+            }
+        }
+    }
     binder.bind_target_join(optimizer::scan(table.clone(), true), scope, from, selection)
 }
 
@@ -612,6 +631,7 @@ pub fn update(txn: &mut Transaction, up: &ast::Update) -> Result<DmlResult> {
         Some(from) => Some(joined_rows(
             &mut binder,
             &table,
+            alias.as_deref().unwrap_or(&table.name),
             &mut scope,
             from,
             up.selection.as_ref(),
@@ -704,6 +724,7 @@ pub fn delete(txn: &mut Transaction, del: &ast::Delete) -> Result<DmlResult> {
             let plan = joined_rows(
                 &mut Binder::new(txn),
                 &table,
+                alias.as_deref().unwrap_or(&table.name),
                 &mut full,
                 using,
                 del.selection.as_ref(),

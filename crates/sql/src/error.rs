@@ -69,6 +69,7 @@ pub mod codes {
     pub const INVALID_FOREIGN_KEY: &str = "42830";
     pub const INVALID_SCHEMA_NAME: &str = "3F000";
     pub const INVALID_RECURSION: &str = "42P17";
+    pub const DUPLICATE_ALIAS: &str = "42712";
     pub const SEQUENCE_GENERATOR_LIMIT_EXCEEDED: &str = "2200H";
     /// E.g. `currval` before `nextval` in the session.
     pub const OBJECT_NOT_IN_PREREQUISITE_STATE: &str = "55000";

@@ -53,8 +53,17 @@ fn encode(v: &View) -> Result<Vec<u8>> {
     postcard::to_allocvec(v).map_err(|e| SqlError::internal(format!("view encode: {e}")))
 }
 
+/// Every byte must be used: leftovers mean a layout this build does not
+/// know, which must fail rather than lose fields.
 fn decode(b: &[u8]) -> Result<View> {
-    postcard::from_bytes(b).map_err(|e| SqlError::internal(format!("view decode: {e}")))
+    match postcard::take_from_bytes(b) {
+        Ok((v, [])) => Ok(v),
+        Ok((_, rest)) => Err(SqlError::internal(format!(
+            "view decode: {} unexpected trailing bytes",
+            rest.len()
+        ))),
+        Err(e) => Err(SqlError::internal(format!("view decode: {e}"))),
+    }
 }
 
 pub fn get(txn: &mut Transaction, name: &str) -> Result<Option<View>> {
@@ -260,7 +269,10 @@ pub fn drop(
     dropped: &[String],
 ) -> Result<()> {
     if get(txn, name)?.is_none() {
-        if catalog::get_table(txn, name)?.is_some() {
+        if catalog::get_table(txn, name)?.is_some()
+            || catalog::index_owner(txn, name)?.is_some()
+            || crate::sequence::get(txn, name)?.is_some()
+        {
             return Err(SqlError::new(
                 codes::WRONG_OBJECT_TYPE,
                 format!("\"{name}\" is not a view"),

@@ -40,3 +40,8 @@ UPDATE t SET v = 3 FROM a JOIN b USING (id) WHERE t.id = b.tid;
 UPDATE t SET v = 4 FROM a JOIN b ON a.k = t.id;
 DELETE FROM t USING a RIGHT JOIN b ON a.k = b.k WHERE t.id = b.tid AND b.k = 2 RETURNING id;
 SELECT * FROM t ORDER BY id;
+-- the target may appear again in the list only under another name
+UPDATE t SET v = 5 FROM t WHERE true;
+UPDATE t SET v = 5 FROM b AS t WHERE true;
+UPDATE t SET v = t2.v + 1 FROM t AS t2 WHERE t2.id = t.id RETURNING id, v;
+DELETE FROM t USING t WHERE true;

@@ -96,3 +96,7 @@ DROP TABLE counted;
 ALTER TABLE counted DROP COLUMN id;
 DROP TABLE counted CASCADE;
 SELECT * FROM next_counted;
+-- the wrong kind of relation, continued
+CREATE SEQUENCE not_a_view;
+DROP VIEW not_a_view;
+DROP TABLE not_a_view;
