@@ -4,6 +4,9 @@
 //! overlaid by its own buffered writes, and records what it read (under
 //! SERIALIZABLE): point keys, and for scans the scanned *range* rather than
 //! every key in it, so the read set stays small and also covers phantoms.
+//! Reads made inside [`Transaction::constraint_reads`] (the probes a
+//! constraint check rests on) are recorded and validated at every
+//! isolation level.
 //! Nothing leaves the gateway before [`Transaction::commit`], which hands one
 //! [`Commit`] to a [`Committer`].
 //!
