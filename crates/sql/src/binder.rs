@@ -597,8 +597,6 @@ impl<'t> Binder<'t> {
         }
     }
 
-    /// Binds a FROM clause and plans its joins with `where_` (already bound
-    /// by the caller? no: bound here after the scope is complete).
     /// The target of `UPDATE ... FROM` / `DELETE ... USING` joined with
     /// the `from` list under `where_`: `target` reads the target table's
     /// rows, whose columns `scope` already holds (the FROM items' columns
@@ -637,6 +635,8 @@ impl<'t> Binder<'t> {
         Ok(optimizer::plan_join_group(leaves, conj, 0))
     }
 
+    /// Binds a FROM clause and plans its joins with `where_` (already bound
+    /// by the caller? no: bound here after the scope is complete).
     fn bind_from(
         &mut self,
         from: &[ast::TableWithJoins],
