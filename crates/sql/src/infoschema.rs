@@ -186,6 +186,25 @@ pub fn view(txn: &mut Transaction, view: &str) -> Result<ViewData> {
                     ]);
                 }
             }
+            // A view's columns as of CREATE VIEW.
+            for v in crate::view::list(txn)? {
+                for (i, (name, ty)) in v.output.iter().enumerate() {
+                    let max_len = match ty {
+                        DataType::Text(Some(n)) => Value::Int(i64::from(*n)),
+                        _ => Value::Null,
+                    };
+                    rows.push(vec![
+                        Value::Text("public".into()),
+                        Value::Text(v.name.clone()),
+                        Value::Text(name.clone()),
+                        Value::Int(i as i64 + 1),
+                        Value::Null,
+                        Value::Text("YES".into()),
+                        Value::Text(ty.name().into()),
+                        max_len,
+                    ]);
+                }
+            }
             Ok((cols, rows))
         }
         other => Err(SqlError::new(

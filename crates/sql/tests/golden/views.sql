@@ -100,3 +100,6 @@ SELECT * FROM next_counted;
 CREATE SEQUENCE not_a_view;
 DROP VIEW not_a_view;
 DROP TABLE not_a_view;
+-- a view's columns are listed too (the shell's \d v)
+CREATE VIEW described (label, n) AS SELECT CAST('x' AS VARCHAR(5)), 1;
+SELECT column_name, data_type, is_nullable, character_maximum_length FROM information_schema.columns WHERE table_name = 'described' ORDER BY ordinal_position;
