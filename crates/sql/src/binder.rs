@@ -1433,10 +1433,26 @@ impl<'t> Binder<'t> {
             }
             E::Trim {
                 expr,
-                trim_where: None,
-                trim_what: None,
+                trim_where,
+                trim_what,
                 trim_characters: None,
-            } => Expr::Func(Func::Trim, vec![*b!(expr)]),
+            } => {
+                let func = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => Func::Ltrim,
+                    Some(ast::TrimWhereField::Trailing) => Func::Rtrim,
+                    Some(ast::TrimWhereField::Both) | None => Func::Trim,
+                };
+                let mut args = vec![*b!(expr)];
+                if let Some(what) = trim_what {
+                    args.push(*b!(what));
+                }
+                Expr::Func(func, args)
+            }
+            E::Position { expr, r#in } => Expr::Func(Func::StrPos, vec![*b!(r#in), *b!(expr)]),
+            E::Extract { field, expr, .. } => Expr::Func(
+                Func::Extract,
+                vec![Expr::Literal(Value::Text(field.to_string())), *b!(expr)],
+            ),
             E::TypedString(ts) => {
                 let t = map_type(&ts.data_type)?;
                 let v = literal(&ts.value.value)?.cast(t)?;
@@ -1773,7 +1789,7 @@ impl<'t> Binder<'t> {
             "mod" => (Func::Mod, 2, 2),
             "concat" => (Func::Concat, 0, usize::MAX),
             "substr" | "substring" => (Func::Substr, 2, 3),
-            "btrim" | "trim" => (Func::Trim, 1, 1),
+            "btrim" | "trim" => (Func::Trim, 1, 2),
             "power" | "pow" => (Func::Power, 2, 2),
             "sqrt" => (Func::Sqrt, 1, 1),
             "cbrt" => (Func::Cbrt, 1, 1),
@@ -1784,6 +1800,28 @@ impl<'t> Binder<'t> {
             "sign" => (Func::Sign, 1, 1),
             "trunc" => (Func::Trunc, 1, 2),
             "pi" => (Func::Pi, 0, 0),
+            "replace" => (Func::Replace, 3, 3),
+            "strpos" => (Func::StrPos, 2, 2),
+            "left" => (Func::Left, 2, 2),
+            "right" => (Func::Right, 2, 2),
+            "lpad" => (Func::Lpad, 2, 3),
+            "rpad" => (Func::Rpad, 2, 3),
+            "ltrim" => (Func::Ltrim, 1, 2),
+            "rtrim" => (Func::Rtrim, 1, 2),
+            "split_part" => (Func::SplitPart, 3, 3),
+            "starts_with" => (Func::StartsWith, 2, 2),
+            "repeat" => (Func::Repeat, 2, 2),
+            "reverse" => (Func::Reverse, 1, 1),
+            "initcap" => (Func::Initcap, 1, 1),
+            "chr" => (Func::Chr, 1, 1),
+            "ascii" => (Func::Ascii, 1, 1),
+            "octet_length" => (Func::OctetLength, 1, 1),
+            "greatest" => (Func::Greatest, 1, usize::MAX),
+            "least" => (Func::Least, 1, usize::MAX),
+            "random" => (Func::Random, 0, 0),
+            "clock_timestamp" => (Func::ClockTimestamp, 0, 0),
+            "date_trunc" => (Func::DateTrunc, 2, 2),
+            "date_part" => (Func::DatePart, 2, 2),
             _ => {
                 return Err(SqlError::new(
                     codes::UNDEFINED_FUNCTION,
@@ -1817,6 +1855,26 @@ impl<'t> Binder<'t> {
                     codes::UNDEFINED_FUNCTION,
                     format!("function {name}({}) does not exist", names.join(", ")),
                 ));
+            }
+        }
+        if matches!(func, Func::Greatest | Func::Least) {
+            // One type for all, as PostgreSQL resolves them (a mix of
+            // INTEGER and NUMERIC compares and returns NUMERIC).
+            let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
+            let common = bound.iter().fold(DataType::Unknown, |t, a| {
+                DataType::common(t, infer_type(a, &types))
+            });
+            if common != DataType::Unknown {
+                bound = bound
+                    .into_iter()
+                    .map(|a| {
+                        if infer_type(&a, &types) == common {
+                            a
+                        } else {
+                            Expr::Cast(Box::new(a), common)
+                        }
+                    })
+                    .collect();
             }
         }
         let e = Expr::Func(func, bound);
@@ -1899,7 +1957,14 @@ pub fn expr_name(e: &ast::Expr) -> String {
         ast::Expr::Ceil { .. } => "ceil".into(),
         ast::Expr::Substring { shorthand: true, .. } => "substr".into(),
         ast::Expr::Substring { .. } => "substring".into(),
-        ast::Expr::Trim { .. } => "btrim".into(),
+        ast::Expr::Trim { trim_where, .. } => match trim_where {
+            Some(ast::TrimWhereField::Leading) => "ltrim",
+            Some(ast::TrimWhereField::Trailing) => "rtrim",
+            _ => "btrim",
+        }
+        .into(),
+        ast::Expr::Position { .. } => "position".into(),
+        ast::Expr::Extract { .. } => "extract".into(),
         ast::Expr::Exists { .. } => "exists".into(),
         _ => "?column?".into(),
     }

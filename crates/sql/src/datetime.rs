@@ -11,10 +11,15 @@
 //! value to UTC ([`parse_timestamptz`]); without an offset a TIMESTAMPTZ is
 //! in the session's time zone, which is always UTC here. Output matches
 //! PostgreSQL's ISO style.
+//! `date_trunc`, `date_part` and `EXTRACT` ([`call`]) take PostgreSQL's
+//! field names; EXTRACT is NUMERIC (seconds with 6 places, as PostgreSQL
+//! 14+), date_part double precision.
 //! Limits: years 1..=9999; no named time zones (`Europe/Paris`), intervals
 //! or BC dates yet.
 
 use crate::error::{Result, SqlError, codes};
+use crate::expr::Func;
+use crate::types::Value;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -226,6 +231,129 @@ pub fn date_to_timestamp(days: i32) -> i64 {
 
 pub fn timestamp_to_date(micros: i64) -> i32 {
     i32::try_from(micros.div_euclid(MICROS_PER_DAY)).unwrap_or(i32::MAX)
+}
+
+/// A date/time field named in `date_trunc`, `date_part` or `EXTRACT`.
+fn field_name(v: &Value) -> String {
+    v.to_text()
+        .unwrap_or_default()
+        .trim()
+        .trim_matches('"')
+        .to_ascii_lowercase()
+}
+
+/// The timestamp (and whether it was a DATE) a date function reads.
+fn time_arg(v: &Value) -> Result<(i64, bool)> {
+    match v {
+        Value::Timestamp(t) => Ok((*t, false)),
+        Value::Date(d) => Ok((date_to_timestamp(*d), true)),
+        Value::Text(s) => Ok((parse_timestamp(s)?, false)),
+        other => Err(SqlError::new(
+            codes::UNDEFINED_FUNCTION,
+            format!(
+                "function date_part(unknown, {}) does not exist",
+                other.data_type().name()
+            ),
+        )),
+    }
+}
+
+/// ISO 8601 year and week of a day number (weeks start on Monday; week 1
+/// holds the year's first Thursday).
+fn iso_week(days: i64) -> (i64, i64) {
+    let isodow = (days + 3).rem_euclid(7) + 1; // 1970-01-01 was a Thursday
+    let thursday = days - isodow + 4;
+    let (y, _, _) = civil_from_days(thursday);
+    let doy = thursday - days_from_civil(y, 1, 1);
+    (y, doy / 7 + 1)
+}
+
+/// `date_trunc`, `date_part` and `EXTRACT` on non-NULL arguments: the
+/// field's name and a timestamp or date.
+pub fn call(f: Func, args: &[Value]) -> Result<Value> {
+    let (Some(field), Some(v)) = (args.first(), args.get(1)) else {
+        return Err(SqlError::internal(format!("{f:?} needs two arguments")));
+    };
+    let field = field_name(field);
+    let (t, is_date) = time_arg(v)?;
+    let type_name = if is_date {
+        "date"
+    } else {
+        "timestamp without time zone"
+    };
+    let unknown = || {
+        SqlError::new(
+            codes::INVALID_PARAMETER_VALUE,
+            format!("unit \"{field}\" not recognized for type {type_name}"),
+        )
+    };
+    let days = t.div_euclid(MICROS_PER_DAY);
+    let micros_of_day = t.rem_euclid(MICROS_PER_DAY);
+    let (y, m, d) = civil_from_days(days);
+    if f == Func::DateTrunc {
+        let day_start = |days: i64| days * MICROS_PER_DAY;
+        let unit = |u: i64| t - t.rem_euclid(u);
+        let truncated = match field.as_str() {
+            "microseconds" | "microsecond" => t,
+            "milliseconds" | "millisecond" => unit(1_000),
+            "second" | "seconds" => unit(1_000_000),
+            "minute" | "minutes" => unit(60_000_000),
+            "hour" | "hours" => unit(3_600_000_000),
+            "day" | "days" => day_start(days),
+            "week" | "weeks" => day_start(days - (days + 3).rem_euclid(7)),
+            "month" | "months" => day_start(days_from_civil(y, m, 1)),
+            "quarter" => day_start(days_from_civil(y, (m - 1) / 3 * 3 + 1, 1)),
+            "year" | "years" => day_start(days_from_civil(y, 1, 1)),
+            "decade" | "decades" => day_start(days_from_civil(y - y.rem_euclid(10), 1, 1)),
+            "century" | "centuries" => day_start(days_from_civil((y - 1) / 100 * 100 + 1, 1, 1)),
+            "millennium" | "millennia" => day_start(days_from_civil((y - 1) / 1000 * 1000 + 1, 1, 1)),
+            _ => return Err(unknown()),
+        };
+        return Ok(Value::Timestamp(truncated));
+    }
+    // The value as (mantissa, scale): EXTRACT returns it as NUMERIC,
+    // date_part as double precision.
+    let secs_micros = micros_of_day % 60_000_000;
+    let (iso_year, week) = iso_week(days);
+    let dow = (days + 4).rem_euclid(7);
+    let time_field = matches!(
+        field.as_str(),
+        "microseconds" | "milliseconds" | "second" | "minute" | "hour"
+    );
+    if is_date && time_field {
+        return Err(SqlError::new(
+            codes::FEATURE_NOT_SUPPORTED,
+            format!("unit \"{field}\" not supported for type date"),
+        ));
+    }
+    let (mantissa, scale): (i128, u32) = match field.as_str() {
+        "microseconds" | "microsecond" => (secs_micros.into(), 0),
+        "milliseconds" | "millisecond" => (secs_micros.into(), 3),
+        "second" | "seconds" => (secs_micros.into(), 6),
+        "minute" | "minutes" => ((micros_of_day / 60_000_000 % 60).into(), 0),
+        "hour" | "hours" => ((micros_of_day / 3_600_000_000).into(), 0),
+        "day" | "days" => (d.into(), 0),
+        "month" | "months" => (m.into(), 0),
+        "quarter" => (((m - 1) / 3 + 1).into(), 0),
+        "year" | "years" => (y.into(), 0),
+        "decade" | "decades" => (y.div_euclid(10).into(), 0),
+        "century" | "centuries" => (((y + 99) / 100).into(), 0),
+        "millennium" | "millennia" => (((y + 999) / 1000).into(), 0),
+        "week" | "weeks" => (week.into(), 0),
+        "isoyear" => (iso_year.into(), 0),
+        "dow" => (dow.into(), 0),
+        "isodow" => ((if dow == 0 { 7 } else { dow }).into(), 0),
+        "doy" => ((days - days_from_civil(y, 1, 1) + 1).into(), 0),
+        "epoch" if is_date => ((t / 1_000_000).into(), 0),
+        "epoch" => (t.into(), 6),
+        _ => return Err(unknown()),
+    };
+    let d = crate::numeric::Decimal::new(mantissa, scale);
+    Ok(if f == Func::Extract {
+        Value::Numeric(d)
+    } else {
+        Value::Float(d.to_f64())
+    })
 }
 
 /// The current time as a timestamp (UTC).

@@ -54,6 +54,8 @@ pub mod codes {
     pub const UNDEFINED_SAVEPOINT: &str = "3B001";
     pub const UNDEFINED_PARAMETER: &str = "42P02";
     pub const STATEMENT_TOO_COMPLEX: &str = "54001";
+    /// A result too large to build (`repeat`, `lpad`), a bad `chr` code.
+    pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
     pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
     pub const INVALID_TABLE_DEFINITION: &str = "42P16";
     pub const INVALID_DATETIME_FORMAT: &str = "22007";

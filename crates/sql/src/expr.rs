@@ -109,9 +109,122 @@ pub enum Func {
     /// `trunc(x)`, `trunc(x, n)`.
     Trunc,
     Pi,
+    // String functions, evaluated and typed by [`crate::strings`].
+    Replace,
+    /// `strpos(s, sub)` and `POSITION(sub IN s)`.
+    StrPos,
+    Left,
+    Right,
+    Lpad,
+    Rpad,
+    Ltrim,
+    Rtrim,
+    SplitPart,
+    StartsWith,
+    Repeat,
+    Reverse,
+    Initcap,
+    Chr,
+    Ascii,
+    OctetLength,
+    /// `greatest(...)` / `least(...)`: not strict (NULLs are skipped).
+    Greatest,
+    Least,
+    /// `random()`: volatile, a new value per call.
+    Random,
+    /// `clock_timestamp()`: volatile, the time of the call.
+    ClockTimestamp,
+    /// `date_trunc(field, t)`.
+    DateTrunc,
+    /// `date_part(field, t)` (double precision).
+    DatePart,
+    /// `EXTRACT(field FROM t)` (NUMERIC).
+    Extract,
 }
 
 impl Func {
+    /// The function's SQL name (as EXPLAIN shows it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Abs => "abs",
+            Func::Coalesce => "coalesce",
+            Func::NullIf => "nullif",
+            Func::Length => "length",
+            Func::Lower => "lower",
+            Func::Upper => "upper",
+            Func::Round => "round",
+            Func::Floor => "floor",
+            Func::Ceil => "ceil",
+            Func::Mod => "mod",
+            Func::Concat => "concat",
+            Func::Substr => "substr",
+            Func::Trim => "btrim",
+            Func::Power => "power",
+            Func::Sqrt => "sqrt",
+            Func::Cbrt => "cbrt",
+            Func::Exp => "exp",
+            Func::Ln => "ln",
+            Func::Log => "log",
+            Func::Sign => "sign",
+            Func::Trunc => "trunc",
+            Func::Pi => "pi",
+            Func::Replace => "replace",
+            Func::StrPos => "strpos",
+            Func::Left => "left",
+            Func::Right => "right",
+            Func::Lpad => "lpad",
+            Func::Rpad => "rpad",
+            Func::Ltrim => "ltrim",
+            Func::Rtrim => "rtrim",
+            Func::SplitPart => "split_part",
+            Func::StartsWith => "starts_with",
+            Func::Repeat => "repeat",
+            Func::Reverse => "reverse",
+            Func::Initcap => "initcap",
+            Func::Chr => "chr",
+            Func::Ascii => "ascii",
+            Func::OctetLength => "octet_length",
+            Func::Greatest => "greatest",
+            Func::Least => "least",
+            Func::Random => "random",
+            Func::ClockTimestamp => "clock_timestamp",
+            Func::DateTrunc => "date_trunc",
+            Func::DatePart => "date_part",
+            Func::Extract => "extract",
+        }
+    }
+
+    /// Functions evaluated and typed by [`crate::strings`] (not
+    /// `greatest`/`least`, which take any type).
+    pub fn is_string(self) -> bool {
+        matches!(
+            self,
+            Func::Replace
+                | Func::StrPos
+                | Func::Left
+                | Func::Right
+                | Func::Lpad
+                | Func::Rpad
+                | Func::Trim
+                | Func::Ltrim
+                | Func::Rtrim
+                | Func::SplitPart
+                | Func::StartsWith
+                | Func::Repeat
+                | Func::Reverse
+                | Func::Initcap
+                | Func::Chr
+                | Func::Ascii
+                | Func::OctetLength
+        )
+    }
+
+    /// A new value at each call, whatever the arguments: never folded,
+    /// evaluated per row (see [`Expr::is_volatile`]).
+    pub fn is_volatile(self) -> bool {
+        matches!(self, Func::Random | Func::ClockTimestamp)
+    }
+
     /// Functions evaluated and typed by [`crate::math`].
     pub fn is_math(self) -> bool {
         matches!(
@@ -382,7 +495,11 @@ impl Expr {
     /// differently each time (a sequence function): it must run once per
     /// row, where it was written, and is never folded to a constant.
     pub fn is_volatile(&self) -> bool {
-        self.any(&|e| matches!(e, Expr::Sequence { .. }))
+        self.any(&|e| match e {
+            Expr::Sequence { .. } => true,
+            Expr::Func(f, _) => f.is_volatile(),
+            _ => false,
+        })
     }
 
     pub fn has_subquery(&self) -> bool {
@@ -893,8 +1010,38 @@ pub fn like(s: &str, p: &str) -> bool {
     toks[pi.min(toks.len())..].iter().all(|t| matches!(t, Tok::Any))
 }
 
+/// `random()`: uniform in [0, 1), from a per-thread xorshift generator
+/// seeded from the process's random hasher keys and the clock. Not
+/// cryptographic, like PostgreSQL's.
+fn random_unit() -> f64 {
+    use std::cell::Cell;
+    use std::hash::{BuildHasher, Hasher};
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_i64(crate::datetime::now_micros());
+            h.finish() | 1
+        });
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    })
+}
+
 fn call_function(f: Func, args: Vec<Value>) -> Result<Value> {
     use Value::*;
+    match f {
+        Func::Greatest => return crate::strings::extreme(args, Ordering::Greater),
+        Func::Least => return crate::strings::extreme(args, Ordering::Less),
+        Func::Random => return Ok(Float(random_unit())),
+        Func::ClockTimestamp => return Ok(Timestamp(crate::datetime::now_micros())),
+        _ => {}
+    }
     if f != Func::Concat && f != Func::NullIf && args.iter().any(|a| a.is_null()) {
         return Ok(Null);
     }
@@ -980,7 +1127,7 @@ fn call_function(f: Func, args: Vec<Value>) -> Result<Value> {
                 )
             }
         }
-        Func::Trim => Text(text_of(&arg(0)).trim().to_string()),
+        Func::DateTrunc | Func::DatePart | Func::Extract => crate::datetime::call(f, &args)?,
         Func::Power
         | Func::Sqrt
         | Func::Cbrt
@@ -990,6 +1137,13 @@ fn call_function(f: Func, args: Vec<Value>) -> Result<Value> {
         | Func::Sign
         | Func::Trunc
         | Func::Pi => crate::math::call(f, &args)?,
+        Func::Greatest | Func::Least | Func::Random | Func::ClockTimestamp => {
+            return Err(SqlError::internal(format!(
+                "{f:?} evaluated as a strict function"
+            )));
+        }
+        // The rest are the string functions (it refuses anything else).
+        f => crate::strings::call(f, &args)?,
     })
 }
 
@@ -1041,7 +1195,15 @@ pub fn infer_type(e: &Expr, input: &[DataType]) -> DataType {
         Expr::Sequence { .. } => DataType::Int8,
         Expr::Func(f, args) => match f {
             Func::Length => DataType::Int4,
-            Func::Lower | Func::Upper | Func::Concat | Func::Substr | Func::Trim => DataType::Text(None),
+            Func::Lower | Func::Upper | Func::Concat | Func::Substr => DataType::Text(None),
+            f if f.is_string() => crate::strings::result_type(*f),
+            Func::Random | Func::DatePart => DataType::Float8,
+            Func::Extract => DataType::Numeric(None),
+            Func::ClockTimestamp => DataType::Timestamp,
+            Func::DateTrunc => match args.get(1).map(|a| infer_type(a, input)) {
+                Some(DataType::TimestampTz) => DataType::TimestampTz,
+                _ => DataType::Timestamp,
+            },
             f if f.is_math() => {
                 let types: Vec<DataType> = args.iter().map(|a| infer_type(a, input)).collect();
                 crate::math::result_type(*f, &types)

@@ -11,7 +11,8 @@
 //!
 //! - [`types`], [`numeric`], [`datetime`]: data types and values.
 //! - [`math`]: power, sqrt, exp, ln, log, ... for double precision and
-//!   NUMERIC, with [`bigint`] for NUMERIC's wide intermediate values.
+//!   NUMERIC, with [`bigint`] for NUMERIC's wide intermediate values;
+//!   [`strings`]: replace, lpad, split_part, ... and greatest/least.
 //! - [`error`]: [`SqlError`] with its SQLSTATE.
 //! - [`keys`]: how rows, index entries and the catalog map to KV keys.
 //! - [`catalog`]: table/index definitions stored transactionally;
@@ -47,6 +48,7 @@ pub mod placeholders;
 pub mod plan;
 pub mod sequence;
 pub mod session;
+pub mod strings;
 pub mod types;
 pub mod users;
 pub mod view;

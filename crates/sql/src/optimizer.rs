@@ -42,7 +42,7 @@ pub fn fold(e: Expr, ctx: &mut ExecCtx) -> Expr {
                     | Expr::Exists { .. }
                     | Expr::ScalarSubquery(_)
                     | Expr::Sequence { .. }
-            )
+            ) || matches!(x, Expr::Func(f, _) if f.is_volatile())
         })
     };
     if matches!(e, Expr::Literal(_)) {

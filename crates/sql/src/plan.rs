@@ -10,7 +10,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use crate::catalog::{Index, Table};
-use crate::expr::{Expr, Func};
+use crate::expr::Expr;
 use crate::types::Value;
 
 /// How a scan reaches its rows.
@@ -375,8 +375,7 @@ pub fn expr_text(e: &Expr) -> String {
             expr_text(pattern)
         ),
         Expr::Case { .. } => "CASE ...".into(),
-        Expr::Func(Func::Coalesce, a) => format!("coalesce({})", list(a)),
-        Expr::Func(f, a) => format!("{}({})", format!("{f:?}").to_lowercase(), list(a)),
+        Expr::Func(f, a) => format!("{}({})", f.name(), list(a)),
         Expr::Sequence { func, seq, args } => {
             let mut parts: Vec<String> = seq.iter().map(|s| format!("'{}'", s.name)).collect();
             parts.extend(args.iter().map(expr_text));

@@ -1,0 +1,37 @@
+-- String functions
+SELECT replace('abcabc', 'b', 'XY'), replace('abc', '', 'z'), strpos('héllo', 'llo'), strpos('abc', 'x'), position('c' IN 'abc');
+SELECT left('héllo', 2), left('hello', -2), right('hello', 3), right('hello', -4), left('hi', 10);
+SELECT lpad('hi', 5, 'xy'), rpad('hi', 5), lpad('hello', 2), rpad('hi', 5, ''), lpad('hi', -1);
+SELECT ltrim('xxyax', 'xy'), rtrim('xxyax', 'x'), btrim('xyhixy', 'xy'), trim('  x  '), ltrim('  x'), rtrim('x  ');
+SELECT trim(LEADING 'x' FROM 'xxaxx'), trim(TRAILING 'x' FROM 'xxaxx'), trim(BOTH 'x' FROM 'xxaxx'), trim(LEADING FROM '  a  ');
+SELECT split_part('a,b,c', ',', 2), split_part('a,b,c', ',', -1), split_part('a,b,c', ',', 4), split_part('a,b,c', '', 1);
+SELECT split_part('a,b', ',', 0);
+SELECT starts_with('hello', 'he'), starts_with('hello', 'lo'), repeat('ab', 3), repeat('ab', 0), reverse('héllo');
+SELECT initcap('hELLO wORLD-x1y'), chr(65), chr(233), ascii('A'), ascii(''), octet_length('héllo'), length('héllo');
+SELECT chr(0);
+SELECT repeat('x', 2000000000);
+SELECT replace(NULL, 'a', 'b'), lpad(NULL, 3), strpos('a', NULL);
+-- greatest / least
+SELECT greatest(1, 5, 3), least(1, 5, 3), greatest(1, NULL, 2), least(NULL, NULL), greatest('b', 'a', 'c');
+SELECT greatest(1, 2.5), least(3, 2.5), greatest(1.5::float8, 2);
+CREATE TABLE g (a INT, b INT);
+INSERT INTO g VALUES (1, 9), (7, 2), (NULL, 4);
+SELECT a, b, greatest(a, b) AS hi, least(a, b) AS lo FROM g ORDER BY b;
+-- date and time
+SELECT date_trunc('month', TIMESTAMP '2024-05-17 13:45:12.5'), date_trunc('hour', TIMESTAMP '2024-05-17 13:45:12.5'), date_trunc('week', TIMESTAMP '2024-05-17 13:45:12.5');
+SELECT date_trunc('year', TIMESTAMP '2024-05-17 13:45:12'), date_trunc('quarter', TIMESTAMP '2024-05-17 13:45:12'), date_trunc('decade', TIMESTAMP '2024-05-17 13:45:12'), date_trunc('century', TIMESTAMP '2024-05-17 13:45:12'), date_trunc('millennium', TIMESTAMP '2024-05-17 13:45:12');
+SELECT date_trunc('second', TIMESTAMP '2024-05-17 13:45:12.75'), date_trunc('minute', TIMESTAMP '2024-05-17 13:45:12.75'), date_trunc('day', TIMESTAMP '2024-05-17 13:45:12.75'), date_trunc('milliseconds', TIMESTAMP '2024-05-17 13:45:12.123456');
+SELECT extract(year FROM TIMESTAMP '2024-05-17 13:45:12.5'), extract(month FROM TIMESTAMP '2024-05-17 13:45:12.5'), extract(day FROM TIMESTAMP '2024-05-17 13:45:12.5'), extract(hour FROM TIMESTAMP '2024-05-17 13:45:12.5'), extract(minute FROM TIMESTAMP '2024-05-17 13:45:12.5'), extract(second FROM TIMESTAMP '2024-05-17 13:45:12.5');
+SELECT extract(epoch FROM TIMESTAMP '2024-05-17 13:45:12.5'), extract(dow FROM TIMESTAMP '2024-05-19 00:00'), extract(isodow FROM TIMESTAMP '2024-05-19 00:00'), extract(doy FROM TIMESTAMP '2024-12-31 00:00'), extract(quarter FROM TIMESTAMP '2024-05-17'), extract(week FROM TIMESTAMP '2021-01-03'), extract(isoyear FROM TIMESTAMP '2021-01-03');
+SELECT extract(milliseconds FROM TIMESTAMP '2024-05-17 13:45:12.5'), extract(microseconds FROM TIMESTAMP '2024-05-17 13:45:12.5'), extract(century FROM TIMESTAMP '2000-05-17'), extract(millennium FROM TIMESTAMP '2001-01-01'), extract(decade FROM TIMESTAMP '2024-05-17');
+SELECT extract(year FROM DATE '2024-05-17'), extract(epoch FROM DATE '2024-05-17'), date_part('day', DATE '2024-05-17'), date_part('second', TIMESTAMP '2024-05-17 13:45:12.5'), date_part('epoch', TIMESTAMP '1970-01-02');
+SELECT extract(hour FROM DATE '2024-05-17');
+SELECT date_trunc('fortnight', TIMESTAMP '2024-05-17');
+SELECT date_part('fortnight', TIMESTAMP '2024-05-17');
+SELECT date_trunc('day', NULL::timestamp), extract(year FROM NULL::date);
+-- volatile functions are evaluated per row, never folded
+SELECT random() >= 0 AND random() < 1 AS in_range, clock_timestamp() >= now() AS not_before_now;
+CREATE TABLE r (i INT PRIMARY KEY);
+INSERT INTO r VALUES (1), (2), (3), (4), (5), (6), (7), (8);
+SELECT count(DISTINCT random()) > 1 AS differs_per_row FROM r;
+SELECT count(*) FROM r WHERE random() < 2;
