@@ -1630,6 +1630,41 @@ impl<'t> Binder<'t> {
         })
     }
 
+    /// `pg_get_serial_sequence(table, column)`: the qualified name of the
+    /// sequence the column owns (a SERIAL or identity column), NULL if it
+    /// owns none. Answered while binding, so both arguments must be
+    /// constants (ORMs pass literals). As in PostgreSQL the table name is
+    /// parsed as SQL (quotes, case folding), the column name taken as is.
+    fn serial_sequence(&mut self, args: &[Expr]) -> Result<Expr> {
+        let (table, column) = match args {
+            [Expr::Literal(Value::Null), _] | [_, Expr::Literal(Value::Null)] => {
+                return Ok(Expr::Literal(Value::Null));
+            }
+            [Expr::Literal(Value::Text(t)), Expr::Literal(Value::Text(c))] => (t, c),
+            _ => {
+                return Err(SqlError::unsupported(
+                    "pg_get_serial_sequence() of anything but constant names",
+                ));
+            }
+        };
+        let name = crate::sequence::parse_name(table)?;
+        let table = catalog::must_get_table(self.txn, &name)?;
+        if !table.columns.iter().any(|c| c.name == *column) {
+            return Err(SqlError::new(
+                codes::UNDEFINED_COLUMN,
+                format!("column \"{column}\" of relation \"{name}\" does not exist"),
+            ));
+        }
+        self.note_relation(&name);
+        let owned = crate::sequence::owned_by_table(self.txn, table.id)?
+            .into_iter()
+            .find(|s| s.owned_by.as_ref().is_some_and(|(_, c)| c == column));
+        Ok(Expr::Literal(match owned {
+            Some(s) => Value::Text(format!("public.{}", crate::ddl::quote_ident(&s.name))),
+            None => Value::Null,
+        }))
+    }
+
     fn bind_function(
         &mut self,
         f: &ast::Function,
@@ -1758,6 +1793,9 @@ impl<'t> Binder<'t> {
                 return Ok(Expr::Literal(Value::Timestamp(
                     crate::datetime::clock().statement,
                 )));
+            }
+            "pg_get_serial_sequence" if bound.len() == 2 => {
+                return self.serial_sequence(&bound);
             }
             // Every table is in `public`, which is always on the search path.
             "pg_table_is_visible" if bound.len() == 1 => {

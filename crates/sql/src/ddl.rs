@@ -279,7 +279,7 @@ fn free_relation_name(txn: &mut Transaction, base: &str, pending: &[Sequence]) -
 }
 
 /// `name` as SQL would have to write it to keep its exact spelling.
-fn quote_ident(name: &str) -> String {
+pub fn quote_ident(name: &str) -> String {
     let plain = name
         .chars()
         .next()
@@ -539,19 +539,54 @@ pub fn drop(
     Ok(())
 }
 
-/// TRUNCATE of one table of the statement's list `all`; refused (0A000,
-/// as in PostgreSQL) while a table outside the list references it.
-pub fn truncate(txn: &mut Transaction, table: &Table, all: &[String]) -> Result<()> {
-    if referencing_tables(table).any(|t| !all.contains(t)) {
-        return Err(SqlError::new(
-            codes::FEATURE_NOT_SUPPORTED,
-            format!(
-                "cannot truncate a table referenced in a foreign key constraint (table \"{}\")",
-                table.name
-            ),
-        ));
+/// TRUNCATE of the tables `names`. With `cascade`, every table that
+/// references one of them (transitively) is truncated too; without it, a
+/// table referenced from outside the list is refused (0A000, as in
+/// PostgreSQL). With `restart_identity`, the sequences their columns own
+/// (SERIAL, identity) start again, in `txn` like the rest.
+pub fn truncate(
+    txn: &mut Transaction,
+    mut names: Vec<String>,
+    cascade: bool,
+    restart_identity: bool,
+) -> Result<()> {
+    let mut tables = Vec::new();
+    let mut i = 0;
+    while let Some(name) = names.get(i) {
+        i += 1;
+        let table = catalog::must_get_table(txn, name)?;
+        if tables.iter().any(|t: &Table| t.id == table.id) {
+            continue; // named twice
+        }
+        if cascade {
+            for r in referencing_tables(&table) {
+                if !names.contains(r) {
+                    names.push(r.clone());
+                }
+            }
+        }
+        tables.push(table);
     }
-    truncate_table(txn, table)
+    for table in &tables {
+        if let Some(outside) = referencing_tables(table).find(|t| !names.contains(t)) {
+            return Err(SqlError::new(
+                codes::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "cannot truncate a table referenced in a foreign key constraint (table \"{outside}\" references \"{}\"; truncate it too, or use TRUNCATE ... CASCADE)",
+                    table.name
+                ),
+            ));
+        }
+    }
+    for table in &tables {
+        truncate_table(txn, table)?;
+        if restart_identity {
+            for seq in sequence::owned_by_table(txn, table.id)? {
+                sequence::restart(txn, &seq)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn truncate_table(txn: &mut Transaction, table: &Table) -> Result<()> {

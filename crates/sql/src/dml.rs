@@ -330,12 +330,11 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
             })
             .collect::<Result<_>>()?
     };
-    let Some(source) = &ins.source else {
-        return Err(SqlError::unsupported("INSERT DEFAULT VALUES"));
-    };
-    // Source rows; `None` marks DEFAULT.
-    let rows: Vec<Vec<Option<Value>>> = match &*source.body {
-        ast::SetExpr::Values(values)
+    // Source rows; `None` marks DEFAULT. DEFAULT VALUES (no source) is one
+    // row of defaults.
+    let rows: Vec<Vec<Option<Value>>> = match ins.source.as_deref().map(|s| (s, &*s.body)) {
+        None => vec![vec![]],
+        Some((source, ast::SetExpr::Values(values)))
             if source.order_by.is_none() && source.limit_clause.is_none() && source.fetch.is_none() =>
         {
             let mut out = Vec::new();
@@ -358,7 +357,7 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
             }
             out
         }
-        _ => {
+        Some((source, _)) => {
             let (plan, _) = Binder::new(txn).bind_query(source)?;
             let mut ctx = ExecCtx::new(txn);
             exec::collect(&plan, &mut ctx)?

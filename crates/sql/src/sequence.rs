@@ -38,7 +38,13 @@
 //! from the values this session took; the functions reach the session's
 //! state through [`scope`], like the statement clock.
 //!
-//! Not here: `ALTER SEQUENCE`, reading a sequence as a relation (`SELECT *
+//! `TRUNCATE ... RESTART IDENTITY` restarts a sequence by storing its
+//! definition again under a new nonce ([`restart`]), inside the statement's
+//! transaction: every node's block of the old nonce is abandoned once it
+//! commits, and a reservation still holding the old definition fails with
+//! 40001 (an implicit statement retries with the new one).
+//!
+//! Not here: `ALTER SEQUENCE` (sqlparser cannot parse it), reading a sequence as a relation (`SELECT *
 //! FROM s`), `setval` reaching other nodes' blocks (they hand out what they
 //! hold first, as other sessions' caches do in PostgreSQL). A node
 //! reserves one block at a time (one lock for all its sequences), so while
@@ -149,6 +155,21 @@ pub fn delete(txn: &mut Transaction, seq: &Sequence) -> Result<()> {
     txn.delete(keys::catalog_key(keys::CATALOG_SEQUENCE, &seq.name))?;
     txn.delete(keys::sequence_counter_key(seq.id, seq.nonce))?;
     Ok(())
+}
+
+/// Starts `seq` again at its START value, in `txn` (`TRUNCATE ... RESTART
+/// IDENTITY`): the definition is stored again under a new nonce, so the
+/// counter starts afresh and every node's cached block of the old one is
+/// abandoned once `txn` commits (nothing changes if it rolls back).
+pub fn restart(txn: &mut Transaction, seq: &Sequence) -> Result<()> {
+    txn.delete(keys::sequence_counter_key(seq.id, seq.nonce))?;
+    put(
+        txn,
+        &Sequence {
+            nonce: nonce(),
+            ..seq.clone()
+        },
+    )
 }
 
 /// The sequences a table's `SERIAL` columns own.
@@ -373,6 +394,15 @@ fn created_in(txn: &Transaction, seq: &Sequence) -> bool {
 fn still_defined(txn: &mut Transaction, seq: &Sequence) -> Result<()> {
     match get(txn, &seq.name)? {
         Some(now) if now.id == seq.id && now.nonce == seq.nonce => Ok(()),
+        // Restarted since the statement looked it up: a retry sees the new
+        // definition.
+        Some(now) if now.id == seq.id => Err(SqlError::new(
+            codes::SERIALIZATION_FAILURE,
+            format!(
+                "sequence \"{}\" was restarted by a concurrent transaction",
+                seq.name
+            ),
+        )),
         _ => Err(SqlError::new(
             codes::UNDEFINED_TABLE,
             format!("sequence \"{}\" no longer exists", seq.name),
@@ -748,6 +778,24 @@ mod concurrency_tests {
         assert_eq!(all.len(), 800);
         // Blocks of 3 from one counter: nothing beyond what was reserved.
         assert!(all.iter().all(|v| (1..=800 + 4 * 3).contains(v)));
+    }
+
+    /// `TRUNCATE ... RESTART IDENTITY` on one node restarts the sequence
+    /// for every node: blocks cached elsewhere are abandoned, not used up.
+    #[test]
+    fn a_restart_reaches_the_blocks_other_nodes_hold() {
+        let store = KvStore::local(Arc::new(MemoryEngine::new()) as Arc<dyn Engine>).unwrap();
+        let mut a = Session::new(store.clone()).with_sequence_cache(super::SequenceCache::new());
+        let mut b = Session::new(store).with_sequence_cache(super::SequenceCache::new());
+        a.execute("CREATE TABLE t (id SERIAL PRIMARY KEY, v TEXT)")
+            .unwrap();
+        assert_eq!(int(&mut a, "INSERT INTO t (v) VALUES ('a') RETURNING id"), 1);
+        assert_eq!(int(&mut b, "INSERT INTO t (v) VALUES ('b') RETURNING id"), 33);
+        b.execute("TRUNCATE t RESTART IDENTITY").unwrap();
+        // Node a still holds 2..=32 of the old block: it must not hand them out.
+        assert_eq!(int(&mut a, "INSERT INTO t (v) VALUES ('c') RETURNING id"), 1);
+        assert_eq!(int(&mut b, "INSERT INTO t (v) VALUES ('d') RETURNING id"), 33);
+        assert_eq!(int(&mut a, "INSERT INTO t (v) VALUES ('e') RETURNING id"), 2);
     }
 
     /// Sessions sharing a cache (one node) take values in call order, and

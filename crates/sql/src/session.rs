@@ -932,21 +932,17 @@ fn run(txn: &mut Transaction, stmt: &Statement, user: &str) -> Result<QueryResul
             QueryResult::command(format!("DROP {}", object_type.to_string().to_uppercase()))
         }
         Statement::Truncate(t) => {
-            if matches!(t.identity, Some(ast::TruncateIdentityOption::Restart)) {
-                return Err(SqlError::unsupported("TRUNCATE ... RESTART IDENTITY"));
-            }
-            if matches!(t.cascade, Some(ast::CascadeOption::Cascade)) {
-                return Err(SqlError::unsupported("TRUNCATE ... CASCADE"));
-            }
             let names = t
                 .table_names
                 .iter()
                 .map(|target| crate::binder::object_name(&target.name))
                 .collect::<Result<Vec<_>>>()?;
-            for name in &names {
-                let table = crate::catalog::must_get_table(txn, name)?;
-                ddl::truncate(txn, &table, &names)?;
-            }
+            ddl::truncate(
+                txn,
+                names,
+                matches!(t.cascade, Some(ast::CascadeOption::Cascade)),
+                matches!(t.identity, Some(ast::TruncateIdentityOption::Restart)),
+            )?;
             QueryResult::command("TRUNCATE TABLE")
         }
         other => {

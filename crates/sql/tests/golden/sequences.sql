@@ -115,3 +115,37 @@ INSERT INTO undone (v) VALUES ('a') RETURNING id;
 ROLLBACK;
 CREATE TABLE undone (id SERIAL, v TEXT);
 INSERT INTO undone (v) VALUES ('a') RETURNING id;
+-- TRUNCATE ... RESTART IDENTITY restarts the sequences the table's columns own
+CREATE TABLE ri (id SERIAL PRIMARY KEY, v TEXT);
+INSERT INTO ri (v) VALUES ('a'), ('b'), ('c');
+TRUNCATE ri RESTART IDENTITY;
+INSERT INTO ri (v) VALUES ('d') RETURNING id;
+TRUNCATE ri CONTINUE IDENTITY;
+INSERT INTO ri (v) VALUES ('e') RETURNING id;
+-- inside a transaction the restart rolls back with it
+BEGIN;
+TRUNCATE ri RESTART IDENTITY;
+INSERT INTO ri (v) VALUES ('f') RETURNING id;
+ROLLBACK;
+INSERT INTO ri (v) VALUES ('g') RETURNING id;
+SELECT id, v FROM ri ORDER BY id;
+-- pg_get_serial_sequence, and the reset ORMs run after loading rows
+SELECT pg_get_serial_sequence('ri', 'id'), pg_get_serial_sequence('"ri"', 'v'), pg_get_serial_sequence('ri', NULL);
+SELECT pg_get_serial_sequence('ri', 'nope');
+SELECT pg_get_serial_sequence('nope', 'id');
+INSERT INTO ri (id, v) VALUES (50, 'explicit');
+SELECT setval(pg_get_serial_sequence('"ri"', 'id'), coalesce(max("id"), 1), max("id") IS NOT null) FROM "ri";
+INSERT INTO ri (v) VALUES ('after reset') RETURNING id;
+-- TRUNCATE ... CASCADE reaches the tables that reference the named ones
+CREATE TABLE tp (id SERIAL PRIMARY KEY);
+CREATE TABLE tc (id SERIAL PRIMARY KEY, p INT REFERENCES tp (id));
+CREATE TABLE tg (id INT PRIMARY KEY, c INT REFERENCES tc (id));
+INSERT INTO tp DEFAULT VALUES;
+INSERT INTO tc (p) VALUES (1);
+INSERT INTO tg VALUES (1, 1);
+TRUNCATE tp;
+TRUNCATE tp, tc;
+TRUNCATE tp RESTART IDENTITY CASCADE;
+SELECT (SELECT count(*) FROM tp), (SELECT count(*) FROM tc), (SELECT count(*) FROM tg);
+INSERT INTO tp DEFAULT VALUES RETURNING id;
+INSERT INTO tc (p) VALUES (1) RETURNING id;
