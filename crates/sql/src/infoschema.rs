@@ -1,7 +1,10 @@
 //! `information_schema` and a little of `pg_catalog`: read-only views
 //! answered from the catalog.
 //!
-//! `information_schema.tables` and `information_schema.columns` are not
+//! `information_schema.tables`, `.columns`, the key constraints
+//! (`.table_constraints`, `.key_column_usage`, `.constraint_column_usage`,
+//! `.referential_constraints`: primary keys, unique indexes and foreign
+//! keys, not CHECK or NOT NULL), `.sequences` and `.views` are not
 //! stored anywhere: when a query names one in FROM, the binder asks
 //! [`view`] for its rows, which reads the catalog through the statement's
 //! transaction, i.e. at the transaction's read version and including the
@@ -24,7 +27,7 @@ use quorumdb_storage::Transaction;
 use sqlparser::ast;
 
 use crate::binder::ident;
-use crate::catalog;
+use crate::catalog::{self, OnDelete, Table};
 use crate::error::{Result, SqlError, codes};
 use crate::types::{DataType, Row, Value};
 
@@ -207,11 +210,300 @@ pub fn view(txn: &mut Transaction, view: &str) -> Result<ViewData> {
             }
             Ok((cols, rows))
         }
+        "table_constraints" => {
+            let cols = vec![
+                ("constraint_schema", text),
+                ("constraint_name", text),
+                ("table_schema", text),
+                ("table_name", text),
+                ("constraint_type", text),
+                ("is_deferrable", text),
+                ("initially_deferred", text),
+                ("enforced", text),
+            ];
+            let rows = constraints(txn)?
+                .into_iter()
+                .map(|c| {
+                    vec![
+                        t("public"),
+                        Value::Text(c.name),
+                        t("public"),
+                        Value::Text(c.table),
+                        t(c.kind.sql()),
+                        t("NO"),
+                        t("NO"),
+                        t("YES"),
+                    ]
+                })
+                .collect();
+            Ok((cols, rows))
+        }
+        "key_column_usage" => {
+            let cols = vec![
+                ("constraint_schema", text),
+                ("constraint_name", text),
+                ("table_schema", text),
+                ("table_name", text),
+                ("column_name", text),
+                ("ordinal_position", DataType::Int4),
+                ("position_in_unique_constraint", DataType::Int4),
+            ];
+            let mut rows = Vec::new();
+            for c in constraints(txn)? {
+                for (i, column) in c.columns.iter().enumerate() {
+                    // A foreign key's column pairs with the referenced
+                    // key's column in the same place.
+                    let in_unique = match c.kind {
+                        Kind::ForeignKey { .. } => Value::Int(i as i64 + 1),
+                        _ => Value::Null,
+                    };
+                    rows.push(vec![
+                        t("public"),
+                        Value::Text(c.name.clone()),
+                        t("public"),
+                        Value::Text(c.table.clone()),
+                        Value::Text(column.clone()),
+                        Value::Int(i as i64 + 1),
+                        in_unique,
+                    ]);
+                }
+            }
+            Ok((cols, rows))
+        }
+        "constraint_column_usage" => {
+            // The columns a constraint constrains: its own for a key, the
+            // referenced ones for a foreign key.
+            let cols = vec![
+                ("table_schema", text),
+                ("table_name", text),
+                ("column_name", text),
+                ("constraint_schema", text),
+                ("constraint_name", text),
+            ];
+            let mut rows = Vec::new();
+            for c in constraints(txn)? {
+                let (table, columns) = match c.kind {
+                    Kind::ForeignKey {
+                        parent,
+                        parent_columns,
+                        ..
+                    } => (parent, parent_columns),
+                    _ => (c.table, c.columns),
+                };
+                for column in columns {
+                    rows.push(vec![
+                        t("public"),
+                        Value::Text(table.clone()),
+                        Value::Text(column),
+                        t("public"),
+                        Value::Text(c.name.clone()),
+                    ]);
+                }
+            }
+            Ok((cols, rows))
+        }
+        "referential_constraints" => {
+            let cols = vec![
+                ("constraint_schema", text),
+                ("constraint_name", text),
+                ("unique_constraint_schema", text),
+                ("unique_constraint_name", text),
+                ("match_option", text),
+                ("update_rule", text),
+                ("delete_rule", text),
+            ];
+            let rows = constraints(txn)?
+                .into_iter()
+                .filter_map(|c| match c.kind {
+                    Kind::ForeignKey {
+                        unique, on_delete, ..
+                    } => Some(vec![
+                        t("public"),
+                        Value::Text(c.name),
+                        t("public"),
+                        text_or_null(unique),
+                        t("NONE"),
+                        t("NO ACTION"),
+                        t(match on_delete {
+                            OnDelete::NoAction => "NO ACTION",
+                            OnDelete::Restrict => "RESTRICT",
+                            OnDelete::Cascade => "CASCADE",
+                            OnDelete::SetNull => "SET NULL",
+                        }),
+                    ]),
+                    _ => None,
+                })
+                .collect();
+            Ok((cols, rows))
+        }
+        "sequences" => {
+            let cols = vec![
+                ("sequence_schema", text),
+                ("sequence_name", text),
+                ("data_type", text),
+                ("start_value", text),
+                ("minimum_value", text),
+                ("maximum_value", text),
+                ("increment", text),
+                ("cycle_option", text),
+            ];
+            let rows = crate::sequence::list(txn)?
+                .into_iter()
+                .map(|q| {
+                    vec![
+                        t("public"),
+                        Value::Text(q.name),
+                        t(q.ty.name()),
+                        Value::Text(q.start.to_string()),
+                        Value::Text(q.min.to_string()),
+                        Value::Text(q.max.to_string()),
+                        Value::Text(q.increment.to_string()),
+                        t(if q.cycle { "YES" } else { "NO" }),
+                    ]
+                })
+                .collect();
+            Ok((cols, rows))
+        }
+        "views" => {
+            let cols = vec![
+                ("table_schema", text),
+                ("table_name", text),
+                ("view_definition", text),
+                ("check_option", text),
+                ("is_updatable", text),
+                ("is_insertable_into", text),
+            ];
+            let rows = crate::view::list(txn)?
+                .into_iter()
+                .map(|v| {
+                    vec![
+                        t("public"),
+                        Value::Text(v.name),
+                        Value::Text(v.sql),
+                        t("NONE"),
+                        t("NO"),
+                        t("NO"),
+                    ]
+                })
+                .collect();
+            Ok((cols, rows))
+        }
         other => Err(SqlError::new(
             codes::UNDEFINED_TABLE,
             format!(
-                "relation \"information_schema.{other}\" does not exist (only tables and columns are provided)"
+                "relation \"information_schema.{other}\" does not exist (provided: {})",
+                INFORMATION_SCHEMA_VIEWS.join(", ")
             ),
         )),
     }
+}
+
+/// The `information_schema` views provided.
+const INFORMATION_SCHEMA_VIEWS: &[&str] = &[
+    "tables",
+    "columns",
+    "table_constraints",
+    "key_column_usage",
+    "constraint_column_usage",
+    "referential_constraints",
+    "sequences",
+    "views",
+];
+
+fn t(s: &str) -> Value {
+    Value::Text(s.to_owned())
+}
+
+/// What kind of constraint a [`Constraint`] is.
+enum Kind {
+    PrimaryKey,
+    Unique,
+    ForeignKey {
+        parent: String,
+        parent_columns: Vec<String>,
+        /// The referenced primary key or unique constraint, by name.
+        unique: Option<String>,
+        on_delete: OnDelete,
+    },
+}
+
+impl Kind {
+    fn sql(&self) -> &'static str {
+        match self {
+            Kind::PrimaryKey => "PRIMARY KEY",
+            Kind::Unique => "UNIQUE",
+            Kind::ForeignKey { .. } => "FOREIGN KEY",
+        }
+    }
+}
+
+/// One key constraint of a table, with its columns by name.
+struct Constraint {
+    name: String,
+    table: String,
+    columns: Vec<String>,
+    kind: Kind,
+}
+
+/// The key constraint names PostgreSQL shows: `<table>_pkey`, a unique
+/// index's own name, a foreign key's name.
+fn pkey_name(table: &Table) -> String {
+    format!("{}_pkey", table.name)
+}
+
+/// Every primary key, unique index and foreign key, by table and name.
+/// (CHECK and NOT NULL constraints are not listed.)
+fn constraints(txn: &mut Transaction) -> Result<Vec<Constraint>> {
+    let tables = catalog::list_tables(txn)?;
+    let names = |t: &Table, positions: &[usize]| -> Vec<String> {
+        positions
+            .iter()
+            .filter_map(|&i| t.columns.get(i).map(|c| c.name.clone()))
+            .collect()
+    };
+    let mut out = Vec::new();
+    for table in &tables {
+        if !table.primary_key.is_empty() {
+            out.push(Constraint {
+                name: pkey_name(table),
+                table: table.name.clone(),
+                columns: names(table, &table.primary_key),
+                kind: Kind::PrimaryKey,
+            });
+        }
+        for index in table.indexes.iter().filter(|i| i.unique) {
+            out.push(Constraint {
+                name: index.name.clone(),
+                table: table.name.clone(),
+                columns: names(table, &index.columns),
+                kind: Kind::Unique,
+            });
+        }
+        for fk in &table.foreign_keys {
+            let parent = tables.iter().find(|p| p.name == fk.parent);
+            let unique = parent.and_then(|p| {
+                if p.primary_key == fk.parent_columns {
+                    Some(pkey_name(p))
+                } else {
+                    p.indexes
+                        .iter()
+                        .find(|i| i.unique && i.columns == fk.parent_columns)
+                        .map(|i| i.name.clone())
+                }
+            });
+            out.push(Constraint {
+                name: fk.name.clone(),
+                table: table.name.clone(),
+                columns: names(table, &fk.columns),
+                kind: Kind::ForeignKey {
+                    parent: fk.parent.clone(),
+                    parent_columns: parent.map(|p| names(p, &fk.parent_columns)).unwrap_or_default(),
+                    unique,
+                    on_delete: fk.on_delete,
+                },
+            });
+        }
+    }
+    out.sort_by(|a, b| (&a.table, &a.name).cmp(&(&b.table, &b.name)));
+    Ok(out)
 }
