@@ -89,6 +89,7 @@ pub fn map_type(t: &ast::DataType) -> Result<DataType> {
         }),
         T::Text | T::String(_) => DataType::Text(None),
         T::Date => DataType::Date,
+        T::Interval { fields: None, .. } => DataType::Interval,
         T::Timestamp(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) | T::Datetime(_) => {
             DataType::Timestamp
         }
@@ -1449,6 +1450,7 @@ impl<'t> Binder<'t> {
                 Expr::Func(func, args)
             }
             E::Position { expr, r#in } => Expr::Func(Func::StrPos, vec![*b!(r#in), *b!(expr)]),
+            E::Interval(iv) => self.bind_interval(iv)?,
             E::Extract { field, expr, .. } => Expr::Func(
                 Func::Extract,
                 vec![Expr::Literal(Value::Text(field.to_string())), *b!(expr)],
@@ -1628,6 +1630,25 @@ impl<'t> Binder<'t> {
             seq: Some(Arc::new(seq)),
             args,
         })
+    }
+
+    /// `INTERVAL '1 day'`, and `INTERVAL '3' DAY` (a bare number in the
+    /// unit of its leading field).
+    fn bind_interval(&mut self, iv: &ast::Interval) -> Result<Expr> {
+        if iv.last_field.is_some() || iv.fractional_seconds_precision.is_some() {
+            return Err(SqlError::unsupported(format!("INTERVAL {iv}")));
+        }
+        let text = match self.bind_expr_inner(&iv.value, &vec![], None)? {
+            Expr::Literal(Value::Text(s)) => s,
+            Expr::Literal(Value::Int(i)) => i.to_string(),
+            Expr::Literal(Value::Numeric(d)) => d.to_string(),
+            _ => return Err(SqlError::unsupported(format!("INTERVAL of a non-constant: {iv}"))),
+        };
+        let text = match &iv.leading_field {
+            Some(field) if text.trim().parse::<f64>().is_ok() => format!("{text} {field}"),
+            _ => text,
+        };
+        Ok(Expr::Literal(Value::Interval(crate::interval::parse(&text)?)))
     }
 
     /// `pg_get_serial_sequence(table, column)`: the qualified name of the
@@ -2003,6 +2024,7 @@ pub fn expr_name(e: &ast::Expr) -> String {
         .into(),
         ast::Expr::Position { .. } => "position".into(),
         ast::Expr::Extract { .. } => "extract".into(),
+        ast::Expr::Interval(_) => "interval".into(),
         ast::Expr::Exists { .. } => "exists".into(),
         _ => "?column?".into(),
     }

@@ -14,7 +14,8 @@
 //! `date_trunc`, `date_part` and `EXTRACT` ([`call`]) take PostgreSQL's
 //! field names; EXTRACT is NUMERIC (seconds with 6 places, as PostgreSQL
 //! 14+), date_part double precision.
-//! Limits: years 1..=9999; no named time zones (`Europe/Paris`), intervals
+//! Intervals are in [`crate::interval`].
+//! Limits: years 1..=9999; no named time zones (`Europe/Paris`)
 //! or BC dates yet.
 
 use crate::error::{Result, SqlError, codes};
@@ -47,7 +48,7 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-fn days_in_month(y: i64, m: u32) -> u32 {
+pub fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -275,6 +276,20 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
         return Err(SqlError::internal(format!("{f:?} needs two arguments")));
     };
     let field = field_name(field);
+    if let (Value::Interval(iv), true) = (v, f != Func::DateTrunc) {
+        let (mantissa, scale) = iv.field(&field).ok_or_else(|| {
+            SqlError::new(
+                codes::INVALID_PARAMETER_VALUE,
+                format!("unit \"{field}\" not recognized for type interval"),
+            )
+        })?;
+        let d = crate::numeric::Decimal::new(mantissa, scale);
+        return Ok(if f == Func::Extract {
+            Value::Numeric(d)
+        } else {
+            Value::Float(d.to_f64())
+        });
+    }
     let (t, is_date) = time_arg(v)?;
     let type_name = if is_date {
         "date"

@@ -546,6 +546,7 @@ impl Expr {
                 Value::Int(i) => Value::Int(i.checked_neg().ok_or_else(|| SqlError::overflow("bigint"))?),
                 Value::Float(f) => Value::Float(-f),
                 Value::Numeric(d) => Value::Numeric(d.neg()),
+                Value::Interval(iv) => Value::Interval(iv.checked_neg()?),
                 v => {
                     return Err(SqlError::new(
                         codes::UNDEFINED_FUNCTION,
@@ -915,13 +916,40 @@ fn datetime_arith(op: BinOp, l: &Value, r: &Value) -> Result<Option<Value>> {
             .map(Date)
             .map_err(|_| SqlError::overflow("date"))
     };
+    let ts = |d: &i32| crate::datetime::date_to_timestamp(*d);
+    let factor = |v: &Value| match v {
+        Int(i) => Some(*i as f64),
+        Float(f) => Some(*f),
+        Numeric(d) => Some(d.to_f64()),
+        _ => None,
+    };
     Ok(Some(match (op, l, r) {
+        // Intervals: on timestamps and dates (a date becomes a timestamp),
+        // with each other, and scaled by numbers.
+        (BinOp::Add, Timestamp(t), Interval(iv)) | (BinOp::Add, Interval(iv), Timestamp(t)) => {
+            Timestamp(iv.add_to(*t)?)
+        }
+        (BinOp::Add, Date(d), Interval(iv)) | (BinOp::Add, Interval(iv), Date(d)) => {
+            Timestamp(iv.add_to(ts(d))?)
+        }
+        (BinOp::Sub, Timestamp(t), Interval(iv)) => Timestamp(iv.checked_neg()?.add_to(*t)?),
+        (BinOp::Sub, Date(d), Interval(iv)) => Timestamp(iv.checked_neg()?.add_to(ts(d))?),
+        (BinOp::Sub, Timestamp(a), Timestamp(b)) => Interval(crate::interval::Interval::between(*a, *b)?),
+        (BinOp::Sub, Timestamp(a), Date(b)) => Interval(crate::interval::Interval::between(*a, ts(b))?),
+        (BinOp::Sub, Date(a), Timestamp(b)) => Interval(crate::interval::Interval::between(ts(a), *b)?),
+        (BinOp::Add, Interval(a), Interval(b)) => Interval(a.checked_add(b)?),
+        (BinOp::Sub, Interval(a), Interval(b)) => Interval(a.checked_add(&b.checked_neg()?)?),
+        (BinOp::Mul, Interval(iv), n) | (BinOp::Mul, n, Interval(iv)) if factor(n).is_some() => {
+            Interval(iv.mul(factor(n).unwrap_or(1.0))?)
+        }
+        (BinOp::Div, Interval(iv), n) if factor(n).is_some() => Interval(iv.div(factor(n).unwrap_or(1.0))?),
         (BinOp::Add, Date(d), Int(n)) | (BinOp::Add, Int(n), Date(d)) => shift(*d, *n)?,
         (BinOp::Sub, Date(d), Int(n)) => {
             shift(*d, n.checked_neg().ok_or_else(|| SqlError::overflow("date"))?)?
         }
         (BinOp::Sub, Date(a), Date(b)) => Int(i64::from(*a) - i64::from(*b)),
-        (_, Date(_) | Timestamp(_) | Bytes(_), _) | (_, _, Date(_) | Timestamp(_) | Bytes(_)) => {
+        (_, Date(_) | Timestamp(_) | Bytes(_) | Interval(_), _)
+        | (_, _, Date(_) | Timestamp(_) | Bytes(_) | Interval(_)) => {
             return Err(SqlError::new(
                 codes::UNDEFINED_FUNCTION,
                 format!(
@@ -1157,7 +1185,19 @@ pub fn infer_type(e: &Expr, input: &[DataType]) -> DataType {
         Expr::Binary(op, l, r) => match op {
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => {
                 let (l, r) = (infer_type(l, input), infer_type(r, input));
-                if l == DataType::Date && r == DataType::Date {
+                let time =
+                    |t: DataType| matches!(t, DataType::Date | DataType::Timestamp | DataType::TimestampTz);
+                if l == DataType::Interval || r == DataType::Interval {
+                    // A point in time moved by an interval stays one (a
+                    // date becomes a timestamp); else an interval.
+                    match (l, r) {
+                        (DataType::TimestampTz, _) | (_, DataType::TimestampTz) => DataType::TimestampTz,
+                        (t, _) | (_, t) if time(t) => DataType::Timestamp,
+                        _ => DataType::Interval,
+                    }
+                } else if time(l) && time(r) && !(l == DataType::Date && r == DataType::Date) {
+                    DataType::Interval
+                } else if l == DataType::Date && r == DataType::Date {
                     DataType::Int4
                 } else if l == DataType::Date || r == DataType::Date {
                     DataType::Date

@@ -49,6 +49,7 @@ pub fn to_key_value(v: &Value) -> KeyValue {
         Value::Timestamp(t) => KeyValue::Int(*t),
         Value::Bytes(b) => KeyValue::Bytes(b.clone()),
         Value::Numeric(d) => KeyValue::Bytes(d.key_bytes()),
+        Value::Interval(iv) => KeyValue::Bytes(iv.key_bytes()),
     }
 }
 

@@ -9,7 +9,8 @@
 //!  INSERT/UPDATE/DELETE ─► dml      CREATE/DROP ─► ddl ─► catalog
 //! ```
 //!
-//! - [`types`], [`numeric`], [`datetime`]: data types and values.
+//! - [`types`], [`numeric`], [`datetime`], [`interval`]: data types and
+//!   values.
 //! - [`math`]: power, sqrt, exp, ln, log, ... for double precision and
 //!   NUMERIC, with [`bigint`] for NUMERIC's wide intermediate values;
 //!   [`strings`]: replace, lpad, split_part, ... and greatest/least.
@@ -39,6 +40,7 @@ pub mod expr;
 pub mod foreign_key;
 pub mod infoschema;
 pub mod interrupt;
+pub mod interval;
 pub mod keys;
 pub mod math;
 pub mod numeric;

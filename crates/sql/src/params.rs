@@ -125,9 +125,33 @@ impl Infer {
                 ast::Value::Boolean(_) => Some(DataType::Bool),
                 _ => None,
             },
+            Expr::TypedString(ts) => map_type(&ts.data_type).ok(),
+            Expr::Interval(_) => Some(DataType::Interval),
             Expr::BinaryOp { left, op, right } => match op {
                 B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {
-                    self.ty(left).or_else(|| self.ty(right))
+                    let (l, r) = (self.ty(left), self.ty(right));
+                    let time = |t: Option<DataType>| {
+                        matches!(
+                            t,
+                            Some(DataType::Date | DataType::Timestamp | DataType::TimestampTz)
+                        )
+                    };
+                    match (l, r) {
+                        (Some(DataType::Interval), t) | (t, Some(DataType::Interval)) if time(t) => {
+                            t.map(|t| {
+                                if t == DataType::Date {
+                                    DataType::Timestamp
+                                } else {
+                                    t
+                                }
+                            })
+                        }
+                        (Some(DataType::Date), Some(DataType::Date)) if *op == B::Minus => {
+                            Some(DataType::Int4)
+                        }
+                        (a, b) if *op == B::Minus && time(a) && time(b) => Some(DataType::Interval),
+                        _ => l.or(r),
+                    }
                 }
                 B::StringConcat => Some(DataType::Text(None)),
                 B::PGExp => Some(self.power_type(left, right)),
@@ -242,8 +266,8 @@ impl Visitor for Infer {
                     self.set(right, ty);
                 }
                 _ => {
-                    self.set(left, self.ty(right));
-                    self.set(right, self.ty(left));
+                    self.set(left, operand_type(op, self.ty(right)));
+                    self.set(right, operand_type(op, self.ty(left)));
                 }
             },
             Expr::IsDistinctFrom(l, r) | Expr::IsNotDistinctFrom(l, r) => {
@@ -285,5 +309,18 @@ impl Visitor for Infer {
             _ => {}
         }
         ControlFlow::Continue(())
+    }
+}
+
+/// The type PostgreSQL gives a parameter that meets an operand of type
+/// `other` under `op`: mostly `other` itself, but a point in time plus an
+/// unknown is a timestamp plus an *interval* (a date plus an integer), and
+/// an interval is scaled by a double precision.
+fn operand_type(op: &B, other: Option<DataType>) -> Option<DataType> {
+    match (op, other) {
+        (B::Plus, Some(DataType::Timestamp | DataType::TimestampTz)) => Some(DataType::Interval),
+        (B::Plus, Some(DataType::Date)) => Some(DataType::Int4),
+        (B::Multiply | B::Divide, Some(DataType::Interval)) => Some(DataType::Float8),
+        _ => other,
     }
 }

@@ -140,9 +140,17 @@ fn as_syntax(value: Value) -> ast::Expr {
             ast::DataType::DoublePrecision,
         ),
         Value::Text(t) => ast::Expr::value(ast::Value::SingleQuotedString(t)),
-        v @ (Value::Date(_) | Value::Timestamp(_) | Value::Bytes(_) | Value::Numeric(_)) => {
+        v @ (Value::Date(_)
+        | Value::Timestamp(_)
+        | Value::Bytes(_)
+        | Value::Numeric(_)
+        | Value::Interval(_)) => {
             let data_type = match v {
                 Value::Date(_) => ast::DataType::Date,
+                Value::Interval(_) => ast::DataType::Interval {
+                    fields: None,
+                    precision: None,
+                },
                 Value::Timestamp(_) => ast::DataType::Timestamp(None, ast::TimezoneInfo::None),
                 Value::Numeric(_) => ast::DataType::Numeric(ast::ExactNumberInfo::None),
                 _ => ast::DataType::Bytea,

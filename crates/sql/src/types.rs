@@ -6,7 +6,7 @@
 //! value is stored or cast (22003 when it does not fit). Arithmetic is
 //! checked in 64 bits (never wraps).
 //!
-//! Adding a type (NUMERIC, DATE, TIMESTAMP, BYTEA) means: a `DataType`
+//! Adding a type (NUMERIC, DATE, TIMESTAMP, BYTEA, INTERVAL) means: a `DataType`
 //! variant, a `Value` variant if its representation is new, its cast rules
 //! in [`Value::cast`], its key encoding in `keys.rs` and its text form in
 //! [`Value::to_text`].
@@ -39,6 +39,9 @@ pub enum DataType {
     Bytea,
     /// The type of a bare NULL literal; coerces to anything.
     Unknown,
+    /// INTERVAL (see [`crate::interval`]). Last, so stored definitions of
+    /// the types before it decode unchanged.
+    Interval,
 }
 
 impl DataType {
@@ -68,6 +71,7 @@ impl DataType {
             DataType::TimestampTz => "timestamp with time zone",
             DataType::Bytea => "bytea",
             DataType::Unknown => "unknown",
+            DataType::Interval => "interval",
         }
     }
     /// PostgreSQL type OID, for the wire protocol.
@@ -86,6 +90,7 @@ impl DataType {
             DataType::Timestamp => 1114,
             DataType::TimestampTz => 1184,
             DataType::Bytea => 17,
+            DataType::Interval => 1186,
         }
     }
     /// The common type of two operands (for arithmetic, CASE, UNION, ...).
@@ -133,6 +138,8 @@ pub enum Value {
     Timestamp(i64),
     Bytes(Vec<u8>),
     Numeric(Decimal),
+    /// Last, so stored rows of the kinds before it decode unchanged.
+    Interval(crate::interval::Interval),
 }
 
 pub type Row = Vec<Value>;
@@ -155,6 +162,7 @@ impl Value {
             Value::Timestamp(_) => DataType::Timestamp,
             Value::Bytes(_) => DataType::Bytea,
             Value::Numeric(_) => DataType::Numeric(None),
+            Value::Interval(_) => DataType::Interval,
         }
     }
 
@@ -176,16 +184,17 @@ impl Value {
             (Timestamp(a), Date(b)) => a.cmp(&crate::datetime::date_to_timestamp(*b)),
             (Bytes(a), Bytes(b)) => a.cmp(b),
             (Numeric(a), Numeric(b)) => a.cmp(b),
+            (Interval(a), Interval(b)) => a.span().cmp(&b.span()),
             (Numeric(a), Int(b)) => a.cmp(&Decimal::from_i64(*b)),
             (Int(a), Numeric(b)) => Decimal::from_i64(*a).cmp(b),
             (Numeric(a), Float(b)) => cmp_f64(a.to_f64(), *b),
             (Float(a), Numeric(b)) => cmp_f64(*a, b.to_f64()),
             (Text(_), Numeric(_)) => return self.cast(DataType::Numeric(None))?.sql_cmp(other),
             (Numeric(_), Text(_)) => return self.sql_cmp(&other.cast(DataType::Numeric(None))?),
-            (Text(_), Date(_) | Timestamp(_) | Bytes(_)) => {
+            (Text(_), Date(_) | Timestamp(_) | Bytes(_) | Interval(_)) => {
                 return self.cast(other.data_type())?.sql_cmp(other);
             }
-            (Date(_) | Timestamp(_) | Bytes(_), Text(_)) => {
+            (Date(_) | Timestamp(_) | Bytes(_) | Interval(_), Text(_)) => {
                 return self.sql_cmp(&other.cast(self.data_type())?);
             }
             // Literal coercion: compare text to a number by parsing the text.
@@ -231,6 +240,7 @@ impl Value {
             Value::Text(_) => 2,
             Value::Date(_) | Value::Timestamp(_) => 3,
             Value::Bytes(_) => 4,
+            Value::Interval(_) => 6,
             Value::Null => 5,
         }
     }
@@ -288,12 +298,14 @@ impl Value {
             (Timestamp(_), DataType::TimestampTz) => self.clone(),
             (Date(d), DataType::TimestampTz) => Timestamp(crate::datetime::date_to_timestamp(*d)),
             (Text(s), DataType::Bytea) => Bytes(parse_bytea(s)?),
+            (Text(s), DataType::Interval) => Interval(crate::interval::parse(s)?),
+            (Interval(_), DataType::Interval) => self.clone(),
             (Date(_), DataType::Date) | (Timestamp(_), DataType::Timestamp) | (Bytes(_), DataType::Bytea) => {
                 self.clone()
             }
             (Date(d), DataType::Timestamp) => Timestamp(crate::datetime::date_to_timestamp(*d)),
             (Timestamp(t), DataType::Date) => Date(crate::datetime::timestamp_to_date(*t)),
-            (Date(_) | Timestamp(_) | Bytes(_), DataType::Text(n)) => {
+            (Date(_) | Timestamp(_) | Bytes(_) | Interval(_), DataType::Text(n)) => {
                 truncate_text(self.to_text().unwrap_or_default(), n)
             }
             (Text(s), DataType::Bool) => match s.trim().to_ascii_lowercase().as_str() {
@@ -322,6 +334,7 @@ impl Value {
             Value::Numeric(d) => Some(d.to_string()),
             Value::Date(d) => Some(crate::datetime::format_date(*d)),
             Value::Timestamp(t) => Some(crate::datetime::format_timestamp(*t)),
+            Value::Interval(iv) => Some(crate::interval::format(iv)),
             Value::Bytes(b) => {
                 let mut s = String::with_capacity(2 + 2 * b.len());
                 s.push_str("\\x");
@@ -631,6 +644,8 @@ impl Hash for Value {
             Value::Date(d) => crate::datetime::date_to_timestamp(*d).hash(state),
             Value::Timestamp(t) => t.hash(state),
             Value::Bytes(b) => b.hash(state),
+            // Equal spans are equal intervals (`1 mon` = `30 days`).
+            Value::Interval(iv) => iv.span().hash(state),
             // Hashes like the equal float (and so like an equal integer).
             Value::Numeric(d) => {
                 let f = d.to_f64();

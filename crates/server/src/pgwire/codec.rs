@@ -47,6 +47,7 @@ pub fn pg_type(ty: DataType) -> Type {
         DataType::Timestamp => Type::TIMESTAMP,
         DataType::TimestampTz => Type::TIMESTAMPTZ,
         DataType::Bytea => Type::BYTEA,
+        DataType::Interval => Type::INTERVAL,
     }
 }
 
@@ -66,6 +67,7 @@ pub fn type_size(ty: DataType) -> i16 {
         DataType::Int2 => 2,
         DataType::Int4 | DataType::Float4 | DataType::Date => 4,
         DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
+        DataType::Interval => 16,
         _ => -1,
     }
 }
@@ -85,6 +87,7 @@ pub fn data_type_of(ty: &Type) -> Option<DataType> {
         Type::TIMESTAMP => DataType::Timestamp,
         Type::TIMESTAMPTZ => DataType::TimestampTz,
         Type::BYTEA => DataType::Bytea,
+        Type::INTERVAL => DataType::Interval,
         _ => return None,
     })
 }
@@ -143,7 +146,8 @@ pub fn encode_value(v: &Value, ty: DataType, fmt: FieldFormat) -> Result<Option<
         | (Value::Numeric(_), DataType::Numeric(_))
         | (Value::Date(_), DataType::Date)
         | (Value::Timestamp(_), DataType::Timestamp | DataType::TimestampTz)
-        | (Value::Bytes(_), DataType::Bytea) => v,
+        | (Value::Bytes(_), DataType::Bytea)
+        | (Value::Interval(_), DataType::Interval) => v,
         _ => {
             cast = v.cast(ty)?;
             &cast
@@ -185,6 +189,13 @@ pub fn encode_value(v: &Value, ty: DataType, fmt: FieldFormat) -> Result<Option<
             .to_be_bytes()
             .to_vec(),
         (Value::Bytes(b), _) => b.clone(),
+        // PostgreSQL's binary interval: time (micros), days, months.
+        (Value::Interval(iv), _) => {
+            let mut out = iv.micros.to_be_bytes().to_vec();
+            out.extend(iv.days.to_be_bytes());
+            out.extend(iv.months.to_be_bytes());
+            out
+        }
         (other, _) => other.to_text().unwrap_or_default().into_bytes(),
     }))
 }
@@ -324,6 +335,16 @@ pub fn decode_param(bytes: Option<&[u8]>, ty: Option<DataType>, fmt: FieldFormat
             )
         }
         Some(DataType::Bytea) => Value::Bytes(bytes.to_vec()),
+        Some(DataType::Interval) => {
+            let [t @ .., d0, d1, d2, d3, m0, m1, m2, m3] = bytes else {
+                return Err(bad("interval"));
+            };
+            Value::Interval(quorumdb_sql::interval::Interval {
+                micros: i64::from_be_bytes(t.try_into().map_err(|_| bad("interval"))?),
+                days: i32::from_be_bytes([*d0, *d1, *d2, *d3]),
+                months: i32::from_be_bytes([*m0, *m1, *m2, *m3]),
+            })
+        }
         Some(DataType::Text(_)) | Some(DataType::Unknown) | None => Value::Text(utf8(bytes)?.to_owned()),
     })
 }
