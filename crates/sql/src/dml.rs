@@ -6,6 +6,14 @@
 //! non-deferred constraints: NOT NULL (23502), CHECK (23514), primary key
 //! and unique indexes (23505; NULLs never conflict). Values are cast to the
 //! column type on the way in (22003 when out of range).
+//!
+//! INSERT ... ON CONFLICT picks its arbiters from the conflict target as
+//! PostgreSQL infers them (the primary key or unique indexes with exactly
+//! the target's columns, or the named one; every unique constraint for a
+//! DO NOTHING without a target), probes only those for the proposed row
+//! (as constraint reads, validated at commit), and otherwise inserts as a
+//! plain INSERT does, so a conflict on any other constraint is 23505. It
+//! does not support index predicates (there are no partial indexes).
 
 use quorumdb_storage::{ScanOrder, Transaction};
 use sqlparser::ast;
@@ -244,32 +252,151 @@ enum OnConflict {
     Update(Vec<(usize, Expr)>, Option<Expr>),
 }
 
-/// Finds the stored row a new row conflicts with (primary key first, then
-/// unique indexes).
-fn conflicting_row(txn: &mut Transaction, table: &Table, row: &Row) -> Result<Option<Row>> {
-    if !table.primary_key.is_empty()
-        && let Some(v) = txn.get(&keys::row_key(table.id, &pk_values(table, row)))?
-    {
-        return Ok(Some(keys::decode_row(&v)?));
-    }
-    for index in table.indexes.iter().filter(|i| i.unique) {
-        let vals = index_values(index, row);
-        if vals.iter().any(Value::is_null) {
-            continue;
+/// A constraint an ON CONFLICT clause arbitrates on: the primary key, or
+/// a unique index (its position in `Table::indexes`).
+#[derive(Clone, Copy, PartialEq)]
+enum Arbiter {
+    PrimaryKey,
+    Index(usize),
+}
+
+/// Every unique constraint of `table`: the arbiters of an ON CONFLICT
+/// without a target.
+fn all_arbiters(table: &Table) -> Vec<Arbiter> {
+    let pk = (!table.primary_key.is_empty()).then_some(Arbiter::PrimaryKey);
+    pk.into_iter()
+        .chain(
+            table
+                .indexes
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| i.unique)
+                .map(|(n, _)| Arbiter::Index(n)),
+        )
+        .collect()
+}
+
+/// What an ON CONFLICT target names, resolved against the table (unknown
+/// columns are 42703, an unknown constraint 42704, as PostgreSQL reports
+/// them while parsing); [`infer_arbiters`] then picks the constraints.
+enum Target {
+    /// No target: every unique constraint arbitrates.
+    Any,
+    /// `(cols)`: the set of column positions.
+    Columns(Vec<usize>),
+    /// `ON CONSTRAINT name`.
+    Constraint(Arbiter),
+}
+
+fn resolve_target(table: &Table, target: Option<&ast::ConflictTarget>) -> Result<Target> {
+    match target {
+        None => Ok(Target::Any),
+        Some(ast::ConflictTarget::Columns {
+            predicate: Some(_), ..
+        }) => Err(SqlError::unsupported(
+            "ON CONFLICT with an index predicate (WHERE): QuorumDB has no partial indexes",
+        )),
+        Some(ast::ConflictTarget::Columns {
+            columns,
+            predicate: None,
+        }) => {
+            let mut cols = Vec::new();
+            for c in columns {
+                let n = ident(c);
+                let i = table.column_index(&n).ok_or_else(|| {
+                    SqlError::new(codes::UNDEFINED_COLUMN, format!("column \"{n}\" does not exist"))
+                })?;
+                if !cols.contains(&i) {
+                    cols.push(i);
+                }
+            }
+            Ok(Target::Columns(cols))
         }
-        let mut prefix = keys::index_prefix(index.id);
-        keys::append_values(&mut prefix, &vals, &index.directions());
-        let plen = keys::index_prefix(index.id).len();
-        let first = txn.scan_prefix(&prefix, ScanOrder::Forward).next();
-        if let Some(item) = first {
-            let (k, _) = item?;
-            let pk = keys::decode_index_pk(&k, plen, index.columns.len())?;
-            if let Some(v) = txn.get(&keys::row_key(table.id, &pk))? {
-                return Ok(Some(keys::decode_row(&v)?));
+        Some(ast::ConflictTarget::OnConstraint(name)) => {
+            let n = object_name(name)?;
+            if !table.primary_key.is_empty() && n == format!("{}_pkey", table.name) {
+                return Ok(Target::Constraint(Arbiter::PrimaryKey));
+            }
+            match table.indexes.iter().position(|i| i.unique && i.name == n) {
+                Some(p) => Ok(Target::Constraint(Arbiter::Index(p))),
+                None => Err(SqlError::new(
+                    codes::UNDEFINED_OBJECT,
+                    format!("constraint \"{n}\" for table \"{}\" does not exist", table.name),
+                )),
             }
         }
     }
-    Ok(None)
+}
+
+/// The arbiters of a resolved target: for a column list, every unique
+/// constraint whose columns are exactly that set, in any order (42P10
+/// when there is none).
+fn infer_arbiters(table: &Table, target: &Target) -> Result<Vec<Arbiter>> {
+    let cols = match target {
+        Target::Any => return Ok(all_arbiters(table)),
+        Target::Constraint(a) => return Ok(vec![*a]),
+        Target::Columns(cols) => cols,
+    };
+    let same = |other: &[usize]| other.len() == cols.len() && other.iter().all(|c| cols.contains(c));
+    let found: Vec<Arbiter> = all_arbiters(table)
+        .into_iter()
+        .filter(|a| match a {
+            Arbiter::PrimaryKey => same(&table.primary_key),
+            Arbiter::Index(n) => table.indexes.get(*n).is_some_and(|i| same(&i.columns)),
+        })
+        .collect();
+    if found.is_empty() {
+        return Err(SqlError::new(
+            codes::INVALID_COLUMN_REFERENCE,
+            "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+        ));
+    }
+    Ok(found)
+}
+
+/// Finds the stored row a new row conflicts with on one of `arbiters`
+/// (in their order; NULLs never conflict). The probes are constraint
+/// reads: the outcome they decide (skip, update or insert) is validated
+/// at commit whatever the isolation level, as the uniqueness probes of
+/// [`put_index_entry`] are.
+fn conflicting_row(
+    txn: &mut Transaction,
+    table: &Table,
+    arbiters: &[Arbiter],
+    row: &Row,
+) -> Result<Option<Row>> {
+    txn.constraint_reads(|txn| {
+        for arbiter in arbiters {
+            match *arbiter {
+                Arbiter::PrimaryKey => {
+                    if let Some(v) = txn.get(&keys::row_key(table.id, &pk_values(table, row)))? {
+                        return Ok(Some(keys::decode_row(&v)?));
+                    }
+                }
+                Arbiter::Index(n) => {
+                    let Some(index) = table.indexes.get(n) else {
+                        continue;
+                    };
+                    let vals = index_values(index, row);
+                    if vals.iter().any(Value::is_null) {
+                        continue;
+                    }
+                    let mut prefix = keys::index_prefix(index.id);
+                    keys::append_values(&mut prefix, &vals, &index.directions());
+                    let plen = keys::index_prefix(index.id).len();
+                    let first = txn.scan_prefix(&prefix, ScanOrder::Forward).next();
+                    if let Some(item) = first {
+                        let (k, _) = item?;
+                        let pk = keys::decode_index_pk(&k, plen, index.columns.len())?;
+                        if let Some(v) = txn.get(&keys::row_key(table.id, &pk))? {
+                            return Ok(Some(keys::decode_row(&v)?));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(None)
+    })
 }
 
 pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
@@ -282,6 +409,20 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
     let table = txn.constraint_reads(|txn| catalog::must_get_table_shared(txn, &name))?;
     let alias = ins.table_alias.as_ref().map(|a| ident(&a.alias));
     let returning = bind_returning(txn, &table, alias.as_deref(), ins.returning.as_ref())?;
+    // The target is resolved before the DO UPDATE is bound, and the
+    // arbiters inferred after, in PostgreSQL's order of errors.
+    let target = match &ins.on {
+        None => Target::Any,
+        Some(ast::OnInsert::OnConflict(oc)) => {
+            if oc.conflict_target.is_none() && matches!(oc.action, ast::OnConflictAction::DoUpdate(_)) {
+                return Err(SqlError::syntax(
+                    "ON CONFLICT DO UPDATE requires inference specification or constraint name",
+                ));
+            }
+            resolve_target(&table, oc.conflict_target.as_ref())?
+        }
+        Some(_) => return Err(SqlError::unsupported("this ON clause")),
+    };
     let on_conflict = match &ins.on {
         None => OnConflict::Error,
         Some(ast::OnInsert::OnConflict(oc)) => match &oc.action {
@@ -313,6 +454,10 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
             }
         },
         Some(_) => return Err(SqlError::unsupported("this ON clause")),
+    };
+    let arbiters = match on_conflict {
+        OnConflict::Error => vec![],
+        _ => infer_arbiters(&table, &target)?,
     };
     let targets: Vec<usize> = if ins.columns.is_empty() {
         (0..table.columns.len()).collect()
@@ -373,6 +518,9 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
     };
     let mut count = 0;
     let mut returned = Vec::new();
+    // With DO UPDATE, the keys of the rows this statement inserted or
+    // updated.
+    let mut touched = std::collections::HashSet::new();
     for (n, src) in rows.into_iter().enumerate() {
         crate::interrupt::check_current()?;
         if src.len() > targets.len() {
@@ -403,46 +551,55 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
             row.push(Value::Int(first_rowid + n as i64));
         }
         let written = match &on_conflict {
-            OnConflict::Error => {
+            OnConflict::Error => None,
+            _ => conflicting_row(txn, &table, &arbiters, &row)?,
+        };
+        let written = match (&on_conflict, written) {
+            (_, None) => {
+                // No conflict on an arbiter: a plain insert, whose conflict
+                // on any other unique constraint is 23505.
                 write_new_row(txn, &table, row.clone())?;
+                if matches!(on_conflict, OnConflict::Update(..)) {
+                    touched.insert(keys::row_key(table.id, &pk_values(&table, &row)));
+                }
                 Some(row)
             }
-            OnConflict::Nothing => {
-                let sp = txn.savepoint();
-                match write_new_row(txn, &table, row.clone()) {
-                    Ok(()) => Some(row),
-                    Err(e) if e.code == codes::UNIQUE_VIOLATION => {
-                        txn.rollback_to(sp);
-                        None
+            (OnConflict::Update(sets, cond), Some(existing)) => {
+                // A row this statement inserted or updated may not be
+                // updated again, whatever the WHERE says (PostgreSQL's
+                // rule: the outcome would depend on the order of rows).
+                if touched.contains(&keys::row_key(table.id, &pk_values(&table, &existing))) {
+                    return Err(SqlError::new(
+                        codes::CARDINALITY_VIOLATION,
+                        "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                    ));
+                }
+                let mut both = existing.clone();
+                both.extend(row.iter().cloned());
+                let mut ctx = ExecCtx::new(txn);
+                let pass = match cond {
+                    Some(c) => c.eval(&both, &mut ctx)?.is_true(),
+                    None => true,
+                };
+                if pass {
+                    let mut new = existing.clone();
+                    for (i, e) in sets {
+                        new[*i] = e.eval(&both, &mut ctx)?;
                     }
-                    Err(e) => return Err(e),
+                    update_row(txn, &table, &existing, new.clone())?;
+                    let pk = pk_values(&table, &new);
+                    // Re-read the row as stored (after casts).
+                    let stored = match txn.get(&keys::row_key(table.id, &pk))? {
+                        Some(v) => keys::decode_row(&v)?,
+                        None => new,
+                    };
+                    touched.insert(keys::row_key(table.id, &pk));
+                    Some(stored)
+                } else {
+                    None
                 }
             }
-            OnConflict::Update(sets, cond) => match conflicting_row(txn, &table, &row)? {
-                None => {
-                    write_new_row(txn, &table, row.clone())?;
-                    Some(row)
-                }
-                Some(existing) => {
-                    let mut both = existing.clone();
-                    both.extend(row.iter().cloned());
-                    let mut ctx = ExecCtx::new(txn);
-                    let pass = match cond {
-                        Some(c) => c.eval(&both, &mut ctx)?.is_true(),
-                        None => true,
-                    };
-                    if pass {
-                        let mut new = existing.clone();
-                        for (i, e) in sets {
-                            new[*i] = e.eval(&both, &mut ctx)?;
-                        }
-                        update_row(txn, &table, &existing, new.clone())?;
-                        Some(new)
-                    } else {
-                        None
-                    }
-                }
-            },
+            (_, Some(_)) => None,
         };
         if let Some(r) = written {
             count += 1;

@@ -166,3 +166,51 @@ fn a_foreign_key_added_concurrently_is_not_bypassed_by_an_older_snapshot() {
     assert_eq!(err.code, "40001", "{err:?}");
     assert_eq!(one(&mut b, "SELECT count(*) FROM c"), Value::Int(0));
 }
+
+/// ON CONFLICT's arbiter probe is a constraint read: a concurrent insert
+/// of the same key makes one of two upserts fail at commit, and a skip
+/// decided on a row deleted concurrently is not committed either, under
+/// REPEATABLE READ too.
+#[test]
+fn on_conflict_probes_are_validated_at_commit() {
+    for isolation in ["SERIALIZABLE", "REPEATABLE READ"] {
+        let kv = store();
+        let mut a = Session::new(kv.clone());
+        let mut b = Session::new(kv);
+        a.execute(
+            "CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT UNIQUE, n INTEGER); \
+             CREATE TABLE log (id INTEGER PRIMARY KEY)",
+        )
+        .unwrap();
+        // Both see no conflict on the arbiter and insert.
+        a.execute(&format!("BEGIN ISOLATION LEVEL {isolation}")).unwrap();
+        b.execute(&format!("BEGIN ISOLATION LEVEL {isolation}")).unwrap();
+        a.execute("INSERT INTO u VALUES (1, 'x@y', 0) ON CONFLICT (email) DO UPDATE SET n = u.n + 1")
+            .unwrap();
+        b.execute("INSERT INTO u VALUES (2, 'x@y', 0) ON CONFLICT (email) DO UPDATE SET n = u.n + 1")
+            .unwrap();
+        a.execute("COMMIT").unwrap();
+        let err = b.execute("COMMIT").unwrap_err();
+        assert_eq!(err.code, "40001", "{isolation}: {err:?}");
+        assert_eq!(
+            one(&mut a, "SELECT count(*) FROM u"),
+            Value::Int(1),
+            "{isolation}"
+        );
+        // B skips its row because of a row that A deletes meanwhile.
+        a.execute(&format!("BEGIN ISOLATION LEVEL {isolation}")).unwrap();
+        b.execute(&format!("BEGIN ISOLATION LEVEL {isolation}")).unwrap();
+        a.execute("DELETE FROM u WHERE email = 'x@y'").unwrap();
+        b.execute("INSERT INTO u VALUES (3, 'x@y', 0) ON CONFLICT (email) DO NOTHING")
+            .unwrap();
+        b.execute("INSERT INTO log VALUES (1)").unwrap();
+        a.execute("COMMIT").unwrap();
+        let err = b.execute("COMMIT").unwrap_err();
+        assert_eq!(err.code, "40001", "{isolation}: {err:?}");
+        assert_eq!(
+            one(&mut a, "SELECT count(*) FROM log"),
+            Value::Int(0),
+            "{isolation}"
+        );
+    }
+}
