@@ -982,6 +982,31 @@ impl<'t> Binder<'t> {
             };
             order_refs.push((r, &o.options));
         }
+        // DISTINCT ON: resolved as ORDER BY items are.
+        let distinct_on = match &s.distinct {
+            Some(ast::Distinct::On(list)) => {
+                let mut refs = Vec::new();
+                for e in list {
+                    let pos = self.output_position(e, &out_cols_pre).map_err(|mut err| {
+                        err.message = err.message.replace("ORDER BY position", "DISTINCT ON position");
+                        err
+                    })?;
+                    refs.push(match pos {
+                        Some(i) => OrderRef::Output(i),
+                        None => {
+                            let b = self.bind_expr(e, &scope, Some(&mut aggs))?;
+                            let b = self.fold(b);
+                            match exprs.iter().position(|e| *e == b) {
+                                Some(i) => OrderRef::Output(i),
+                                None => OrderRef::Extra(b),
+                            }
+                        }
+                    });
+                }
+                Some(refs)
+            }
+            _ => None,
+        };
 
         let group_exprs: Vec<Expr> = match &s.group_by {
             ast::GroupByExpr::Expressions(g, mods) if mods.is_empty() => {
@@ -1013,13 +1038,36 @@ impl<'t> Binder<'t> {
 
         let mut plan = input;
         let aggregating = !group_exprs.is_empty() || !aggs.calls.is_empty() || having.is_some();
-        let mut extra_exprs: Vec<Expr> = order_refs
-            .iter()
-            .filter_map(|(r, _)| match r {
-                OrderRef::Extra(e) => Some(e.clone()),
-                _ => None,
-            })
-            .collect();
+        // Columns of the projection the ORDER BY (and DISTINCT ON) items
+        // read: an output column, or an extra one past the select list
+        // (one per distinct expression).
+        let width = exprs.len();
+        let mut extra_exprs: Vec<Expr> = Vec::new();
+        let mut column_of = |r: &OrderRef| match r {
+            OrderRef::Output(i) => *i,
+            OrderRef::Extra(e) => match extra_exprs.iter().position(|x| x == e) {
+                Some(p) => width + p,
+                None => {
+                    extra_exprs.push(e.clone());
+                    width + extra_exprs.len() - 1
+                }
+            },
+        };
+        let order_cols: Vec<(usize, &ast::OrderByOptions)> =
+            order_refs.iter().map(|(r, o)| (column_of(r), *o)).collect();
+        let distinct_on_cols: Option<Vec<usize>> = distinct_on.map(|refs| {
+            let mut cols: Vec<usize> = Vec::new();
+            for r in &refs {
+                let c = column_of(r);
+                if !cols.contains(&c) {
+                    cols.push(c);
+                }
+            }
+            cols
+        });
+        if let Some(cols) = &distinct_on_cols {
+            check_distinct_on(cols, &order_cols)?;
+        }
         if aggregating {
             let ng = group_exprs.len();
             let rewrite = |e: Expr| rewrite_grouped(e, &group_exprs, ng);
@@ -1045,12 +1093,7 @@ impl<'t> Binder<'t> {
                 plan = plan.filter(h);
             }
         }
-        let width = exprs.len();
-        let distinct = match &s.distinct {
-            None | Some(ast::Distinct::All) => false,
-            Some(ast::Distinct::Distinct) => true,
-            Some(ast::Distinct::On(_)) => return Err(SqlError::unsupported("DISTINCT ON")),
-        };
+        let distinct = matches!(s.distinct, Some(ast::Distinct::Distinct));
         if distinct && !extra_exprs.is_empty() {
             return Err(SqlError::new(
                 codes::INVALID_COLUMN_REFERENCE,
@@ -1068,31 +1111,41 @@ impl<'t> Binder<'t> {
                 input: Box::new(plan),
             };
         }
-        if !order_refs.is_empty() {
-            let mut extra = width;
-            let keys = order_refs
-                .iter()
-                .map(|(r, opts)| {
-                    let col = match r {
-                        OrderRef::Output(i) => *i,
-                        OrderRef::Extra(_) => {
-                            extra += 1;
-                            extra - 1
-                        }
-                    };
-                    sort_key(Expr::Column(col), opts)
-                })
-                .collect();
+        let mut keys: Vec<SortKey> = order_cols
+            .iter()
+            .map(|(c, opts)| sort_key(Expr::Column(*c), opts))
+            .collect();
+        if let Some(cols) = &distinct_on_cols {
+            // Sorted by the ORDER BY, then by the DISTINCT ON items it
+            // leaves out (all of them without ORDER BY), so that the first
+            // row of each set is the one the ORDER BY puts first.
+            for &c in cols {
+                if !order_cols.iter().any(|(o, _)| *o == c) {
+                    keys.push(SortKey {
+                        expr: Expr::Column(c),
+                        desc: false,
+                        nulls_first: false,
+                    });
+                }
+            }
+        }
+        if !keys.is_empty() {
             plan = Plan::Sort {
                 input: Box::new(plan),
                 keys,
             };
-            if plan.width() != width {
-                plan = Plan::Project {
-                    input: Box::new(plan),
-                    exprs: (0..width).map(Expr::Column).collect(),
-                };
-            }
+        }
+        if let Some(cols) = distinct_on_cols {
+            plan = Plan::DistinctOn {
+                input: Box::new(plan),
+                keys: cols,
+            };
+        }
+        if plan.width() != width {
+            plan = Plan::Project {
+                input: Box::new(plan),
+                exprs: (0..width).map(Expr::Column).collect(),
+            };
         }
         Ok((plan, out_cols_pre))
     }
@@ -1972,6 +2025,31 @@ fn agg_type(e: &Expr, input: &[DataType], aggs: &AggState) -> DataType {
         })
     });
     e.map_or(DataType::Unknown, |e| infer_type(&e, input))
+}
+
+/// PostgreSQL's rule for DISTINCT ON with ORDER BY: the ORDER BY items
+/// that are DISTINCT ON items come first, and once an ORDER BY item is not
+/// one, every DISTINCT ON item must have come already (42P10). Items are
+/// compared as projection columns, as PostgreSQL compares target entries.
+fn check_distinct_on(cols: &[usize], order: &[(usize, &ast::OrderByOptions)]) -> Result<()> {
+    let mismatch = || {
+        SqlError::new(
+            codes::INVALID_COLUMN_REFERENCE,
+            "SELECT DISTINCT ON expressions must match initial ORDER BY expressions",
+        )
+    };
+    let mut skipped = false;
+    for (c, _) in order {
+        if !cols.contains(c) {
+            skipped = true;
+        } else if skipped {
+            return Err(mismatch());
+        }
+    }
+    if skipped && cols.iter().any(|c| !order.iter().any(|(o, _)| o == c)) {
+        return Err(mismatch());
+    }
+    Ok(())
 }
 
 fn sort_key(expr: Expr, o: &ast::OrderByOptions) -> SortKey {

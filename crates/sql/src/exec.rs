@@ -285,6 +285,11 @@ pub fn build(plan: &Plan) -> Result<Op<'_>> {
             input: build(input)?,
             seen: HashSet::new(),
         }),
+        Plan::DistinctOn { input, keys } => Box::new(DistinctOnOp {
+            input: build(input)?,
+            keys,
+            seen: HashSet::new(),
+        }),
         Plan::SetOp {
             kind,
             all,
@@ -843,6 +848,31 @@ impl Operator for DistinctOp<'_> {
         while let Some(row) = self.input.next(ctx)? {
             ctx.check()?;
             if self.seen.insert(row.clone()) {
+                return Ok(Some(row));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Keeps the first row of each set of rows equal on `keys` (NULLs equal,
+/// as for DISTINCT).
+struct DistinctOnOp<'p> {
+    input: Op<'p>,
+    keys: &'p [usize],
+    seen: HashSet<Row>,
+}
+
+impl Operator for DistinctOnOp<'_> {
+    fn next(&mut self, ctx: &mut ExecCtx) -> Result<Option<Row>> {
+        while let Some(row) = self.input.next(ctx)? {
+            ctx.check()?;
+            let key: Row = self
+                .keys
+                .iter()
+                .map(|&k| row.get(k).cloned().unwrap_or(Value::Null))
+                .collect();
+            if self.seen.insert(key) {
                 return Ok(Some(row));
             }
         }

@@ -178,6 +178,12 @@ pub enum Plan {
     Distinct {
         input: Box<Plan>,
     },
+    /// DISTINCT ON: the first row of each set of rows equal on the `keys`
+    /// columns, in input order (the binder sorts below it).
+    DistinctOn {
+        input: Box<Plan>,
+        keys: Vec<usize>,
+    },
     SetOp {
         kind: SetOpKind,
         all: bool,
@@ -201,7 +207,8 @@ impl Plan {
             Plan::Filter { input, .. }
             | Plan::Sort { input, .. }
             | Plan::Limit { input, .. }
-            | Plan::Distinct { input } => input.width(),
+            | Plan::Distinct { input }
+            | Plan::DistinctOn { input, .. } => input.width(),
             Plan::Project { exprs, .. } => exprs.len(),
             Plan::NestedLoopJoin { left, right, .. } | Plan::HashJoin { left, right, .. } => {
                 left.width() + right.width()
@@ -293,6 +300,13 @@ impl Plan {
             ),
             Plan::Limit { limit, offset, .. } => format!("Limit {limit:?} offset {offset}"),
             Plan::Distinct { .. } => "Distinct".into(),
+            Plan::DistinctOn { keys, .. } => format!(
+                "Distinct on {}",
+                keys.iter()
+                    .map(|k| format!("#{k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Plan::SetOp { kind, all, .. } => format!("{kind:?}{}", if *all { " ALL" } else { "" }),
             Plan::Series { .. } => "FunctionScan generate_series".into(),
         };
@@ -310,7 +324,8 @@ impl Plan {
             | Plan::Aggregate { input, .. }
             | Plan::Sort { input, .. }
             | Plan::Limit { input, .. }
-            | Plan::Distinct { input } => vec![input],
+            | Plan::Distinct { input }
+            | Plan::DistinctOn { input, .. } => vec![input],
             Plan::NestedLoopJoin { left, right, .. }
             | Plan::HashJoin { left, right, .. }
             | Plan::SetOp { left, right, .. } => vec![left, right],
