@@ -9,6 +9,10 @@
 //! output (group keys first, then aggregates); a bare column that is
 //! neither grouped nor aggregated is error 42803.
 //!
+//! WITH RECURSIVE binds the non-recursive term first, then the recursive
+//! term with the CTE's name standing for a working table, checking where
+//! that reference appears as PostgreSQL does (42P19).
+//!
 //! Identifiers are folded to lower case unless quoted.
 
 use std::collections::HashMap;
@@ -124,6 +128,23 @@ pub struct Binder<'t> {
     /// Tables, views and sequences the statement itself names (not those
     /// inside the views it expands): what a view defined by it depends on.
     pub resolved: Vec<String>,
+    /// Recursive CTEs whose recursive term is being bound, innermost last.
+    recursive: Vec<RecursiveRef>,
+    /// The SELECT being bound (a number unique in the statement).
+    select: usize,
+    selects: usize,
+}
+
+/// A recursive CTE whose recursive term is being bound: where its
+/// self-reference (the working table) appears decides 42P19 errors.
+struct RecursiveRef {
+    name: String,
+    id: usize,
+    /// Depth of expression subqueries (`Binder::outer`) at the term's top.
+    outer: usize,
+    /// References seen so far, and the SELECT whose FROM holds the last.
+    uses: usize,
+    select: Option<usize>,
 }
 
 /// Maximum nesting of expressions and queries. Binding, folding and
@@ -147,6 +168,9 @@ impl<'t> Binder<'t> {
             depth: 0,
             views: vec![],
             resolved: vec![],
+            recursive: vec![],
+            select: 0,
+            selects: 0,
         }
     }
 
@@ -177,13 +201,15 @@ impl<'t> Binder<'t> {
     fn bind_query_guarded(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutColumn>)> {
         let mut pushed = false;
         if let Some(with) = &q.with {
-            if with.recursive {
-                return Err(SqlError::unsupported("WITH RECURSIVE"));
-            }
             self.ctes.push(HashMap::new());
             pushed = true;
             for cte in &with.cte_tables {
-                let (plan, mut cols) = self.bind_query(&cte.query)?;
+                let name = ident(&cte.alias.name);
+                let (plan, mut cols) = if with.recursive && references(&cte.query, &name) {
+                    self.bind_recursive_cte(&name, cte)?
+                } else {
+                    self.bind_query(&cte.query)?
+                };
                 for (c, a) in cols.iter_mut().zip(&cte.alias.columns) {
                     c.name = ident(&a.name);
                 }
@@ -197,6 +223,162 @@ impl<'t> Binder<'t> {
             self.ctes.pop();
         }
         result
+    }
+
+    /// A WITH RECURSIVE query that references itself: `non-recursive term
+    /// UNION [ALL] recursive term`, where the recursive term reads the
+    /// working table once, not in an expression subquery, not on the
+    /// nullable side of an outer join, not under an aggregate (42P19, as
+    /// PostgreSQL checks them). The non-recursive term fixes the column
+    /// types; a recursive term whose types would widen them is 42804.
+    fn bind_recursive_cte(&mut self, name: &str, cte: &ast::Cte) -> Result<(Plan, Vec<OutColumn>)> {
+        let q = &cte.query;
+        let invalid = |what: &str| {
+            SqlError::new(
+                codes::INVALID_RECURSIVE_QUERY,
+                format!("recursive reference to query \"{name}\" must not appear {what}"),
+            )
+        };
+        if q.order_by.is_some() {
+            return Err(SqlError::unsupported("ORDER BY in a recursive query"));
+        }
+        if q.limit_clause.is_some() || q.fetch.is_some() {
+            return Err(SqlError::unsupported("LIMIT or OFFSET in a recursive query"));
+        }
+        if q.with.is_some() {
+            return Err(SqlError::unsupported("WITH inside a recursive query"));
+        }
+        let ast::SetExpr::SetOperation {
+            op: ast::SetOperator::Union,
+            set_quantifier,
+            left,
+            right,
+        } = &*q.body
+        else {
+            return Err(SqlError::new(
+                codes::INVALID_RECURSIVE_QUERY,
+                format!(
+                    "recursive query \"{name}\" does not have the form non-recursive-term UNION [ALL] recursive-term"
+                ),
+            ));
+        };
+        let all = match set_quantifier {
+            ast::SetQuantifier::All => true,
+            ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
+            other => {
+                return Err(SqlError::unsupported(format!(
+                    "UNION {other} in a recursive query"
+                )));
+            }
+        };
+        if references(left, name) {
+            return Err(invalid("within its non-recursive term"));
+        }
+        let (init, mut cols) = self.bind_set_expr(left)?;
+        for (c, a) in cols.iter_mut().zip(&cte.alias.columns) {
+            c.name = ident(&a.name);
+        }
+        self.next_subquery += 1;
+        let id = self.next_subquery;
+        let work = Plan::WorkTable {
+            id,
+            width: cols.len(),
+        };
+        if let Some(m) = self.ctes.last_mut() {
+            m.insert(name.to_string(), (work, cols.clone()));
+        }
+        self.recursive.push(RecursiveRef {
+            name: name.to_string(),
+            id,
+            outer: self.outer.len(),
+            uses: 0,
+            select: None,
+        });
+        let bound = self.bind_set_expr(right);
+        let uses = self.recursive.pop().map_or(0, |r| r.uses);
+        if let Some(m) = self.ctes.last_mut() {
+            m.remove(name);
+        }
+        let (step, step_cols) = bound?;
+        if step_cols.len() != cols.len() {
+            return Err(SqlError::syntax(
+                "each UNION query must have the same number of columns",
+            ));
+        }
+        let mut casts = Vec::new();
+        for (i, (c, r)) in cols.iter().zip(&step_cols).enumerate() {
+            let overall = DataType::common(c.ty, r.ty);
+            if c.ty != DataType::Unknown && overall != c.ty {
+                return Err(SqlError::new(
+                    codes::DATATYPE_MISMATCH,
+                    format!(
+                        "recursive query \"{name}\" column {} has type {} in non-recursive term but type {} overall",
+                        i + 1,
+                        c.ty.name(),
+                        overall.name()
+                    ),
+                ));
+            }
+            casts.push(if r.ty == c.ty || c.ty == DataType::Unknown {
+                Expr::Column(i)
+            } else {
+                Expr::Cast(Box::new(Expr::Column(i)), c.ty)
+            });
+        }
+        if uses == 0 {
+            // The name only appears shadowed: an ordinary UNION.
+            return Ok((
+                Plan::SetOp {
+                    kind: SetOpKind::Union,
+                    all,
+                    left: Box::new(init),
+                    right: Box::new(step),
+                },
+                cols,
+            ));
+        }
+        let step = if casts.iter().enumerate().all(|(i, e)| *e == Expr::Column(i)) {
+            step
+        } else {
+            Plan::Project {
+                input: Box::new(step),
+                exprs: casts,
+            }
+        };
+        Ok((
+            Plan::RecursiveUnion {
+                id,
+                all,
+                init: Box::new(init),
+                step: Box::new(step),
+            },
+            cols,
+        ))
+    }
+
+    /// Records a reference to the working table `id`, failing where a
+    /// recursive reference may not be (see [`Self::bind_recursive_cte`]).
+    fn note_recursive_reference(&mut self, id: usize) -> Result<()> {
+        let (depth, select) = (self.outer.len(), self.select);
+        let Some(r) = self.recursive.iter_mut().find(|r| r.id == id) else {
+            return Ok(());
+        };
+        let what = if depth > r.outer {
+            "within a subquery"
+        } else if r.uses > 0 {
+            "more than once"
+        } else {
+            r.uses = 1;
+            r.select = Some(select);
+            return Ok(());
+        };
+        Err(SqlError::new(
+            codes::INVALID_RECURSIVE_QUERY,
+            format!(
+                "recursive reference to query \"{}\" must not appear {what}",
+                r.name
+            ),
+        ))
     }
 
     fn bind_query_body(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutColumn>)> {
@@ -463,6 +645,9 @@ impl<'t> Binder<'t> {
                     .map(|a| ident(&a.name))
                     .unwrap_or_else(|| tname.clone());
                 if let Some((plan, cols)) = self.ctes.iter().rev().find_map(|m| m.get(&tname)).cloned() {
+                    if let Plan::WorkTable { id, .. } = plan {
+                        self.note_recursive_reference(id)?;
+                    }
                     for c in cols {
                         scope.push(ScopeColumn {
                             table: Some(alias_name.clone()),
@@ -652,6 +837,8 @@ impl<'t> Binder<'t> {
             on: Option<ast::Expr>,
             /// JOIN USING / NATURAL equalities (in the full layout).
             using: Vec<Expr>,
+            /// Reads the working table of a recursive CTE being bound.
+            recursive: bool,
         }
         let mut steps: Vec<Step> = Vec::new();
         let add = |this: &mut Self,
@@ -662,6 +849,8 @@ impl<'t> Binder<'t> {
                    on: Option<ast::Expr>|
          -> Result<()> {
             let start = scope.len();
+            let uses = |this: &Self| this.recursive.iter().map(|r| r.uses).sum::<usize>();
+            let before = uses(this);
             let plan = this.bind_factor(f, scope)?;
             steps.push(Step {
                 kind,
@@ -672,6 +861,7 @@ impl<'t> Binder<'t> {
                 },
                 on,
                 using: vec![],
+                recursive: uses(this) > before,
             });
             Ok(())
         };
@@ -740,6 +930,33 @@ impl<'t> Binder<'t> {
                     }
                 }
             }
+        }
+        // A recursive CTE's working table may not be on the nullable side
+        // of an outer join (42P19). Each FROM item made 1 + joins steps.
+        let mut first = 0;
+        for twj in from {
+            let item = steps.get(first..first + 1 + twj.joins.len()).unwrap_or_default();
+            let mut nullable = vec![false; item.len()];
+            for (k, step) in item.iter().enumerate().skip(1) {
+                match step.kind {
+                    JoinKind::Left => nullable[k] = true,
+                    JoinKind::Right => nullable[..k].iter_mut().for_each(|n| *n = true),
+                    JoinKind::Full => nullable[..=k].iter_mut().for_each(|n| *n = true),
+                    _ => {}
+                }
+            }
+            if item.iter().zip(&nullable).any(|(s, n)| s.recursive && *n)
+                && let Some(r) = self.recursive.last()
+            {
+                return Err(SqlError::new(
+                    codes::INVALID_RECURSIVE_QUERY,
+                    format!(
+                        "recursive reference to query \"{}\" must not appear within an outer join",
+                        r.name
+                    ),
+                ));
+            }
+            first += item.len();
         }
         let full_scope = scope.clone();
         // Bind the WHERE and ON predicates against the complete scope.
@@ -871,6 +1088,18 @@ impl<'t> Binder<'t> {
     }
 
     pub fn bind_select(
+        &mut self,
+        s: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+    ) -> Result<(Plan, Vec<OutColumn>)> {
+        self.selects += 1;
+        let enclosing = std::mem::replace(&mut self.select, self.selects);
+        let r = self.bind_select_body(s, order_by);
+        self.select = enclosing;
+        r
+    }
+
+    fn bind_select_body(
         &mut self,
         s: &ast::Select,
         order_by: &[ast::OrderByExpr],
@@ -1036,6 +1265,12 @@ impl<'t> Binder<'t> {
             None => None,
         };
 
+        if !aggs.calls.is_empty() && self.recursive.iter().any(|r| r.select == Some(self.select)) {
+            return Err(SqlError::new(
+                codes::INVALID_RECURSIVE_QUERY,
+                "aggregate functions are not allowed in a recursive query's recursive term",
+            ));
+        }
         let mut plan = input;
         let aggregating = !group_exprs.is_empty() || !aggs.calls.is_empty() || having.is_some();
         // Columns of the projection the ORDER BY (and DISTINCT ON) items
@@ -2050,6 +2285,19 @@ fn check_distinct_on(cols: &[usize], order: &[(usize, &ast::OrderByOptions)]) ->
         return Err(mismatch());
     }
     Ok(())
+}
+
+/// Whether `q` names the relation `name` anywhere (FROM items of its
+/// subqueries included).
+fn references<V: ast::Visit>(q: &V, name: &str) -> bool {
+    ast::visit_relations(q, |r| {
+        if object_name(r).is_ok_and(|n| n == name) {
+            std::ops::ControlFlow::Break(())
+        } else {
+            std::ops::ControlFlow::Continue(())
+        }
+    })
+    .is_break()
 }
 
 fn sort_key(expr: Expr, o: &ast::OrderByOptions) -> SortKey {

@@ -71,6 +71,9 @@ pub mod codes {
     pub const INVALID_FOREIGN_KEY: &str = "42830";
     pub const INVALID_SCHEMA_NAME: &str = "3F000";
     pub const INVALID_RECURSION: &str = "42P17";
+    /// PostgreSQL's `invalid_recursion`: a malformed WITH RECURSIVE query
+    /// (`INVALID_RECURSION` above is 42P17, for views expanding themselves).
+    pub const INVALID_RECURSIVE_QUERY: &str = "42P19";
     pub const DUPLICATE_ALIAS: &str = "42712";
     pub const SEQUENCE_GENERATOR_LIMIT_EXCEEDED: &str = "2200H";
     /// E.g. `currval` before `nextval` in the session.

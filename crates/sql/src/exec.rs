@@ -2,12 +2,15 @@
 //!
 //! `build` turns a [`Plan`] into operators that borrow it; `next` pulls one
 //! row at a time, so a LIMIT stops its input early. Only Sort, Aggregate,
-//! Distinct/set operations (their seen-sets), the build side of a hash join
-//! and the inner side of a nested-loop join hold rows in memory.
+//! Distinct/DISTINCT ON/set operations (their seen-sets), the build side
+//! of a hash join, the inner side of a nested-loop join and a recursive
+//! union (one round's rows, and its seen-set under UNION) hold rows in
+//! memory.
 //!
 //! [`ExecCtx`] carries the transaction, the stack of enclosing rows for
-//! correlated subqueries, and the cache of uncorrelated subquery results
-//! (each such subquery runs at most once per statement).
+//! correlated subqueries, the cache of uncorrelated subquery results
+//! (each such subquery runs at most once per statement) and the working
+//! tables of the WITH RECURSIVE rounds being run.
 //!
 //! Every loop that pulls rows checks the statement's [`Interrupt`] (one
 //! relaxed atomic load), so a cancelled statement stops with 57014 within
@@ -33,6 +36,8 @@ pub struct ExecCtx<'t> {
     cache: HashMap<usize, Rc<Cached>>,
     /// The running statement's cancel flag ([`crate::interrupt::scope`]).
     interrupt: Option<Interrupt>,
+    /// The working tables of the WITH RECURSIVE rounds being run, by id.
+    work_tables: HashMap<usize, Rc<Vec<Row>>>,
 }
 
 enum Cached {
@@ -48,6 +53,7 @@ impl<'t> ExecCtx<'t> {
             outer: Vec::new(),
             cache: HashMap::new(),
             interrupt: crate::interrupt::current(),
+            work_tables: HashMap::new(),
         }
     }
 
@@ -305,6 +311,20 @@ pub fn build(plan: &Plan) -> Result<Op<'_>> {
             on_right: false,
         }),
         Plan::Series { args } => Box::new(SeriesOp { args, state: None }),
+        Plan::RecursiveUnion { id, all, init, step } => Box::new(RecursiveUnionOp {
+            id: *id,
+            all: *all,
+            init: Some(build(init)?),
+            step,
+            seen: HashSet::new(),
+            work: Vec::new(),
+            pending: Vec::new().into_iter(),
+        }),
+        Plan::WorkTable { id, .. } => Box::new(WorkTableOp {
+            id: *id,
+            rows: None,
+            pos: 0,
+        }),
     })
 }
 
@@ -877,6 +897,107 @@ impl Operator for DistinctOnOp<'_> {
             }
         }
         Ok(None)
+    }
+}
+
+/// WITH RECURSIVE, evaluated as PostgreSQL does: the non-recursive term's
+/// rows, then rounds of the recursive term, each reading the rows the
+/// previous round produced (the working table) and producing the next,
+/// until a round produces nothing. Each round is run to completion in one
+/// call, with its working table installed in the context under `id` and
+/// removed after, so two uses of one CTE never see each other's table.
+/// Rounds are iterations, never recursion (no stack growth); every row
+/// and every round checks the interrupt, so a query that recurses without
+/// end runs until it is cancelled, as in PostgreSQL.
+struct RecursiveUnionOp<'p> {
+    id: usize,
+    all: bool,
+    init: Option<Op<'p>>,
+    step: &'p Plan,
+    /// Without `all`: every row produced so far.
+    seen: HashSet<Row>,
+    /// The rows the current round has produced (the next working table).
+    work: Vec<Row>,
+    /// Rows of the last round not yet returned.
+    pending: std::vec::IntoIter<Row>,
+}
+
+impl RecursiveUnionOp<'_> {
+    fn keep(&mut self, row: &Row) -> bool {
+        self.all || self.seen.insert(row.clone())
+    }
+
+    /// Runs one round over `work`, returning the rows it keeps.
+    fn round(&mut self, work: Vec<Row>, ctx: &mut ExecCtx) -> Result<Vec<Row>> {
+        let previous = ctx.work_tables.insert(self.id, Rc::new(work));
+        let result = (|| {
+            let mut op = build(self.step)?;
+            let mut out = Vec::new();
+            while let Some(row) = op.next(ctx)? {
+                ctx.check()?;
+                if self.keep(&row) {
+                    out.push(row);
+                }
+            }
+            Ok(out)
+        })();
+        match previous {
+            Some(p) => ctx.work_tables.insert(self.id, p),
+            None => ctx.work_tables.remove(&self.id),
+        };
+        result
+    }
+}
+
+impl Operator for RecursiveUnionOp<'_> {
+    fn next(&mut self, ctx: &mut ExecCtx) -> Result<Option<Row>> {
+        loop {
+            ctx.check()?;
+            if let Some(init) = self.init.as_mut() {
+                match init.next(ctx)? {
+                    Some(row) => {
+                        if self.keep(&row) {
+                            self.work.push(row.clone());
+                            return Ok(Some(row));
+                        }
+                    }
+                    None => self.init = None,
+                }
+                continue;
+            }
+            if let Some(row) = self.pending.next() {
+                return Ok(Some(row));
+            }
+            if self.work.is_empty() {
+                return Ok(None);
+            }
+            let work = std::mem::take(&mut self.work);
+            let out = self.round(work, ctx)?;
+            self.work = out.clone();
+            self.pending = out.into_iter();
+        }
+    }
+}
+
+/// Reads the working table of a [`RecursiveUnionOp`] round.
+struct WorkTableOp {
+    id: usize,
+    rows: Option<Rc<Vec<Row>>>,
+    pos: usize,
+}
+
+impl Operator for WorkTableOp {
+    fn next(&mut self, ctx: &mut ExecCtx) -> Result<Option<Row>> {
+        if self.rows.is_none() {
+            let rows =
+                ctx.work_tables.get(&self.id).cloned().ok_or_else(|| {
+                    SqlError::internal("recursive CTE working table read outside its query")
+                })?;
+            self.rows = Some(rows);
+        }
+        let row = self.rows.as_ref().and_then(|r| r.get(self.pos).cloned());
+        self.pos += 1;
+        Ok(row)
     }
 }
 

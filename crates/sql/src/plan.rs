@@ -190,6 +190,21 @@ pub enum Plan {
         left: Box<Plan>,
         right: Box<Plan>,
     },
+    /// WITH RECURSIVE: `init` once, then `step` over and over, each time
+    /// reading the rows the previous round added as [`Plan::WorkTable`]
+    /// `id`, until a round adds none. Without `all`, rows already produced
+    /// are dropped (UNION).
+    RecursiveUnion {
+        id: usize,
+        all: bool,
+        init: Box<Plan>,
+        step: Box<Plan>,
+    },
+    /// The working table of the enclosing [`Plan::RecursiveUnion`] `id`.
+    WorkTable {
+        id: usize,
+        width: usize,
+    },
     /// generate_series(start, stop[, step]).
     Series {
         args: Vec<Expr>,
@@ -216,6 +231,8 @@ impl Plan {
             Plan::Aggregate { group_by, aggs, .. } => group_by.len() + aggs.len(),
             Plan::SetOp { left, .. } => left.width(),
             Plan::Series { .. } => 1,
+            Plan::RecursiveUnion { init, .. } => init.width(),
+            Plan::WorkTable { width, .. } => *width,
         }
     }
 
@@ -309,6 +326,13 @@ impl Plan {
             ),
             Plan::SetOp { kind, all, .. } => format!("{kind:?}{}", if *all { " ALL" } else { "" }),
             Plan::Series { .. } => "FunctionScan generate_series".into(),
+            Plan::RecursiveUnion { id, all, .. } => {
+                format!(
+                    "Recursive union{} (work table {id})",
+                    if *all { " ALL" } else { "" }
+                )
+            }
+            Plan::WorkTable { id, .. } => format!("Work table {id}"),
         };
         out.push(format!("{pad}{line}"));
         for child in self.inputs() {
@@ -318,7 +342,8 @@ impl Plan {
 
     pub fn inputs(&self) -> Vec<&Plan> {
         match self {
-            Plan::Values { .. } | Plan::Scan { .. } | Plan::Series { .. } => vec![],
+            Plan::Values { .. } | Plan::Scan { .. } | Plan::Series { .. } | Plan::WorkTable { .. } => vec![],
+            Plan::RecursiveUnion { init, step, .. } => vec![init, step],
             Plan::Filter { input, .. }
             | Plan::Project { input, .. }
             | Plan::Aggregate { input, .. }

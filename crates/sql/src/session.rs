@@ -1279,6 +1279,24 @@ mod tests {
         );
     }
 
+    /// A WITH RECURSIVE query that never stops recursing runs round after
+    /// round (never deeper on the stack) until it is cancelled.
+    #[test]
+    fn an_interrupt_cancels_an_endless_recursive_query() {
+        let s = session();
+        let (s, r) = run_cancelled(
+            s,
+            "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT count(*) FROM t",
+        );
+        assert_eq!(r.unwrap_err().code, "57014");
+        let (mut s, r) = run_cancelled(
+            s,
+            "WITH RECURSIVE t(n) AS (SELECT 1 UNION SELECT n + 1 FROM t) SELECT * FROM t",
+        );
+        assert_eq!(r.unwrap_err().code, "57014");
+        assert_eq!(s.execute("SELECT 1").unwrap()[0].rows, vec![vec![Value::Int(1)]]);
+    }
+
     #[test]
     fn command_tags() {
         let mut s = session();
