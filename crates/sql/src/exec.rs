@@ -618,7 +618,7 @@ impl Operator for JoinOp<'_> {
 }
 
 /// One aggregate's running state.
-struct Acc {
+pub(crate) struct Acc {
     call_func: AggFunc,
     distinct: Option<HashSet<Vec<Value>>>,
     count: i64,
@@ -628,7 +628,7 @@ struct Acc {
 }
 
 impl Acc {
-    fn new(call: &AggCall) -> Acc {
+    pub(crate) fn new(call: &AggCall) -> Acc {
         Acc {
             call_func: call.func,
             distinct: call.distinct.then(HashSet::new),
@@ -639,7 +639,7 @@ impl Acc {
         }
     }
 
-    fn add(&mut self, args: Vec<Value>) -> Result<()> {
+    pub(crate) fn add(&mut self, args: Vec<Value>) -> Result<()> {
         use crate::expr::{BinOp, binary};
         if self.call_func == AggFunc::CountStar {
             self.count += 1;
@@ -705,24 +705,25 @@ impl Acc {
         Ok(())
     }
 
-    fn finish(self) -> Value {
+    /// The aggregate's value over the rows added so far.
+    pub(crate) fn finish(&self) -> Value {
         match self.call_func {
             AggFunc::Count | AggFunc::CountStar => Value::Int(self.count),
             AggFunc::Avg => {
                 use crate::numeric::Decimal;
                 let n = Decimal::from_i64(self.count);
-                match self.value {
+                match &self.value {
                     _ if self.count == 0 => Value::Null,
                     // PostgreSQL: avg of integers and numerics is numeric.
-                    Value::Int(i) => Decimal::from_i64(i).div(&n).map_or(Value::Null, Value::Numeric),
+                    Value::Int(i) => Decimal::from_i64(*i).div(&n).map_or(Value::Null, Value::Numeric),
                     Value::Numeric(d) => d.div(&n).map_or(Value::Null, Value::Numeric),
-                    Value::Float(f) => Value::Float(f / self.count as f64),
+                    Value::Float(f) => Value::Float(*f / self.count as f64),
                     _ => Value::Float(self.sum_f / self.count as f64),
                 }
             }
             AggFunc::Total => Value::Float(self.sum_f),
-            AggFunc::StringAgg => self.text.map_or(Value::Null, Value::Text),
-            _ => self.value,
+            AggFunc::StringAgg => self.text.clone().map_or(Value::Null, Value::Text),
+            _ => self.value.clone(),
         }
     }
 }
@@ -769,7 +770,7 @@ impl Operator for AggregateOp<'_> {
             let rows: Vec<Row> = groups
                 .into_iter()
                 .map(|(mut key, accs)| {
-                    key.extend(accs.into_iter().map(Acc::finish));
+                    key.extend(accs.iter().map(Acc::finish));
                     key
                 })
                 .collect();
@@ -777,6 +778,39 @@ impl Operator for AggregateOp<'_> {
         }
         Ok(self.output.as_mut().and_then(Iterator::next))
     }
+}
+
+/// Compares two rows' evaluated sort keys under `keys` (direction, NULLS
+/// FIRST/LAST).
+pub(crate) fn cmp_sort_keys(a: &[Value], b: &[Value], keys: &[SortKey]) -> std::cmp::Ordering {
+    for (i, k) in keys.iter().enumerate() {
+        let (x, y) = (&a[i], &b[i]);
+        let ord = match (x.is_null(), y.is_null()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => {
+                if k.nulls_first {
+                    std::cmp::Ordering::Less
+                } else {
+                    std::cmp::Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if k.nulls_first {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Less
+                }
+            }
+            _ => {
+                let o = x.sort_cmp(y);
+                if k.desc { o.reverse() } else { o }
+            }
+        };
+        if ord != std::cmp::Ordering::Equal {
+            return ord;
+        }
+    }
+    std::cmp::Ordering::Equal
 }
 
 struct SortOp<'p> {
@@ -799,36 +833,7 @@ impl Operator for SortOp<'_> {
                 rows.push((k, row));
             }
             let keys = self.keys;
-            rows.sort_by(|(a, _), (b, _)| {
-                for (i, k) in keys.iter().enumerate() {
-                    let (x, y) = (&a[i], &b[i]);
-                    let ord = match (x.is_null(), y.is_null()) {
-                        (true, true) => std::cmp::Ordering::Equal,
-                        (true, false) => {
-                            if k.nulls_first {
-                                std::cmp::Ordering::Less
-                            } else {
-                                std::cmp::Ordering::Greater
-                            }
-                        }
-                        (false, true) => {
-                            if k.nulls_first {
-                                std::cmp::Ordering::Greater
-                            } else {
-                                std::cmp::Ordering::Less
-                            }
-                        }
-                        _ => {
-                            let o = x.sort_cmp(y);
-                            if k.desc { o.reverse() } else { o }
-                        }
-                    };
-                    if ord != std::cmp::Ordering::Equal {
-                        return ord;
-                    }
-                }
-                std::cmp::Ordering::Equal
-            });
+            rows.sort_by(|(a, _), (b, _)| cmp_sort_keys(a, b, keys));
             self.output = Some(rows.into_iter().map(|(_, r)| r).collect::<Vec<_>>().into_iter());
         }
         Ok(self.output.as_mut().and_then(Iterator::next))
