@@ -29,6 +29,7 @@ use crate::optimizer::{self, Leaf};
 use crate::plan::{AggCall, AggFunc, JoinKind, Plan, SetOpKind, SortKey};
 use crate::sequence::SeqFunc;
 use crate::types::{DataType, Value};
+use crate::window::{self, Frame, FrameBound, WinFunc, WindowCall};
 
 /// One column visible to name resolution.
 #[derive(Clone, Debug)]
@@ -133,6 +134,12 @@ pub struct Binder<'t> {
     /// The SELECT being bound (a number unique in the statement).
     select: usize,
     selects: usize,
+    /// Where window functions may not appear right now, by the name
+    /// PostgreSQL's error gives the place (`WHERE`, `HAVING`, `window` for
+    /// a window call's own arguments, ...). Reset inside subqueries.
+    window_clause: Option<&'static str>,
+    /// The WINDOW clauses of the SELECTs being bound, innermost last.
+    named_windows: Vec<Vec<(String, ast::WindowSpec)>>,
 }
 
 /// A recursive CTE whose recursive term is being bound: where its
@@ -152,9 +159,10 @@ struct RecursiveRef {
 /// (error 54001 beyond it, never a stack overflow).
 pub const MAX_DEPTH: usize = 1000;
 
-/// Aggregate collection state while binding a SELECT.
+/// Aggregate and window-call collection state while binding a SELECT.
 pub struct AggState {
     calls: Vec<AggCall>,
+    windows: Vec<WindowCall>,
 }
 
 impl<'t> Binder<'t> {
@@ -171,6 +179,8 @@ impl<'t> Binder<'t> {
             recursive: vec![],
             select: 0,
             selects: 0,
+            window_clause: None,
+            named_windows: vec![],
         }
     }
 
@@ -199,6 +209,14 @@ impl<'t> Binder<'t> {
     }
 
     fn bind_query_guarded(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutColumn>)> {
+        // A subquery is a new place: its own select list may hold windows.
+        let clause = self.window_clause.take();
+        let r = self.bind_query_scoped(q);
+        self.window_clause = clause;
+        r
+    }
+
+    fn bind_query_scoped(&mut self, q: &ast::Query) -> Result<(Plan, Vec<OutColumn>)> {
         let mut pushed = false;
         if let Some(with) = &q.with {
             self.ctes.push(HashMap::new());
@@ -555,7 +573,7 @@ impl<'t> Binder<'t> {
             }
             let mut row = Vec::new();
             for (i, e) in r.iter().enumerate() {
-                let b = self.bind_expr(e, &vec![], None)?;
+                let b = self.in_clause("VALUES", |b| b.bind_expr(e, &vec![], None))?;
                 let b = self.fold(b);
                 types[i] = DataType::common(types[i], infer_type(&b, &[]));
                 row.push(b);
@@ -963,7 +981,7 @@ impl<'t> Binder<'t> {
         let rel = |e: Expr| e.remap(&|i| i - base);
         let mut where_conj = Vec::new();
         for w in where_ {
-            let b = self.bind_expr(w, &full_scope, None)?;
+            let b = self.in_clause("WHERE", |b| b.bind_expr(w, &full_scope, None))?;
             let b = self.fold(b);
             where_conj.extend(b.conjuncts().into_iter().map(rel));
         }
@@ -972,7 +990,7 @@ impl<'t> Binder<'t> {
         for s in steps {
             let on = match &s.on {
                 Some(e) => {
-                    let b = self.bind_expr(e, &full_scope, None)?;
+                    let b = self.in_clause("JOIN conditions", |b| b.bind_expr(e, &full_scope, None))?;
                     let mut cols = vec![];
                     b.columns(&mut cols);
                     if cols.iter().any(|&c| c < base) {
@@ -1094,12 +1112,348 @@ impl<'t> Binder<'t> {
     ) -> Result<(Plan, Vec<OutColumn>)> {
         self.selects += 1;
         let enclosing = std::mem::replace(&mut self.select, self.selects);
-        let r = self.bind_select_body(s, order_by);
+        let r = self.bind_select_windows(s, order_by);
         self.select = enclosing;
         r
     }
 
-    fn bind_select_body(
+    /// Checks the SELECT's WINDOW definitions, then binds it.
+    fn bind_select_windows(
+        &mut self,
+        s: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+    ) -> Result<(Plan, Vec<OutColumn>)> {
+        let mut defs: Vec<(String, ast::WindowSpec)> = Vec::new();
+        for ast::NamedWindowDefinition(name, def) in &s.named_window {
+            let name = ident(name);
+            if defs.iter().any(|(n, _)| *n == name) {
+                return Err(SqlError::new(
+                    window::WINDOWING_ERROR,
+                    format!("window \"{name}\" is already defined"),
+                ));
+            }
+            let spec = match def {
+                ast::NamedWindowExpr::WindowSpec(spec) => spec.clone(),
+                ast::NamedWindowExpr::NamedWindow(other) => ast::WindowSpec {
+                    window_name: Some(other.clone()),
+                    partition_by: vec![],
+                    order_by: vec![],
+                    window_frame: None,
+                },
+            };
+            // A definition may build on an earlier one only.
+            if let Some(base) = &spec.window_name
+                && !defs.iter().any(|(n, _)| *n == ident(base))
+            {
+                return Err(undefined_window(&ident(base)));
+            }
+            defs.push((name, spec));
+        }
+        self.named_windows.push(defs);
+        let r = self.bind_select_inner(s, order_by);
+        self.named_windows.pop();
+        r
+    }
+
+    /// Runs `f` with window functions refused as being in `clause`.
+    fn in_clause<T>(&mut self, clause: &'static str, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let saved = self.window_clause.replace(clause);
+        let r = f(self);
+        self.window_clause = saved;
+        r
+    }
+
+    /// The effective specification of an OVER clause: a named window, or
+    /// an inline one possibly copying a named window (PostgreSQL's rules:
+    /// the copy keeps the base's PARTITION BY, may add ORDER BY only if
+    /// the base has none, and the base may not have a frame).
+    fn window_spec(&self, over: &ast::WindowType) -> Result<ast::WindowSpec> {
+        let lookup = |name: &str| -> Result<ast::WindowSpec> {
+            let defs = self.named_windows.last().map(Vec::as_slice).unwrap_or_default();
+            let mut spec = defs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, s)| s.clone())
+                .ok_or_else(|| undefined_window(name))?;
+            // Definitions only refer to earlier ones, so this ends.
+            let mut guard = defs.len();
+            while let Some(base) = spec.window_name.take() {
+                let base_name = ident(&base);
+                let b = defs
+                    .iter()
+                    .find(|(n, _)| *n == base_name)
+                    .map(|(_, s)| s.clone())
+                    .ok_or_else(|| undefined_window(&base_name))?;
+                spec = merge_window(&base_name, b, spec)?;
+                guard = guard
+                    .checked_sub(1)
+                    .ok_or_else(|| SqlError::internal("window cycle"))?;
+            }
+            Ok(spec)
+        };
+        match over {
+            ast::WindowType::NamedWindow(n) => lookup(&ident(n)),
+            ast::WindowType::WindowSpec(spec) => match &spec.window_name {
+                None => Ok(spec.clone()),
+                Some(base) => {
+                    let name = ident(base);
+                    let b = lookup(&name)?;
+                    let mut own = spec.clone();
+                    own.window_name = None;
+                    merge_window(&name, b, own)
+                }
+            },
+        }
+    }
+
+    /// Binds `name(args) OVER ...` into a window slot of `aggs`.
+    #[allow(clippy::too_many_arguments)]
+    fn bind_window_call(
+        &mut self,
+        name: &str,
+        f: &ast::Function,
+        over: &ast::WindowType,
+        distinct: bool,
+        args: &[&ast::FunctionArg],
+        scope: &Scope,
+        aggs: Option<&mut AggState>,
+    ) -> Result<Expr> {
+        let func = match (agg_func(name), WinFunc::by_name(name)) {
+            (Some(a), _) => WinFunc::Agg(a),
+            (None, Some((w, _, _))) => w,
+            (None, None) => {
+                // A plain function: is it one at all?
+                let mut plain = f.clone();
+                plain.over = None;
+                self.bind_function(&plain, scope, None)?;
+                return Err(SqlError::new(
+                    codes::WRONG_OBJECT_TYPE,
+                    format!("OVER specified, but {name} is not a window function nor an aggregate function"),
+                ));
+            }
+        };
+        let state = match aggs {
+            Some(state) if self.window_clause.is_none() => state,
+            _ => return Err(window::not_allowed(self.window_clause)),
+        };
+        if distinct {
+            return Err(SqlError::unsupported(
+                "DISTINCT is not implemented for window functions",
+            ));
+        }
+        let spec = self.window_spec(over)?;
+        let saved = self.window_clause.replace("window");
+        let r = self.bind_window_parts(name, func, args, &spec, scope, state);
+        self.window_clause = saved;
+        let call = r?;
+        let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
+        let ty = window_type(&call, &types, state);
+        let k = match state.windows.iter().position(|c| *c == call) {
+            Some(k) => k,
+            None => {
+                state.windows.push(call);
+                state.windows.len() - 1
+            }
+        };
+        // The slot carries its type, so expressions over it are typed
+        // (e.g. `row_number() OVER () + 1` is bigint arithmetic).
+        Ok(match ty {
+            DataType::Unknown => Expr::Window(k),
+            ty => Expr::Cast(Box::new(Expr::Window(k)), ty),
+        })
+    }
+
+    fn bind_window_parts(
+        &mut self,
+        name: &str,
+        mut func: WinFunc,
+        args: &[&ast::FunctionArg],
+        spec: &ast::WindowSpec,
+        scope: &Scope,
+        state: &mut AggState,
+    ) -> Result<WindowCall> {
+        let mut bound = Vec::new();
+        for a in args {
+            match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)
+                    if func == WinFunc::Agg(AggFunc::Count) =>
+                {
+                    func = WinFunc::Agg(AggFunc::CountStar);
+                }
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                    let b = self.bind_expr_inner(e, scope, Some(state))?;
+                    bound.push(self.fold(b));
+                }
+                _ => return Err(SqlError::unsupported("this window function argument")),
+            }
+        }
+        let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
+        match func {
+            WinFunc::Agg(a) => {
+                func = WinFunc::Agg(self.check_agg_args(name, a, &bound, scope)?);
+            }
+            WinFunc::Rank | WinFunc::DenseRank | WinFunc::PercentRank | WinFunc::CumeDist
+                if !bound.is_empty() =>
+            {
+                // With arguments these are hypothetical-set aggregates.
+                return Err(SqlError::new(
+                    codes::WRONG_OBJECT_TYPE,
+                    format!("WITHIN GROUP is required for ordered-set aggregate {name}"),
+                ));
+            }
+            f => {
+                let (_, min, max) = WinFunc::by_name(name).unwrap_or((f, 0, 0));
+                if bound.len() < min || bound.len() > max {
+                    return Err(SqlError::new(
+                        codes::UNDEFINED_FUNCTION,
+                        format!("function {name} with {} arguments does not exist", bound.len()),
+                    ));
+                }
+                // The integer argument: ntile's count, lag/lead's offset,
+                // nth_value's position.
+                let int_arg = match f {
+                    WinFunc::Ntile => Some(0),
+                    WinFunc::Lag | WinFunc::Lead | WinFunc::NthValue => Some(1),
+                    _ => None,
+                };
+                if let Some(i) = int_arg
+                    && let Some(a) = bound.get(i)
+                {
+                    let t = agg_type(a, &types, state);
+                    if !(t.is_integer() || t == DataType::Unknown) {
+                        let names: Vec<&str> =
+                            bound.iter().map(|a| agg_type(a, &types, state).name()).collect();
+                        return Err(SqlError::new(
+                            codes::UNDEFINED_FUNCTION,
+                            format!("function {name}({}) does not exist", names.join(", ")),
+                        ));
+                    }
+                }
+            }
+        }
+        let mut partition_by = Vec::new();
+        for e in &spec.partition_by {
+            let b = self.in_clause("window definitions", |b| b.bind_expr_inner(e, scope, Some(state)))?;
+            partition_by.push(self.fold(b));
+        }
+        let mut order_by = Vec::new();
+        for o in &spec.order_by {
+            let b = self.in_clause("window definitions", |b| {
+                b.bind_expr_inner(&o.expr, scope, Some(state))
+            })?;
+            let b = self.fold(b);
+            order_by.push(sort_key(b, &o.options));
+        }
+        let frame = self.bind_frame(spec.window_frame.as_ref())?;
+        Ok(WindowCall {
+            func,
+            args: bound,
+            partition_by,
+            order_by,
+            frame,
+        })
+    }
+
+    /// A frame clause; only forms [`Frame`] can express, others are 0A000.
+    fn bind_frame(&mut self, f: Option<&ast::WindowFrame>) -> Result<Frame> {
+        let Some(f) = f else {
+            return Ok(Frame::DEFAULT);
+        };
+        let rows = match f.units {
+            ast::WindowFrameUnits::Rows => true,
+            ast::WindowFrameUnits::Range => false,
+            ast::WindowFrameUnits::Groups => return Err(SqlError::unsupported("GROUPS window frames")),
+        };
+        let mut bound = |b: &ast::WindowFrameBound, which: &str| -> Result<FrameBound> {
+            let offset = match b {
+                ast::WindowFrameBound::CurrentRow => return Ok(FrameBound::CurrentRow),
+                ast::WindowFrameBound::Preceding(None) => return Ok(FrameBound::UnboundedPreceding),
+                ast::WindowFrameBound::Following(None) => return Ok(FrameBound::UnboundedFollowing),
+                ast::WindowFrameBound::Preceding(Some(e)) | ast::WindowFrameBound::Following(Some(e)) => e,
+            };
+            if !rows {
+                return Err(SqlError::unsupported("RANGE window frames with an offset"));
+            }
+            let e = self.bind_expr(offset, &vec![], None)?;
+            let n = match self.fold(e) {
+                Expr::Literal(Value::Int(n)) if n >= 0 => n as u64,
+                Expr::Literal(Value::Int(_)) => {
+                    return Err(SqlError::new(
+                        "22013",
+                        format!("frame {which} offset must not be negative"),
+                    ));
+                }
+                Expr::Literal(Value::Null) => {
+                    return Err(SqlError::new(
+                        "22004",
+                        format!("frame {which} offset must not be null"),
+                    ));
+                }
+                Expr::Literal(_) => {
+                    return Err(SqlError::mismatch("argument of ROWS must be type bigint"));
+                }
+                _ => return Err(SqlError::unsupported("window frame offsets other than constants")),
+            };
+            Ok(match b {
+                ast::WindowFrameBound::Preceding(_) => FrameBound::Preceding(n),
+                _ => FrameBound::Following(n),
+            })
+        };
+        let start = bound(&f.start_bound, "starting")?;
+        let end = match &f.end_bound {
+            Some(e) => bound(e, "ending")?,
+            None => FrameBound::CurrentRow,
+        };
+        let err = |m: &str| Err(SqlError::new(window::WINDOWING_ERROR, m.to_string()));
+        match (start, end) {
+            (FrameBound::UnboundedFollowing, _) => err("frame start cannot be UNBOUNDED FOLLOWING"),
+            (_, FrameBound::UnboundedPreceding) => err("frame end cannot be UNBOUNDED PRECEDING"),
+            (FrameBound::CurrentRow, FrameBound::Preceding(_)) => {
+                err("frame starting from current row cannot have preceding rows")
+            }
+            (FrameBound::Following(_), FrameBound::Preceding(_) | FrameBound::CurrentRow) => {
+                err("frame starting from following row cannot have preceding rows")
+            }
+            _ => Ok(Frame { rows, start, end }),
+        }
+    }
+
+    /// Checks an aggregate's bound arguments (count, types); `count()`
+    /// with none is `count(*)`.
+    fn check_agg_args(
+        &self,
+        name: &str,
+        mut func: AggFunc,
+        bound: &[Expr],
+        scope: &Scope,
+    ) -> Result<AggFunc> {
+        if func == AggFunc::Count && bound.is_empty() {
+            func = AggFunc::CountStar;
+        }
+        let expected = match func {
+            AggFunc::CountStar => 0,
+            AggFunc::StringAgg => 2,
+            _ => 1,
+        };
+        if bound.len() != expected {
+            return Err(SqlError::new(
+                codes::UNDEFINED_FUNCTION,
+                format!("function {name} with {} arguments does not exist", bound.len()),
+            ));
+        }
+        if matches!(func, AggFunc::Sum | AggFunc::Avg) {
+            let t = infer_type(&bound[0], &scope.iter().map(|c| c.ty).collect::<Vec<_>>());
+            if matches!(t, DataType::Text(_) | DataType::Bool) {
+                return Err(SqlError::new(
+                    codes::UNDEFINED_FUNCTION,
+                    format!("function {name}({}) does not exist", t.name()),
+                ));
+            }
+        }
+        Ok(func)
+    }
+
+    fn bind_select_inner(
         &mut self,
         s: &ast::Select,
         order_by: &[ast::OrderByExpr],
@@ -1116,7 +1470,7 @@ impl<'t> Binder<'t> {
             };
             let mut conj = Vec::new();
             for w in where_ {
-                let b = self.bind_expr(w, &scope, None)?;
+                let b = self.in_clause("WHERE", |b| b.bind_expr(w, &scope, None))?;
                 conj.push(self.fold(b));
             }
             if conj.is_empty() {
@@ -1130,7 +1484,10 @@ impl<'t> Binder<'t> {
         let in_types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
 
         // Select list.
-        let mut aggs = AggState { calls: vec![] };
+        let mut aggs = AggState {
+            calls: vec![],
+            windows: vec![],
+        };
         let mut exprs = Vec::new();
         let mut names = Vec::new();
         let mut types: Vec<DataType> = Vec::new();
@@ -1247,10 +1604,13 @@ impl<'t> Binder<'t> {
                             exprs[i].clone()
                         }
                         _ => {
-                            let b = self.bind_expr(e, &scope, None)?;
+                            let b = self.in_clause("GROUP BY", |b| b.bind_expr(e, &scope, None))?;
                             self.fold(b)
                         }
                     };
+                    if b.any(&|x| matches!(x, Expr::Window(_))) {
+                        return Err(window::not_allowed(Some("GROUP BY")));
+                    }
                     v.push(b);
                 }
                 v
@@ -1259,7 +1619,7 @@ impl<'t> Binder<'t> {
         };
         let having = match &s.having {
             Some(h) => {
-                let b = self.bind_expr(h, &scope, Some(&mut aggs))?;
+                let b = self.in_clause("HAVING", |b| b.bind_expr(h, &scope, Some(&mut aggs)))?;
                 Some(self.fold(b))
             }
             None => None,
@@ -1272,6 +1632,7 @@ impl<'t> Binder<'t> {
             ));
         }
         let mut plan = input;
+        let mut windows = std::mem::take(&mut aggs.windows);
         let aggregating = !group_exprs.is_empty() || !aggs.calls.is_empty() || having.is_some();
         // Columns of the projection the ORDER BY (and DISTINCT ON) items
         // read: an output column, or an extra one past the select list
@@ -1309,10 +1670,18 @@ impl<'t> Binder<'t> {
             exprs = exprs.into_iter().map(rewrite).collect::<Result<_>>()?;
             extra_exprs = extra_exprs.into_iter().map(rewrite).collect::<Result<_>>()?;
             let having = having.map(rewrite).transpose()?;
+            // (Window calls run over the grouped rows too.)
+            let window_exprs = windows.iter().flat_map(|w| {
+                w.args
+                    .iter()
+                    .chain(&w.partition_by)
+                    .chain(w.order_by.iter().map(|k| &k.expr))
+            });
             if exprs
                 .iter()
                 .chain(&extra_exprs)
                 .chain(having.iter())
+                .chain(window_exprs)
                 .any(Expr::has_correlated_subquery)
             {
                 return Err(SqlError::unsupported(
@@ -1327,6 +1696,37 @@ impl<'t> Binder<'t> {
             if let Some(h) = having {
                 plan = plan.filter(h);
             }
+            for w in &mut windows {
+                w.args = std::mem::take(&mut w.args)
+                    .into_iter()
+                    .map(rewrite)
+                    .collect::<Result<_>>()?;
+                w.partition_by = std::mem::take(&mut w.partition_by)
+                    .into_iter()
+                    .map(rewrite)
+                    .collect::<Result<_>>()?;
+                for k in &mut w.order_by {
+                    k.expr = rewrite(std::mem::replace(&mut k.expr, Expr::Literal(Value::Null)))?;
+                }
+            }
+        }
+        if !windows.is_empty() {
+            // Window results follow the input's columns.
+            let base = plan.width();
+            let to_col = |e: Expr| {
+                e.transform(&mut |x| {
+                    Ok(match x {
+                        Expr::Window(k) => Expr::Column(base + k),
+                        x => x,
+                    })
+                })
+            };
+            exprs = exprs.into_iter().map(to_col).collect::<Result<_>>()?;
+            extra_exprs = extra_exprs.into_iter().map(to_col).collect::<Result<_>>()?;
+            plan = Plan::Window {
+                input: Box::new(plan),
+                calls: windows,
+            };
         }
         let distinct = matches!(s.distinct, Some(ast::Distinct::Distinct));
         if distinct && !extra_exprs.is_empty() {
@@ -1981,8 +2381,8 @@ impl<'t> Binder<'t> {
         aggs: Option<&mut AggState>,
     ) -> Result<Expr> {
         let name = object_name(&f.name)?;
-        if f.over.is_some() {
-            return Err(SqlError::unsupported("window functions"));
+        if f.null_treatment.is_some() {
+            return Err(SqlError::unsupported(format!("IGNORE/RESPECT NULLS on {name}")));
         }
         if f.filter.is_some() || !f.within_group.is_empty() {
             return Err(SqlError::unsupported(format!("FILTER or WITHIN GROUP on {name}")));
@@ -2002,6 +2402,15 @@ impl<'t> Binder<'t> {
                 return Err(SqlError::unsupported("subquery as function argument"));
             }
         };
+        if let Some(over) = &f.over {
+            return self.bind_window_call(&name, f, over, distinct, &args, scope, aggs);
+        }
+        if WinFunc::by_name(&name).is_some() {
+            return Err(SqlError::new(
+                codes::WRONG_OBJECT_TYPE,
+                format!("window function {name} requires an OVER clause"),
+            ));
+        }
         let seq_func = match name.as_str() {
             "nextval" => Some(SeqFunc::NextVal),
             "currval" => Some(SeqFunc::CurrVal),
@@ -2012,18 +2421,7 @@ impl<'t> Binder<'t> {
         if let Some(func) = seq_func {
             return self.bind_sequence_call(func, &args, scope, aggs);
         }
-        let agg = match name.as_str() {
-            "count" => Some(AggFunc::Count),
-            "sum" => Some(AggFunc::Sum),
-            "avg" => Some(AggFunc::Avg),
-            "min" => Some(AggFunc::Min),
-            "max" => Some(AggFunc::Max),
-            "bool_and" | "every" => Some(AggFunc::BoolAnd),
-            "bool_or" => Some(AggFunc::BoolOr),
-            "string_agg" => Some(AggFunc::StringAgg),
-            _ => None,
-        };
-        if let Some(mut func) = agg {
+        if let Some(mut func) = agg_func(&name) {
             let Some(state) = aggs else {
                 return Err(SqlError::new(
                     codes::GROUPING_ERROR,
@@ -2037,36 +2435,14 @@ impl<'t> Binder<'t> {
                         func = AggFunc::CountStar;
                     }
                     ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
-                        // Aggregates may not nest.
-                        let b = self.bind_expr_inner(e, scope, None)?;
+                        // Aggregates may not nest, nor hold windows.
+                        let b = self.in_clause("aggregate", |b| b.bind_expr_inner(e, scope, None))?;
                         bound.push(self.fold(b));
                     }
                     _ => return Err(SqlError::unsupported("this aggregate argument")),
                 }
             }
-            if func == AggFunc::Count && bound.is_empty() {
-                func = AggFunc::CountStar;
-            }
-            let expected = match func {
-                AggFunc::CountStar => 0,
-                AggFunc::StringAgg => 2,
-                _ => 1,
-            };
-            if bound.len() != expected {
-                return Err(SqlError::new(
-                    codes::UNDEFINED_FUNCTION,
-                    format!("function {name} with {} arguments does not exist", bound.len()),
-                ));
-            }
-            if matches!(func, AggFunc::Sum | AggFunc::Avg) {
-                let t = infer_type(&bound[0], &scope.iter().map(|c| c.ty).collect::<Vec<_>>());
-                if matches!(t, DataType::Text(_) | DataType::Bool) {
-                    return Err(SqlError::new(
-                        codes::UNDEFINED_FUNCTION,
-                        format!("function {name}({}) does not exist", t.name()),
-                    ));
-                }
-            }
+            let func = self.check_agg_args(&name, func, &bound, scope)?;
             let call = AggCall {
                 func,
                 args: bound,
@@ -2233,27 +2609,111 @@ impl<'t> Binder<'t> {
     }
 }
 
-/// The type of a select-list expression, with aggregate slots typed.
+/// The aggregate called `name`, if it is one.
+fn agg_func(name: &str) -> Option<AggFunc> {
+    Some(match name {
+        "count" => AggFunc::Count,
+        "sum" => AggFunc::Sum,
+        "avg" => AggFunc::Avg,
+        "min" => AggFunc::Min,
+        "max" => AggFunc::Max,
+        "bool_and" | "every" => AggFunc::BoolAnd,
+        "bool_or" => AggFunc::BoolOr,
+        "string_agg" => AggFunc::StringAgg,
+        _ => return None,
+    })
+}
+
+fn undefined_window(name: &str) -> SqlError {
+    SqlError::new(
+        codes::UNDEFINED_OBJECT,
+        format!("window \"{name}\" does not exist"),
+    )
+}
+
+/// `own` copying the named window `base` (see [`Binder::window_spec`]).
+fn merge_window(name: &str, base: ast::WindowSpec, own: ast::WindowSpec) -> Result<ast::WindowSpec> {
+    let err = |m: String| Err(SqlError::new(window::WINDOWING_ERROR, m));
+    if !own.partition_by.is_empty() {
+        return err(format!(
+            "cannot override PARTITION BY clause of window \"{name}\""
+        ));
+    }
+    if !own.order_by.is_empty() && !base.order_by.is_empty() {
+        return err(format!("cannot override ORDER BY clause of window \"{name}\""));
+    }
+    if base.window_frame.is_some() {
+        return err(format!(
+            "cannot copy window \"{name}\" because it has a frame clause"
+        ));
+    }
+    Ok(ast::WindowSpec {
+        window_name: None,
+        partition_by: base.partition_by,
+        order_by: if own.order_by.is_empty() {
+            base.order_by
+        } else {
+            own.order_by
+        },
+        window_frame: own.window_frame,
+    })
+}
+
+/// The result type of aggregate `func` over an argument of type `arg`.
+fn agg_result_type(func: AggFunc, arg: DataType) -> DataType {
+    match func {
+        AggFunc::Count | AggFunc::CountStar => DataType::Int8,
+        AggFunc::Sum if arg.is_integer() => DataType::Int8,
+        AggFunc::Avg if arg.is_float() => DataType::Float8,
+        AggFunc::Avg => DataType::Numeric(None),
+        AggFunc::Sum if matches!(arg, DataType::Numeric(_)) => DataType::Numeric(None),
+        AggFunc::Total => DataType::Float8,
+        AggFunc::BoolAnd | AggFunc::BoolOr => DataType::Bool,
+        AggFunc::StringAgg => DataType::Text(None),
+        _ => arg,
+    }
+}
+
+/// The result type of a window call whose expressions are over `input`.
+fn window_type(call: &WindowCall, input: &[DataType], aggs: &AggState) -> DataType {
+    // Window arguments hold no windows, so this ends; only arguments
+    // with aggregates (rare, shallow) take the copying `agg_type`.
+    let arg = |i: usize| match call.args.get(i) {
+        None => DataType::Unknown,
+        Some(a) if a.any(&|x| matches!(x, Expr::Agg(_) | Expr::Window(_))) => agg_type(a, input, aggs),
+        Some(a) => infer_type(a, input),
+    };
+    match call.func {
+        WinFunc::RowNumber | WinFunc::Rank | WinFunc::DenseRank => DataType::Int8,
+        WinFunc::Ntile => DataType::Int4,
+        WinFunc::PercentRank | WinFunc::CumeDist => DataType::Float8,
+        WinFunc::Lag | WinFunc::Lead if call.args.len() == 3 => DataType::common(arg(0), arg(2)),
+        WinFunc::Lag | WinFunc::Lead | WinFunc::FirstValue | WinFunc::LastValue | WinFunc::NthValue => arg(0),
+        WinFunc::Agg(f) => agg_result_type(f, arg(0)),
+    }
+}
+
+/// The type of a select-list expression, with aggregate and window slots
+/// typed.
 fn agg_type(e: &Expr, input: &[DataType], aggs: &AggState) -> DataType {
     let e = e.clone().transform(&mut |x| {
         Ok(match x {
+            Expr::Window(k) => {
+                let Some(call) = aggs.windows.get(k) else {
+                    return Ok(Expr::Window(k));
+                };
+                Expr::Cast(
+                    Box::new(Expr::Literal(Value::Null)),
+                    window_type(call, input, aggs),
+                )
+            }
             Expr::Agg(k) => {
                 let call = &aggs.calls[k];
                 let arg = call
                     .args
                     .first()
                     .map_or(DataType::Unknown, |a| infer_type(a, input));
-                let ty = match call.func {
-                    AggFunc::Count | AggFunc::CountStar => DataType::Int8,
-                    AggFunc::Sum if arg.is_integer() => DataType::Int8,
-                    AggFunc::Avg if arg.is_float() => DataType::Float8,
-                    AggFunc::Avg => DataType::Numeric(None),
-                    AggFunc::Sum if matches!(arg, DataType::Numeric(_)) => DataType::Numeric(None),
-                    AggFunc::Total => DataType::Float8,
-                    AggFunc::BoolAnd | AggFunc::BoolOr => DataType::Bool,
-                    AggFunc::StringAgg => DataType::Text(None),
-                    _ => arg,
-                };
+                let ty = agg_result_type(call.func, arg);
                 Expr::Cast(Box::new(Expr::Literal(Value::Null)), ty)
             }
             x => x,

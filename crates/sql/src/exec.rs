@@ -325,6 +325,11 @@ pub fn build(plan: &Plan) -> Result<Op<'_>> {
             rows: None,
             pos: 0,
         }),
+        Plan::Window { input, calls } => Box::new(crate::window::WindowOp {
+            input: build(input)?,
+            calls,
+            output: None,
+        }),
     })
 }
 

@@ -316,6 +316,8 @@ pub enum Expr {
     },
     /// An aggregate result slot; only exists during binding.
     Agg(usize),
+    /// A window function result slot; only exists during binding.
+    Window(usize),
 }
 
 impl Expr {
@@ -353,7 +355,9 @@ impl Expr {
     /// Calls `f` on every direct child expression (not into subquery plans).
     pub fn children(&self) -> Vec<&Expr> {
         match self {
-            Expr::Literal(_) | Expr::Column(_) | Expr::Outer { .. } | Expr::Agg(_) => vec![],
+            Expr::Literal(_) | Expr::Column(_) | Expr::Outer { .. } | Expr::Agg(_) | Expr::Window(_) => {
+                vec![]
+            }
             Expr::Exists { .. } | Expr::ScalarSubquery(_) => vec![],
             Expr::Unary(_, e) | Expr::IsNull(e, _) | Expr::Cast(e, _) => vec![e],
             Expr::InSubquery { expr, .. } => vec![expr],
@@ -727,6 +731,9 @@ impl Expr {
                 crate::sequence::call(*func, seq.as_deref(), &vals, ctx.txn)?
             }
             Expr::Agg(_) => return Err(SqlError::internal("aggregate evaluated outside aggregation")),
+            Expr::Window(_) => {
+                return Err(SqlError::internal("window function evaluated outside its window"));
+            }
         })
     }
 }
@@ -1180,7 +1187,7 @@ pub fn infer_type(e: &Expr, input: &[DataType]) -> DataType {
     match e {
         Expr::Literal(v) => v.data_type(),
         Expr::Column(i) => input.get(*i).copied().unwrap_or(DataType::Unknown),
-        Expr::Outer { .. } | Expr::Agg(_) => DataType::Unknown,
+        Expr::Outer { .. } | Expr::Agg(_) | Expr::Window(_) => DataType::Unknown,
         Expr::Unary(UnOp::Neg, e) => infer_type(e, input),
         Expr::Binary(op, l, r) => match op {
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod => {

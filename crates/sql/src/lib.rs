@@ -19,6 +19,7 @@
 //! - [`catalog`]: table/index definitions stored transactionally;
 //!   [`infoschema`]: the read-only `information_schema` views over it.
 //! - [`expr`], [`plan`]: bound expressions and plan trees.
+//! - [`window`]: window functions (`... OVER (...)`), bound and evaluated.
 //! - [`binder`], [`optimizer`], [`exec`]: planning and execution.
 //! - [`dml`], [`ddl`]: statements that write.
 //! - [`users`]: users and their SCRAM verifiers in the catalog.
@@ -54,6 +55,7 @@ pub mod strings;
 pub mod types;
 pub mod users;
 pub mod view;
+pub mod window;
 
 pub use error::{SqlError, SqlState};
 pub use interrupt::Interrupt;

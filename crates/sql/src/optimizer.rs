@@ -38,6 +38,7 @@ pub fn fold(e: Expr, ctx: &mut ExecCtx) -> Expr {
                 Expr::Column(_)
                     | Expr::Outer { .. }
                     | Expr::Agg(_)
+                    | Expr::Window(_)
                     | Expr::InSubquery { .. }
                     | Expr::Exists { .. }
                     | Expr::ScalarSubquery(_)

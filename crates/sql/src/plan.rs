@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::catalog::{Index, Table};
 use crate::expr::Expr;
 use crate::types::Value;
+use crate::window::WindowCall;
 
 /// How a scan reaches its rows.
 #[derive(Clone, Debug)]
@@ -113,7 +114,7 @@ pub struct AggCall {
     pub distinct: bool,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SortKey {
     pub expr: Expr,
     pub desc: bool,
@@ -209,6 +210,12 @@ pub enum Plan {
     Series {
         args: Vec<Expr>,
     },
+    /// Window functions (see [`crate::window`]). Output: the input row,
+    /// then one value per call.
+    Window {
+        input: Box<Plan>,
+        calls: Vec<WindowCall>,
+    },
 }
 
 impl Plan {
@@ -233,6 +240,7 @@ impl Plan {
             Plan::Series { .. } => 1,
             Plan::RecursiveUnion { init, .. } => init.width(),
             Plan::WorkTable { width, .. } => *width,
+            Plan::Window { input, calls } => input.width() + calls.len(),
         }
     }
 
@@ -333,6 +341,14 @@ impl Plan {
                 )
             }
             Plan::WorkTable { id, .. } => format!("Work table {id}"),
+            Plan::Window { calls, .. } => format!(
+                "Window {}",
+                calls
+                    .iter()
+                    .map(WindowCall::explain)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
         out.push(format!("{pad}{line}"));
         for child in self.inputs() {
@@ -350,7 +366,8 @@ impl Plan {
             | Plan::Sort { input, .. }
             | Plan::Limit { input, .. }
             | Plan::Distinct { input }
-            | Plan::DistinctOn { input, .. } => vec![input],
+            | Plan::DistinctOn { input, .. }
+            | Plan::Window { input, .. } => vec![input],
             Plan::NestedLoopJoin { left, right, .. }
             | Plan::HashJoin { left, right, .. }
             | Plan::SetOp { left, right, .. } => vec![left, right],
@@ -427,5 +444,6 @@ pub fn expr_text(e: &Expr) -> String {
             format!("{} {}IN (subquery)", expr_text(expr), not(negated))
         }
         Expr::Agg(k) => format!("agg{k}"),
+        Expr::Window(k) => format!("window{k}"),
     }
 }

@@ -1298,6 +1298,24 @@ mod tests {
     }
 
     #[test]
+    fn an_interrupt_cancels_window_evaluation() {
+        // A frame from each row to the partition's end is recomputed per
+        // row: about 2e10 additions here, so the statement ends only by
+        // being cancelled (in the series or in the window's loops).
+        let (mut s, r) = run_cancelled(
+            session(),
+            "SELECT count(s) FROM (SELECT sum(x) OVER (ORDER BY x ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS s FROM generate_series(1, 200000) AS x) t",
+        );
+        assert_eq!(r.unwrap_err().code, "57014");
+        assert_eq!(
+            s.execute("SELECT sum(x) OVER () FROM generate_series(1, 3) AS x")
+                .unwrap()[0]
+                .rows,
+            vec![vec![Value::Int(6)]; 3]
+        );
+    }
+
+    #[test]
     fn command_tags() {
         let mut s = session();
         let tags: Vec<String> = s

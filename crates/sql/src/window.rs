@@ -1,0 +1,519 @@
+//! Window functions: the bound form of `f(...) OVER (...)` calls and the
+//! operator that evaluates them.
+//!
+//! The binder collects each distinct window call of a SELECT into a
+//! [`WindowCall`] (like aggregates) and plans one [`crate::plan::Plan::Window`]
+//! node above grouping/HAVING and below the final projection, DISTINCT,
+//! ORDER BY and LIMIT. Its output is its input row followed by one column
+//! per call.
+//!
+//! Invariants:
+//! - [`WindowOp`] materialises its whole input (like Sort), sorts it once
+//!   per distinct (PARTITION BY, ORDER BY) and emits rows in the order of
+//!   the last call's window; a query wanting an order says ORDER BY.
+//! - Frames are resolved per row into a half-open range of partition
+//!   positions. Only forms whose bounds are row offsets or peer-group
+//!   edges exist here ([`Frame`]); RANGE with an offset, GROUPS and
+//!   EXCLUDE are refused by the binder (0A000), never approximated.
+//! - Every loop over rows checks the statement interrupt; nothing recurses
+//!   per row.
+//!
+//! Deliberately not done: DISTINCT/FILTER/ORDER BY inside a windowed
+//! aggregate, IGNORE NULLS, RANGE/GROUPS offsets, EXCLUDE. Aggregates over
+//! a frame whose start moves are recomputed per row (O(rows × frame)),
+//! frames anchored at the partition start are accumulated incrementally.
+
+use std::cmp::Ordering;
+
+use crate::error::{Result, SqlError, codes};
+use crate::exec::{Acc, ExecCtx, Op, Operator, cmp_sort_keys};
+use crate::expr::Expr;
+use crate::plan::{AggCall, AggFunc, SortKey};
+use crate::types::{Row, Value};
+
+/// A window function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WinFunc {
+    RowNumber,
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
+    Ntile,
+    Lag,
+    Lead,
+    FirstValue,
+    LastValue,
+    NthValue,
+    /// An ordinary aggregate computed over the frame.
+    Agg(AggFunc),
+}
+
+impl WinFunc {
+    /// The window-only function called `name`, with its allowed argument
+    /// counts.
+    pub fn by_name(name: &str) -> Option<(WinFunc, usize, usize)> {
+        Some(match name {
+            "row_number" => (WinFunc::RowNumber, 0, 0),
+            "rank" => (WinFunc::Rank, 0, 0),
+            "dense_rank" => (WinFunc::DenseRank, 0, 0),
+            "percent_rank" => (WinFunc::PercentRank, 0, 0),
+            "cume_dist" => (WinFunc::CumeDist, 0, 0),
+            "ntile" => (WinFunc::Ntile, 1, 1),
+            "lag" => (WinFunc::Lag, 1, 3),
+            "lead" => (WinFunc::Lead, 1, 3),
+            "first_value" => (WinFunc::FirstValue, 1, 1),
+            "last_value" => (WinFunc::LastValue, 1, 1),
+            "nth_value" => (WinFunc::NthValue, 2, 2),
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            WinFunc::Agg(a) => format!("{a:?}").to_lowercase(),
+            f => {
+                let s = format!("{f:?}");
+                let mut out = String::new();
+                for (i, c) in s.chars().enumerate() {
+                    if c.is_uppercase() && i > 0 {
+                        out.push('_');
+                    }
+                    out.extend(c.to_lowercase());
+                }
+                out
+            }
+        }
+    }
+}
+
+/// One end of a frame. Offsets are non-negative constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameBound {
+    UnboundedPreceding,
+    Preceding(u64),
+    CurrentRow,
+    Following(u64),
+    UnboundedFollowing,
+}
+
+/// A frame: in ROWS mode offsets count rows; in RANGE mode (no offsets)
+/// CURRENT ROW means the edge of the current row's peer group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub rows: bool,
+    pub start: FrameBound,
+    pub end: FrameBound,
+}
+
+impl Frame {
+    /// RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW.
+    pub const DEFAULT: Frame = Frame {
+        rows: false,
+        start: FrameBound::UnboundedPreceding,
+        end: FrameBound::CurrentRow,
+    };
+
+    /// The frame of the row at `i` of a partition of `len` rows whose peer
+    /// group is `peers`, as a half-open range (empty when end <= start).
+    fn range(&self, i: usize, len: usize, peers: (usize, usize)) -> (usize, usize) {
+        let off = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        let start = match self.start {
+            FrameBound::UnboundedPreceding => 0,
+            FrameBound::Preceding(n) => i.saturating_sub(off(n)),
+            FrameBound::CurrentRow if self.rows => i,
+            FrameBound::CurrentRow => peers.0,
+            FrameBound::Following(n) => i.saturating_add(off(n)).min(len),
+            FrameBound::UnboundedFollowing => len,
+        };
+        let end = match self.end {
+            FrameBound::UnboundedPreceding => 0,
+            FrameBound::Preceding(n) => (i + 1).saturating_sub(off(n)),
+            FrameBound::CurrentRow if self.rows => i + 1,
+            FrameBound::CurrentRow => peers.1,
+            FrameBound::Following(n) => i.saturating_add(off(n)).saturating_add(1).min(len),
+            FrameBound::UnboundedFollowing => len,
+        };
+        (start, end.max(start))
+    }
+
+    fn describe(&self) -> String {
+        let b = |x: FrameBound| match x {
+            FrameBound::UnboundedPreceding => "UNBOUNDED PRECEDING".to_string(),
+            FrameBound::Preceding(n) => format!("{n} PRECEDING"),
+            FrameBound::CurrentRow => "CURRENT ROW".to_string(),
+            FrameBound::Following(n) => format!("{n} FOLLOWING"),
+            FrameBound::UnboundedFollowing => "UNBOUNDED FOLLOWING".to_string(),
+        };
+        format!(
+            "{} BETWEEN {} AND {}",
+            if self.rows { "ROWS" } else { "RANGE" },
+            b(self.start),
+            b(self.end)
+        )
+    }
+}
+
+/// One window function call. Expressions are over the Window node's input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowCall {
+    pub func: WinFunc,
+    pub args: Vec<Expr>,
+    pub partition_by: Vec<Expr>,
+    pub order_by: Vec<SortKey>,
+    pub frame: Frame,
+}
+
+impl WindowCall {
+    /// The call as EXPLAIN shows it.
+    pub fn explain(&self) -> String {
+        use crate::plan::expr_text;
+        let args: Vec<String> = self.args.iter().map(expr_text).collect();
+        let mut over = Vec::new();
+        if !self.partition_by.is_empty() {
+            let p: Vec<String> = self.partition_by.iter().map(expr_text).collect();
+            over.push(format!("PARTITION BY {}", p.join(", ")));
+        }
+        if !self.order_by.is_empty() {
+            let o: Vec<String> = self
+                .order_by
+                .iter()
+                .map(|k| format!("{}{}", expr_text(&k.expr), if k.desc { " DESC" } else { "" }))
+                .collect();
+            over.push(format!("ORDER BY {}", o.join(", ")));
+        }
+        if self.frame != Frame::DEFAULT {
+            over.push(self.frame.describe());
+        }
+        let args = if self.func == WinFunc::Agg(AggFunc::CountStar) {
+            "*".to_string()
+        } else {
+            args.join(", ")
+        };
+        let name = match self.func {
+            WinFunc::Agg(AggFunc::CountStar) => "count".to_string(),
+            f => f.name(),
+        };
+        format!("{name}({args}) OVER ({})", over.join(" "))
+    }
+}
+
+/// Evaluates the window calls over the materialised input.
+pub struct WindowOp<'p> {
+    pub input: Op<'p>,
+    pub calls: &'p [WindowCall],
+    pub output: Option<std::vec::IntoIter<Row>>,
+}
+
+impl Operator for WindowOp<'_> {
+    fn next(&mut self, ctx: &mut ExecCtx) -> Result<Option<Row>> {
+        if self.output.is_none() {
+            let mut rows = Vec::new();
+            while let Some(row) = self.input.next(ctx)? {
+                ctx.check()?;
+                rows.push(row);
+            }
+            let mut results: Vec<Vec<Value>> = Vec::with_capacity(self.calls.len());
+            let mut order: Vec<usize> = (0..rows.len()).collect();
+            // Calls sharing a window reuse its sorted order and keys.
+            let mut sorted: Option<(usize, Sorted)> = None;
+            for (k, call) in self.calls.iter().enumerate() {
+                let reuse = sorted.as_ref().is_some_and(|(j, _)| {
+                    let other = &self.calls[*j];
+                    other.partition_by == call.partition_by && other.order_by == call.order_by
+                });
+                if !reuse {
+                    sorted = Some((k, Sorted::new(call, &rows, ctx)?));
+                }
+                let Some((_, s)) = sorted.as_ref() else {
+                    return Err(SqlError::internal("window sort"));
+                };
+                results.push(evaluate(call, s, &rows, ctx)?);
+                order.clone_from(&s.order);
+            }
+            let mut out = Vec::with_capacity(rows.len());
+            let mut rows: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
+            for i in order {
+                ctx.check()?;
+                let mut row = rows[i].take().unwrap_or_default();
+                row.extend(results.iter().map(|r| r[i].clone()));
+                out.push(row);
+            }
+            self.output = Some(out.into_iter());
+        }
+        Ok(self.output.as_mut().and_then(Iterator::next))
+    }
+}
+
+/// The input sorted for one window: row indexes in window order, cut into
+/// partitions, each cut into peer groups.
+struct Sorted {
+    order: Vec<usize>,
+    /// Half-open ranges of `order`.
+    partitions: Vec<(usize, usize)>,
+    /// For each position of `order`: its peer group's half-open range.
+    peers: Vec<(usize, usize)>,
+}
+
+impl Sorted {
+    fn new(call: &WindowCall, rows: &[Row], ctx: &mut ExecCtx) -> Result<Sorted> {
+        let np = call.partition_by.len();
+        let mut keys: Vec<SortKey> = call
+            .partition_by
+            .iter()
+            .map(|e| SortKey {
+                expr: e.clone(),
+                desc: false,
+                nulls_first: false,
+            })
+            .collect();
+        keys.extend(call.order_by.iter().cloned());
+        let mut keyed: Vec<(Vec<Value>, usize)> = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            ctx.check()?;
+            let k = keys
+                .iter()
+                .map(|k| k.expr.eval(row, ctx))
+                .collect::<Result<Vec<_>>>()?;
+            keyed.push((k, i));
+        }
+        keyed.sort_by(|(a, _), (b, _)| cmp_sort_keys(a, b, &keys));
+        let mut partitions = Vec::new();
+        let mut peers = vec![(0, 0); keyed.len()];
+        let mut p_start = 0;
+        let mut g_start = 0;
+        for i in 0..=keyed.len() {
+            ctx.check()?;
+            let new_partition = i == keyed.len()
+                || (i > 0
+                    && cmp_sort_keys(&keyed[i - 1].0[..np], &keyed[i].0[..np], &keys[..np])
+                        != Ordering::Equal);
+            let new_group = new_partition
+                || (i > 0
+                    && cmp_sort_keys(&keyed[i - 1].0[np..], &keyed[i].0[np..], &keys[np..])
+                        != Ordering::Equal);
+            if i > 0 && new_group {
+                for p in &mut peers[g_start..i] {
+                    *p = (g_start - p_start, i - p_start);
+                }
+                g_start = i;
+            }
+            if i > 0 && new_partition {
+                partitions.push((p_start, i));
+                p_start = i;
+            }
+        }
+        Ok(Sorted {
+            order: keyed.into_iter().map(|(_, i)| i).collect(),
+            partitions,
+            peers,
+        })
+    }
+}
+
+/// One call's value for every input row (indexed like the input).
+fn evaluate(call: &WindowCall, s: &Sorted, rows: &[Row], ctx: &mut ExecCtx) -> Result<Vec<Value>> {
+    let mut out = vec![Value::Null; rows.len()];
+    // Argument values in window order, evaluated once.
+    let mut args: Vec<Vec<Value>> = Vec::with_capacity(s.order.len());
+    for &r in &s.order {
+        ctx.check()?;
+        args.push(
+            call.args
+                .iter()
+                .map(|e| e.eval(&rows[r], ctx))
+                .collect::<Result<Vec<_>>>()?,
+        );
+    }
+    let arg = |pos: usize, k: usize| args[pos].get(k).cloned().unwrap_or(Value::Null);
+    for &(ps, pe) in &s.partitions {
+        let len = pe - ps;
+        let mut acc: Option<(Acc, usize, usize)> = None;
+        let mut ntile: Option<Option<i64>> = None;
+        // Peer groups so far, this one included.
+        let mut dense = 0;
+        for i in 0..len {
+            ctx.check()?;
+            let pos = ps + i;
+            let peers = s.peers[pos];
+            if peers.0 == i {
+                dense += 1;
+            }
+            let v = match call.func {
+                WinFunc::RowNumber => Value::Int(i as i64 + 1),
+                WinFunc::Rank => Value::Int(peers.0 as i64 + 1),
+                WinFunc::DenseRank => Value::Int(dense),
+                WinFunc::PercentRank => Value::Float(if len > 1 {
+                    peers.0 as f64 / (len - 1) as f64
+                } else {
+                    0.0
+                }),
+                WinFunc::CumeDist => Value::Float(peers.1 as f64 / len as f64),
+                WinFunc::Ntile => {
+                    let n = match ntile {
+                        Some(n) => n,
+                        None => {
+                            let n = match arg(pos, 0) {
+                                Value::Null => None,
+                                Value::Int(n) if n > 0 => Some(n),
+                                Value::Int(_) => {
+                                    return Err(SqlError::new(
+                                        "22014",
+                                        "argument of ntile must be greater than zero",
+                                    ));
+                                }
+                                _ => return Err(SqlError::mismatch("argument of ntile must be an integer")),
+                            };
+                            ntile = Some(n);
+                            n
+                        }
+                    };
+                    match n {
+                        None => Value::Null,
+                        Some(n) => Value::Int(ntile_bucket(i as i64, len as i64, n)),
+                    }
+                }
+                WinFunc::Lag | WinFunc::Lead => {
+                    let off = match call.args.get(1) {
+                        None => Some(1),
+                        Some(_) => match arg(pos, 1) {
+                            Value::Null => None,
+                            Value::Int(n) => Some(n),
+                            _ => return Err(SqlError::mismatch("offset of lag/lead must be an integer")),
+                        },
+                    };
+                    match off {
+                        None => Value::Null,
+                        Some(off) => {
+                            let off = if call.func == WinFunc::Lag {
+                                off.checked_neg()
+                            } else {
+                                Some(off)
+                            };
+                            let target = off.and_then(|o| (i as i64).checked_add(o));
+                            match target {
+                                Some(t) if t >= 0 && t < len as i64 => arg(ps + t as usize, 0),
+                                _ => arg(pos, 2),
+                            }
+                        }
+                    }
+                }
+                WinFunc::FirstValue | WinFunc::LastValue | WinFunc::NthValue => {
+                    let (fs, fe) = call.frame.range(i, len, peers);
+                    match call.func {
+                        _ if fs >= fe && call.func != WinFunc::NthValue => Value::Null,
+                        WinFunc::FirstValue => arg(ps + fs, 0),
+                        WinFunc::LastValue => arg(ps + fe - 1, 0),
+                        _ => match arg(pos, 1) {
+                            Value::Null => Value::Null,
+                            Value::Int(n) if n > 0 => {
+                                let n = usize::try_from(n - 1).unwrap_or(usize::MAX);
+                                match fs.checked_add(n) {
+                                    Some(t) if t < fe => arg(ps + t, 0),
+                                    _ => Value::Null,
+                                }
+                            }
+                            Value::Int(_) => {
+                                return Err(SqlError::new(
+                                    "22016",
+                                    "argument of nth_value must be greater than zero",
+                                ));
+                            }
+                            _ => return Err(SqlError::mismatch("argument of nth_value must be an integer")),
+                        },
+                    }
+                }
+                WinFunc::Agg(func) => {
+                    let (fs, fe) = call.frame.range(i, len, peers);
+                    let (mut a, from) = match acc.take() {
+                        Some((a, s0, e0)) if s0 == fs && e0 <= fe => (a, e0),
+                        _ => {
+                            let c = AggCall {
+                                func,
+                                args: vec![],
+                                distinct: false,
+                            };
+                            (Acc::new(&c), fs)
+                        }
+                    };
+                    for j in from..fe {
+                        ctx.check()?;
+                        a.add(args[ps + j].clone())?;
+                    }
+                    let v = a.finish();
+                    acc = Some((a, fs, fe));
+                    v
+                }
+            };
+            out[s.order[pos]] = v;
+        }
+    }
+    Ok(out)
+}
+
+/// PostgreSQL's ntile: `len` rows into `n` buckets, the first
+/// `len % n` buckets one row larger.
+fn ntile_bucket(i: i64, len: i64, n: i64) -> i64 {
+    let per = len / n;
+    let rem = len % n;
+    let big = rem * (per + 1);
+    if i < big {
+        i / (per + 1) + 1
+    } else {
+        rem + (i - big) / per.max(1) + 1
+    }
+}
+
+/// The error for a window function where none may be: `clause` names
+/// the place (as the binder tracks it).
+pub fn not_allowed(clause: Option<&str>) -> SqlError {
+    match clause {
+        Some("aggregate") => SqlError::new(
+            codes::GROUPING_ERROR,
+            "aggregate function calls cannot contain window function calls",
+        ),
+        Some("window") => SqlError::new(WINDOWING_ERROR, "window function calls cannot be nested"),
+        Some(c) => SqlError::new(
+            WINDOWING_ERROR,
+            format!("window functions are not allowed in {c}"),
+        ),
+        None => SqlError::new(WINDOWING_ERROR, "window functions are not allowed here"),
+    }
+}
+
+/// SQLSTATE 42P20.
+pub const WINDOWING_ERROR: &str = "42P20";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ntile_matches_postgres() {
+        // 5 rows into 3 buckets: 1 1 2 2 3; 2 rows into 4: 1 2.
+        let b: Vec<i64> = (0..5).map(|i| ntile_bucket(i, 5, 3)).collect();
+        assert_eq!(b, vec![1, 1, 2, 2, 3]);
+        let b: Vec<i64> = (0..2).map(|i| ntile_bucket(i, 2, 4)).collect();
+        assert_eq!(b, vec![1, 2]);
+        let b: Vec<i64> = (0..6).map(|i| ntile_bucket(i, 6, 3)).collect();
+        assert_eq!(b, vec![1, 1, 2, 2, 3, 3]);
+    }
+
+    #[test]
+    fn frame_ranges() {
+        let rows = |s, e| Frame {
+            rows: true,
+            start: s,
+            end: e,
+        };
+        let f = rows(FrameBound::Preceding(1), FrameBound::Following(1));
+        assert_eq!(f.range(0, 4, (0, 1)), (0, 2));
+        assert_eq!(f.range(3, 4, (3, 4)), (2, 4));
+        let f = rows(FrameBound::Following(2), FrameBound::Following(3));
+        assert_eq!(f.range(3, 4, (3, 4)), (4, 4));
+        let f = rows(FrameBound::Preceding(3), FrameBound::Preceding(2));
+        assert_eq!(f.range(1, 4, (1, 2)), (0, 0));
+        assert_eq!(Frame::DEFAULT.range(1, 4, (0, 3)), (0, 3));
+        assert_eq!(WinFunc::DenseRank.name(), "dense_rank");
+    }
+}
