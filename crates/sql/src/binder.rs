@@ -1320,7 +1320,9 @@ impl<'t> Binder<'t> {
                     && let Some(a) = bound.get(i)
                 {
                     let t = agg_type(a, &types, state);
-                    if !(t.is_integer() || t == DataType::Unknown) {
+                    // PostgreSQL's argument is `integer`: bigint does not
+                    // convert to it implicitly.
+                    if !(t.is_integer() && t != DataType::Int8 || t == DataType::Unknown) {
                         let names: Vec<&str> =
                             bound.iter().map(|a| agg_type(a, &types, state).name()).collect();
                         return Err(SqlError::new(
@@ -1344,7 +1346,7 @@ impl<'t> Binder<'t> {
             let b = self.fold(b);
             order_by.push(sort_key(b, &o.options));
         }
-        let frame = self.bind_frame(spec.window_frame.as_ref())?;
+        let frame = self.bind_frame(spec.window_frame.as_ref(), scope)?;
         Ok(WindowCall {
             func,
             args: bound,
@@ -1355,7 +1357,7 @@ impl<'t> Binder<'t> {
     }
 
     /// A frame clause; only forms [`Frame`] can express, others are 0A000.
-    fn bind_frame(&mut self, f: Option<&ast::WindowFrame>) -> Result<Frame> {
+    fn bind_frame(&mut self, f: Option<&ast::WindowFrame>, scope: &Scope) -> Result<Frame> {
         let Some(f) = f else {
             return Ok(Frame::DEFAULT);
         };
@@ -1374,7 +1376,7 @@ impl<'t> Binder<'t> {
             if !rows {
                 return Err(SqlError::unsupported("RANGE window frames with an offset"));
             }
-            let e = self.bind_expr(offset, &vec![], None)?;
+            let e = self.bind_expr(offset, scope, None)?;
             let n = match self.fold(e) {
                 Expr::Literal(Value::Int(n)) if n >= 0 => n as u64,
                 Expr::Literal(Value::Int(_)) => {
@@ -1391,6 +1393,12 @@ impl<'t> Binder<'t> {
                 }
                 Expr::Literal(_) => {
                     return Err(SqlError::mismatch("argument of ROWS must be type bigint"));
+                }
+                e if e.any(&|x| matches!(x, Expr::Column(_) | Expr::Outer { .. })) => {
+                    return Err(SqlError::new(
+                        codes::INVALID_COLUMN_REFERENCE,
+                        "argument of ROWS must not contain variables",
+                    ));
                 }
                 _ => return Err(SqlError::unsupported("window frame offsets other than constants")),
             };
