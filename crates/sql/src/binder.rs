@@ -29,7 +29,7 @@ use crate::optimizer::{self, Leaf};
 use crate::plan::{AggCall, AggFunc, JoinKind, Plan, SetOpKind, SortKey};
 use crate::sequence::SeqFunc;
 use crate::types::{DataType, Value};
-use crate::window::{self, Frame, FrameBound, WinFunc, WindowCall};
+use crate::window::{self, Frame, FrameBound, FrameUnits, WinFunc, WindowCall};
 
 /// One column visible to name resolution.
 #[derive(Clone, Debug)]
@@ -1346,7 +1346,7 @@ impl<'t> Binder<'t> {
             let b = self.fold(b);
             order_by.push(sort_key(b, &o.options));
         }
-        let frame = self.bind_frame(spec.window_frame.as_ref(), scope)?;
+        let frame = self.bind_frame(spec.window_frame.as_ref(), !order_by.is_empty(), scope)?;
         Ok(WindowCall {
             func,
             args: bound,
@@ -1357,14 +1357,22 @@ impl<'t> Binder<'t> {
     }
 
     /// A frame clause; only forms [`Frame`] can express, others are 0A000.
-    fn bind_frame(&mut self, f: Option<&ast::WindowFrame>, scope: &Scope) -> Result<Frame> {
+    fn bind_frame(&mut self, f: Option<&ast::WindowFrame>, has_order: bool, scope: &Scope) -> Result<Frame> {
         let Some(f) = f else {
             return Ok(Frame::DEFAULT);
         };
-        let rows = match f.units {
-            ast::WindowFrameUnits::Rows => true,
-            ast::WindowFrameUnits::Range => false,
-            ast::WindowFrameUnits::Groups => return Err(SqlError::unsupported("GROUPS window frames")),
+        let units = match f.units {
+            ast::WindowFrameUnits::Rows => FrameUnits::Rows,
+            ast::WindowFrameUnits::Range => FrameUnits::Range,
+            ast::WindowFrameUnits::Groups => {
+                if !has_order {
+                    return Err(SqlError::new(
+                        window::WINDOWING_ERROR,
+                        "GROUPS mode requires an ORDER BY clause",
+                    ));
+                }
+                FrameUnits::Groups
+            }
         };
         let mut bound = |b: &ast::WindowFrameBound, which: &str| -> Result<FrameBound> {
             let offset = match b {
@@ -1373,9 +1381,14 @@ impl<'t> Binder<'t> {
                 ast::WindowFrameBound::Following(None) => return Ok(FrameBound::UnboundedFollowing),
                 ast::WindowFrameBound::Preceding(Some(e)) | ast::WindowFrameBound::Following(Some(e)) => e,
             };
-            if !rows {
+            if units == FrameUnits::Range {
                 return Err(SqlError::unsupported("RANGE window frames with an offset"));
             }
+            let unit = if units == FrameUnits::Rows {
+                "ROWS"
+            } else {
+                "GROUPS"
+            };
             let e = self.bind_expr(offset, scope, None)?;
             let n = match self.fold(e) {
                 Expr::Literal(Value::Int(n)) if n >= 0 => n as u64,
@@ -1392,12 +1405,14 @@ impl<'t> Binder<'t> {
                     ));
                 }
                 Expr::Literal(_) => {
-                    return Err(SqlError::mismatch("argument of ROWS must be type bigint"));
+                    return Err(SqlError::mismatch(format!(
+                        "argument of {unit} must be type bigint"
+                    )));
                 }
                 e if e.any(&|x| matches!(x, Expr::Column(_) | Expr::Outer { .. })) => {
                     return Err(SqlError::new(
                         codes::INVALID_COLUMN_REFERENCE,
-                        "argument of ROWS must not contain variables",
+                        format!("argument of {unit} must not contain variables"),
                     ));
                 }
                 _ => return Err(SqlError::unsupported("window frame offsets other than constants")),
@@ -1422,7 +1437,7 @@ impl<'t> Binder<'t> {
             (FrameBound::Following(_), FrameBound::Preceding(_) | FrameBound::CurrentRow) => {
                 err("frame starting from following row cannot have preceding rows")
             }
-            _ => Ok(Frame { rows, start, end }),
+            _ => Ok(Frame { units, start, end }),
         }
     }
 

@@ -13,13 +13,13 @@
 //!   the last call's window; a query wanting an order says ORDER BY.
 //! - Frames are resolved per row into a half-open range of partition
 //!   positions. Only forms whose bounds are row offsets or peer-group
-//!   edges exist here ([`Frame`]); RANGE with an offset, GROUPS and
-//!   EXCLUDE are refused by the binder (0A000), never approximated.
+//!   edges or peer-group counts exist here ([`Frame`]); RANGE with an
+//!   offset is refused by the binder (0A000), never approximated.
 //! - Every loop over rows checks the statement interrupt; nothing recurses
 //!   per row.
 //!
 //! Deliberately not done: DISTINCT/FILTER/ORDER BY inside a windowed
-//! aggregate, IGNORE NULLS, RANGE/GROUPS offsets, EXCLUDE. Aggregates over
+//! aggregate, IGNORE NULLS, RANGE offsets, EXCLUDE. Aggregates over
 //! a frame whose start moves are recomputed per row (O(rows × frame)),
 //! frames anchored at the partition start are accumulated incrementally.
 
@@ -97,40 +97,73 @@ pub enum FrameBound {
     UnboundedFollowing,
 }
 
-/// A frame: in ROWS mode offsets count rows; in RANGE mode (no offsets)
-/// CURRENT ROW means the edge of the current row's peer group.
+/// How a frame's offsets count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameUnits {
+    /// Offsets count rows; CURRENT ROW is the row itself.
+    Rows,
+    /// No offsets here; CURRENT ROW is the edge of the row's peer group.
+    Range,
+    /// Offsets count peer groups; CURRENT ROW is the edge of the row's
+    /// peer group.
+    Groups,
+}
+
+/// A frame clause.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Frame {
-    pub rows: bool,
+    pub units: FrameUnits,
     pub start: FrameBound,
     pub end: FrameBound,
+}
+
+/// Where the current row sits in its partition: its position, the
+/// partition's length, and its peer groups (half-open ranges of
+/// positions) with the index of the row's own.
+struct Place<'a> {
+    i: usize,
+    len: usize,
+    groups: &'a [(usize, usize)],
+    g: usize,
 }
 
 impl Frame {
     /// RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW.
     pub const DEFAULT: Frame = Frame {
-        rows: false,
+        units: FrameUnits::Range,
         start: FrameBound::UnboundedPreceding,
         end: FrameBound::CurrentRow,
     };
 
-    /// The frame of the row at `i` of a partition of `len` rows whose peer
-    /// group is `peers`, as a half-open range (empty when end <= start).
-    fn range(&self, i: usize, len: usize, peers: (usize, usize)) -> (usize, usize) {
+    /// The frame of the row at `p`, as a half-open range of partition
+    /// positions (empty when end <= start).
+    fn range(&self, p: &Place) -> (usize, usize) {
+        let (i, len) = (p.i, p.len);
         let off = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        let group = |k: usize| p.groups.get(k).copied();
+        let (gs, ge) = group(p.g).unwrap_or((i, i + 1));
+        let rows = self.units == FrameUnits::Rows;
+        let groups = self.units == FrameUnits::Groups;
         let start = match self.start {
             FrameBound::UnboundedPreceding => 0,
+            FrameBound::Preceding(n) if groups => group(p.g.saturating_sub(off(n))).map_or(0, |g| g.0),
             FrameBound::Preceding(n) => i.saturating_sub(off(n)),
-            FrameBound::CurrentRow if self.rows => i,
-            FrameBound::CurrentRow => peers.0,
+            FrameBound::CurrentRow if rows => i,
+            FrameBound::CurrentRow => gs,
+            FrameBound::Following(n) if groups => group(p.g.saturating_add(off(n))).map_or(len, |g| g.0),
             FrameBound::Following(n) => i.saturating_add(off(n)).min(len),
             FrameBound::UnboundedFollowing => len,
         };
         let end = match self.end {
             FrameBound::UnboundedPreceding => 0,
+            FrameBound::Preceding(n) if groups => match p.g.checked_sub(off(n)) {
+                Some(k) => group(k).map_or(0, |g| g.1),
+                None => 0,
+            },
             FrameBound::Preceding(n) => (i + 1).saturating_sub(off(n)),
-            FrameBound::CurrentRow if self.rows => i + 1,
-            FrameBound::CurrentRow => peers.1,
+            FrameBound::CurrentRow if rows => i + 1,
+            FrameBound::CurrentRow => ge,
+            FrameBound::Following(n) if groups => group(p.g.saturating_add(off(n))).map_or(len, |g| g.1),
             FrameBound::Following(n) => i.saturating_add(off(n)).saturating_add(1).min(len),
             FrameBound::UnboundedFollowing => len,
         };
@@ -147,7 +180,11 @@ impl Frame {
         };
         format!(
             "{} BETWEEN {} AND {}",
-            if self.rows { "ROWS" } else { "RANGE" },
+            match self.units {
+                FrameUnits::Rows => "ROWS",
+                FrameUnits::Range => "RANGE",
+                FrameUnits::Groups => "GROUPS",
+            },
             b(self.start),
             b(self.end)
         )
@@ -328,6 +365,13 @@ fn evaluate(call: &WindowCall, s: &Sorted, rows: &[Row], ctx: &mut ExecCtx) -> R
     let arg = |pos: usize, k: usize| args[pos].get(k).cloned().unwrap_or(Value::Null);
     for &(ps, pe) in &s.partitions {
         let len = pe - ps;
+        // The partition's peer groups, in order.
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        for pos in ps..pe {
+            if groups.last() != Some(&s.peers[pos]) {
+                groups.push(s.peers[pos]);
+            }
+        }
         let mut acc: Option<(Acc, usize, usize)> = None;
         let mut ntile: Option<Option<i64>> = None;
         // Peer groups so far, this one included.
@@ -339,6 +383,12 @@ fn evaluate(call: &WindowCall, s: &Sorted, rows: &[Row], ctx: &mut ExecCtx) -> R
             if peers.0 == i {
                 dense += 1;
             }
+            let place = Place {
+                i,
+                len,
+                groups: &groups,
+                g: usize::try_from(dense - 1).unwrap_or(0),
+            };
             let v = match call.func {
                 WinFunc::RowNumber => Value::Int(i as i64 + 1),
                 WinFunc::Rank => Value::Int(peers.0 as i64 + 1),
@@ -399,7 +449,7 @@ fn evaluate(call: &WindowCall, s: &Sorted, rows: &[Row], ctx: &mut ExecCtx) -> R
                     }
                 }
                 WinFunc::FirstValue | WinFunc::LastValue | WinFunc::NthValue => {
-                    let (fs, fe) = call.frame.range(i, len, peers);
+                    let (fs, fe) = call.frame.range(&place);
                     match call.func {
                         _ if fs >= fe && call.func != WinFunc::NthValue => Value::Null,
                         WinFunc::FirstValue => arg(ps + fs, 0),
@@ -424,7 +474,7 @@ fn evaluate(call: &WindowCall, s: &Sorted, rows: &[Row], ctx: &mut ExecCtx) -> R
                     }
                 }
                 WinFunc::Agg(func) => {
-                    let (fs, fe) = call.frame.range(i, len, peers);
+                    let (fs, fe) = call.frame.range(&place);
                     let (mut a, from) = match acc.take() {
                         Some((a, s0, e0)) if s0 == fs && e0 <= fe => (a, e0),
                         _ => {
@@ -501,19 +551,40 @@ mod tests {
 
     #[test]
     fn frame_ranges() {
-        let rows = |s, e| Frame {
-            rows: true,
-            start: s,
-            end: e,
-        };
+        let frame = |units, start, end| Frame { units, start, end };
+        // Four rows, each its own peer group, or peers [0, 3) and [3, 4).
+        let single = [(0, 1), (1, 2), (2, 3), (3, 4)];
+        let two = [(0, 3), (3, 4)];
+        let place = |i, g, groups| Place { i, len: 4, groups, g };
+        let rows = |s, e| frame(FrameUnits::Rows, s, e);
         let f = rows(FrameBound::Preceding(1), FrameBound::Following(1));
-        assert_eq!(f.range(0, 4, (0, 1)), (0, 2));
-        assert_eq!(f.range(3, 4, (3, 4)), (2, 4));
+        assert_eq!(f.range(&place(0, 0, &single)), (0, 2));
+        assert_eq!(f.range(&place(3, 3, &single)), (2, 4));
         let f = rows(FrameBound::Following(2), FrameBound::Following(3));
-        assert_eq!(f.range(3, 4, (3, 4)), (4, 4));
+        assert_eq!(f.range(&place(3, 3, &single)), (4, 4));
         let f = rows(FrameBound::Preceding(3), FrameBound::Preceding(2));
-        assert_eq!(f.range(1, 4, (1, 2)), (0, 0));
-        assert_eq!(Frame::DEFAULT.range(1, 4, (0, 3)), (0, 3));
+        assert_eq!(f.range(&place(1, 1, &single)), (0, 0));
+        assert_eq!(Frame::DEFAULT.range(&place(1, 0, &two)), (0, 3));
+        let f = frame(
+            FrameUnits::Groups,
+            FrameBound::Preceding(1),
+            FrameBound::CurrentRow,
+        );
+        assert_eq!(f.range(&place(3, 1, &two)), (0, 4));
+        assert_eq!(f.range(&place(1, 0, &two)), (0, 3));
+        let f = frame(
+            FrameUnits::Groups,
+            FrameBound::Following(1),
+            FrameBound::Following(5),
+        );
+        assert_eq!(f.range(&place(1, 0, &two)), (3, 4));
+        assert_eq!(f.range(&place(3, 1, &two)), (4, 4));
+        let f = frame(
+            FrameUnits::Groups,
+            FrameBound::Preceding(2),
+            FrameBound::Preceding(1),
+        );
+        assert_eq!(f.range(&place(0, 0, &two)), (0, 0));
         assert_eq!(WinFunc::DenseRank.name(), "dense_rank");
     }
 }
