@@ -1511,6 +1511,21 @@ impl<'t> Binder<'t> {
             calls: vec![],
             windows: vec![],
         };
+        // Every WINDOW definition must be valid, used or not (its
+        // aggregates count, and after grouping its columns must be
+        // grouped).
+        let names: Vec<String> = self
+            .named_windows
+            .last()
+            .map(|d| d.iter().map(|(n, _)| n.clone()).collect())
+            .unwrap_or_default();
+        let mut definitions = Vec::new();
+        for name in names {
+            let spec = self.window_spec(&ast::WindowType::NamedWindow(ast::Ident::new(&name)))?;
+            definitions.push(self.in_clause("window definitions", |b| {
+                b.bind_window_parts("row_number", WinFunc::RowNumber, &[], &spec, &scope, &mut aggs)
+            })?);
+        }
         let mut exprs = Vec::new();
         let mut names = Vec::new();
         let mut types: Vec<DataType> = Vec::new();
@@ -1718,6 +1733,11 @@ impl<'t> Binder<'t> {
             };
             if let Some(h) = having {
                 plan = plan.filter(h);
+            }
+            for w in &definitions {
+                for e in w.partition_by.iter().chain(w.order_by.iter().map(|k| &k.expr)) {
+                    rewrite(e.clone())?;
+                }
             }
             for w in &mut windows {
                 w.args = std::mem::take(&mut w.args)
