@@ -1346,7 +1346,13 @@ impl<'t> Binder<'t> {
             let b = self.fold(b);
             order_by.push(sort_key(b, &o.options));
         }
-        let frame = self.bind_frame(spec.window_frame.as_ref(), !order_by.is_empty(), scope)?;
+        // RANGE offsets need the one ORDER BY key's type.
+        let key_type = match order_by.as_slice() {
+            [k] if k.expr.any(&|x| matches!(x, Expr::Agg(_))) => Some(agg_type(&k.expr, &types, state)),
+            [k] => Some(infer_type(&k.expr, &types)),
+            _ => None,
+        };
+        let frame = self.bind_frame(spec.window_frame.as_ref(), order_by.len(), key_type, scope)?;
         Ok(WindowCall {
             func,
             args: bound,
@@ -1357,7 +1363,15 @@ impl<'t> Binder<'t> {
     }
 
     /// A frame clause; only forms [`Frame`] can express, others are 0A000.
-    fn bind_frame(&mut self, f: Option<&ast::WindowFrame>, has_order: bool, scope: &Scope) -> Result<Frame> {
+    /// `order_len` is the window's number of ORDER BY keys, `key_type` the
+    /// type of the only one.
+    fn bind_frame(
+        &mut self,
+        f: Option<&ast::WindowFrame>,
+        order_len: usize,
+        key_type: Option<DataType>,
+        scope: &Scope,
+    ) -> Result<Frame> {
         let Some(f) = f else {
             return Ok(Frame::DEFAULT);
         };
@@ -1365,7 +1379,7 @@ impl<'t> Binder<'t> {
             ast::WindowFrameUnits::Rows => FrameUnits::Rows,
             ast::WindowFrameUnits::Range => FrameUnits::Range,
             ast::WindowFrameUnits::Groups => {
-                if !has_order {
+                if order_len == 0 {
                     return Err(SqlError::new(
                         window::WINDOWING_ERROR,
                         "GROUPS mode requires an ORDER BY clause",
@@ -1374,23 +1388,92 @@ impl<'t> Binder<'t> {
                 FrameUnits::Groups
             }
         };
-        let mut bound = |b: &ast::WindowFrameBound, which: &str| -> Result<FrameBound> {
+        let mut bound = |b: &ast::WindowFrameBound, which: &str| -> Result<(FrameBound, Option<Value>)> {
             let offset = match b {
-                ast::WindowFrameBound::CurrentRow => return Ok(FrameBound::CurrentRow),
-                ast::WindowFrameBound::Preceding(None) => return Ok(FrameBound::UnboundedPreceding),
-                ast::WindowFrameBound::Following(None) => return Ok(FrameBound::UnboundedFollowing),
+                ast::WindowFrameBound::CurrentRow => return Ok((FrameBound::CurrentRow, None)),
+                ast::WindowFrameBound::Preceding(None) => return Ok((FrameBound::UnboundedPreceding, None)),
+                ast::WindowFrameBound::Following(None) => return Ok((FrameBound::UnboundedFollowing, None)),
                 ast::WindowFrameBound::Preceding(Some(e)) | ast::WindowFrameBound::Following(Some(e)) => e,
             };
-            if units == FrameUnits::Range {
-                return Err(SqlError::unsupported("RANGE window frames with an offset"));
-            }
-            let unit = if units == FrameUnits::Rows {
-                "ROWS"
-            } else {
-                "GROUPS"
+            let following = matches!(b, ast::WindowFrameBound::Following(_));
+            let kind = |n| {
+                if following {
+                    FrameBound::Following(n)
+                } else {
+                    FrameBound::Preceding(n)
+                }
+            };
+            let unit = match units {
+                FrameUnits::Rows => "ROWS",
+                FrameUnits::Groups => "GROUPS",
+                FrameUnits::Range => "RANGE",
             };
             let e = self.bind_expr(offset, scope, None)?;
-            let n = match self.fold(e) {
+            let e = self.fold(e);
+            if e.any(&|x| matches!(x, Expr::Column(_) | Expr::Outer { .. })) {
+                return Err(SqlError::new(
+                    codes::INVALID_COLUMN_REFERENCE,
+                    format!("argument of {unit} must not contain variables"),
+                ));
+            }
+            if units == FrameUnits::Range {
+                if order_len != 1 {
+                    return Err(SqlError::new(
+                        window::WINDOWING_ERROR,
+                        "RANGE with offset PRECEDING/FOLLOWING requires exactly one ORDER BY column",
+                    ));
+                }
+                let key = key_type.unwrap_or(DataType::Unknown);
+                if !(key.is_integer() || key.is_float() || matches!(key, DataType::Numeric(_))) {
+                    return Err(SqlError::new(
+                        codes::FEATURE_NOT_SUPPORTED,
+                        format!(
+                            "RANGE with offset PRECEDING/FOLLOWING is not supported for column type {}",
+                            key.name()
+                        ),
+                    ));
+                }
+                let v = match e {
+                    Expr::Literal(Value::Null) => {
+                        return Err(SqlError::new(
+                            "22004",
+                            format!("frame {which} offset must not be null"),
+                        ));
+                    }
+                    Expr::Literal(v @ (Value::Int(_) | Value::Numeric(_) | Value::Float(_))) => v,
+                    Expr::Literal(v) => {
+                        return Err(SqlError::new(
+                            codes::FEATURE_NOT_SUPPORTED,
+                            format!(
+                                "RANGE with offset PRECEDING/FOLLOWING is not supported for column type {} and offset type {}",
+                                key.name(),
+                                v.data_type().name()
+                            ),
+                        ));
+                    }
+                    _ => return Err(SqlError::unsupported("window frame offsets other than constants")),
+                };
+                // Integer keys take integer offsets only (PostgreSQL's
+                // in_range functions).
+                if key.is_integer() && !matches!(v, Value::Int(_)) {
+                    return Err(SqlError::new(
+                        codes::FEATURE_NOT_SUPPORTED,
+                        format!(
+                            "RANGE with offset PRECEDING/FOLLOWING is not supported for column type {} and offset type {}",
+                            key.name(),
+                            v.data_type().name()
+                        ),
+                    ));
+                }
+                if v.sql_cmp(&Value::Int(0))? == Some(std::cmp::Ordering::Less) {
+                    return Err(SqlError::new(
+                        "22013",
+                        "invalid preceding or following size in window function",
+                    ));
+                }
+                return Ok((kind(0), Some(v)));
+            }
+            let n = match e {
                 Expr::Literal(Value::Int(n)) if n >= 0 => n as u64,
                 Expr::Literal(Value::Int(_)) => {
                     return Err(SqlError::new(
@@ -1409,23 +1492,14 @@ impl<'t> Binder<'t> {
                         "argument of {unit} must be type bigint"
                     )));
                 }
-                e if e.any(&|x| matches!(x, Expr::Column(_) | Expr::Outer { .. })) => {
-                    return Err(SqlError::new(
-                        codes::INVALID_COLUMN_REFERENCE,
-                        format!("argument of {unit} must not contain variables"),
-                    ));
-                }
                 _ => return Err(SqlError::unsupported("window frame offsets other than constants")),
             };
-            Ok(match b {
-                ast::WindowFrameBound::Preceding(_) => FrameBound::Preceding(n),
-                _ => FrameBound::Following(n),
-            })
+            Ok((kind(n), None))
         };
-        let start = bound(&f.start_bound, "starting")?;
-        let end = match &f.end_bound {
+        let (start, start_value) = bound(&f.start_bound, "starting")?;
+        let (end, end_value) = match &f.end_bound {
             Some(e) => bound(e, "ending")?,
-            None => FrameBound::CurrentRow,
+            None => (FrameBound::CurrentRow, None),
         };
         let err = |m: &str| Err(SqlError::new(window::WINDOWING_ERROR, m.to_string()));
         match (start, end) {
@@ -1437,7 +1511,13 @@ impl<'t> Binder<'t> {
             (FrameBound::Following(_), FrameBound::Preceding(_) | FrameBound::CurrentRow) => {
                 err("frame starting from following row cannot have preceding rows")
             }
-            _ => Ok(Frame { units, start, end }),
+            _ => Ok(Frame {
+                units,
+                start,
+                end,
+                start_value,
+                end_value,
+            }),
         }
     }
 

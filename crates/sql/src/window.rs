@@ -13,13 +13,15 @@
 //!   the last call's window; a query wanting an order says ORDER BY.
 //! - Frames are resolved per row into a half-open range of partition
 //!   positions. Only forms whose bounds are row offsets or peer-group
-//!   edges or peer-group counts exist here ([`Frame`]); RANGE with an
-//!   offset is refused by the binder (0A000), never approximated.
+//!   edges, peer-group counts or (RANGE) numeric distances from the
+//!   current row's single ORDER BY key exist here ([`Frame`]); anything
+//!   else is refused by the binder (0A000), never approximated.
 //! - Every loop over rows checks the statement interrupt; nothing recurses
 //!   per row.
 //!
 //! Deliberately not done: DISTINCT/FILTER/ORDER BY inside a windowed
-//! aggregate, IGNORE NULLS, RANGE offsets, EXCLUDE. Aggregates over
+//! aggregate, IGNORE NULLS, RANGE offsets over non-numeric keys (dates
+//! need intervals), EXCLUDE. Aggregates over
 //! a frame whose start moves are recomputed per row (O(rows × frame)),
 //! frames anchored at the partition start are accumulated incrementally.
 
@@ -109,12 +111,17 @@ pub enum FrameUnits {
     Groups,
 }
 
-/// A frame clause.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A frame clause. In RANGE mode an `n PRECEDING`/`n FOLLOWING` bound's
+/// offset is a value (`start_value`/`end_value`, of a numeric type; the
+/// bound's own count is then unused): the frame edge is where the single
+/// ORDER BY key passes the current row's key minus/plus it.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Frame {
     pub units: FrameUnits,
     pub start: FrameBound,
     pub end: FrameBound,
+    pub start_value: Option<Value>,
+    pub end_value: Option<Value>,
 }
 
 /// Where the current row sits in its partition: its position, the
@@ -125,6 +132,12 @@ struct Place<'a> {
     len: usize,
     groups: &'a [(usize, usize)],
     g: usize,
+    /// The partition's values of the first ORDER BY key, and that key
+    /// (for RANGE offsets; empty/None without ORDER BY).
+    keys: &'a [Value],
+    order: Option<&'a SortKey>,
+    /// How many of `keys` are NULL.
+    nulls: usize,
 }
 
 impl Frame {
@@ -133,6 +146,8 @@ impl Frame {
         units: FrameUnits::Range,
         start: FrameBound::UnboundedPreceding,
         end: FrameBound::CurrentRow,
+        start_value: None,
+        end_value: None,
     };
 
     /// The frame of the row at `p`, as a half-open range of partition
@@ -144,8 +159,15 @@ impl Frame {
         let (gs, ge) = group(p.g).unwrap_or((i, i + 1));
         let rows = self.units == FrameUnits::Rows;
         let groups = self.units == FrameUnits::Groups;
+        let by_value = |v: &Option<Value>, following: bool, start: bool| match v {
+            Some(v) => range_offset_position(p, (gs, ge), v, following, start),
+            None => i,
+        };
+        let range_offsets = self.units == FrameUnits::Range;
         let start = match self.start {
             FrameBound::UnboundedPreceding => 0,
+            FrameBound::Preceding(_) if range_offsets => by_value(&self.start_value, false, true),
+            FrameBound::Following(_) if range_offsets => by_value(&self.start_value, true, true),
             FrameBound::Preceding(n) if groups => group(p.g.saturating_sub(off(n))).map_or(0, |g| g.0),
             FrameBound::Preceding(n) => i.saturating_sub(off(n)),
             FrameBound::CurrentRow if rows => i,
@@ -156,6 +178,8 @@ impl Frame {
         };
         let end = match self.end {
             FrameBound::UnboundedPreceding => 0,
+            FrameBound::Preceding(_) if range_offsets => by_value(&self.end_value, false, false),
+            FrameBound::Following(_) if range_offsets => by_value(&self.end_value, true, false),
             FrameBound::Preceding(n) if groups => match p.g.checked_sub(off(n)) {
                 Some(k) => group(k).map_or(0, |g| g.1),
                 None => 0,
@@ -171,12 +195,18 @@ impl Frame {
     }
 
     fn describe(&self) -> String {
-        let b = |x: FrameBound| match x {
-            FrameBound::UnboundedPreceding => "UNBOUNDED PRECEDING".to_string(),
-            FrameBound::Preceding(n) => format!("{n} PRECEDING"),
-            FrameBound::CurrentRow => "CURRENT ROW".to_string(),
-            FrameBound::Following(n) => format!("{n} FOLLOWING"),
-            FrameBound::UnboundedFollowing => "UNBOUNDED FOLLOWING".to_string(),
+        let b = |x: FrameBound, v: &Option<Value>| {
+            let n = |n: u64| match v {
+                Some(v) => v.to_text().unwrap_or_default(),
+                None => n.to_string(),
+            };
+            match x {
+                FrameBound::UnboundedPreceding => "UNBOUNDED PRECEDING".to_string(),
+                FrameBound::Preceding(k) => format!("{} PRECEDING", n(k)),
+                FrameBound::CurrentRow => "CURRENT ROW".to_string(),
+                FrameBound::Following(k) => format!("{} FOLLOWING", n(k)),
+                FrameBound::UnboundedFollowing => "UNBOUNDED FOLLOWING".to_string(),
+            }
         };
         format!(
             "{} BETWEEN {} AND {}",
@@ -185,9 +215,61 @@ impl Frame {
                 FrameUnits::Range => "RANGE",
                 FrameUnits::Groups => "GROUPS",
             },
-            b(self.start),
-            b(self.end)
+            b(self.start, &self.start_value),
+            b(self.end, &self.end_value)
         )
+    }
+}
+
+/// RANGE with an offset: the frame start (the first position whose key
+/// is not before `key ∓ offset` in window order) or end (the position
+/// after the last key not beyond it) for the row at `p`. NULL keys are
+/// only ever in range of each other: a NULL current row's offset bounds
+/// are its peer group `peers`. A bound that overflows lies beyond every
+/// key.
+fn range_offset_position(
+    p: &Place,
+    peers: (usize, usize),
+    offset: &Value,
+    following: bool,
+    start: bool,
+) -> usize {
+    use crate::expr::{BinOp, binary};
+    let (Some(order), Some(cur)) = (p.order, p.keys.get(p.i)) else {
+        return if start { peers.0 } else { peers.1 };
+    };
+    if cur.is_null() {
+        return if start { peers.0 } else { peers.1 };
+    }
+    let (lo, hi) = if order.nulls_first {
+        (p.nulls, p.len)
+    } else {
+        (0, p.len.saturating_sub(p.nulls))
+    };
+    // In value terms the bound is above the key when adding.
+    let add = following != order.desc;
+    match binary(if add { BinOp::Add } else { BinOp::Sub }, cur, offset) {
+        // Past every key: after them in window order when the bound is
+        // above them and the order ascends (or below and descends).
+        Err(_) => {
+            if add != order.desc {
+                hi
+            } else {
+                lo
+            }
+        }
+        Ok(bound) => {
+            let in_order = |k: &Value| {
+                let o = k.sql_cmp(&bound).ok().flatten().unwrap_or(Ordering::Equal);
+                if order.desc { o.reverse() } else { o }
+            };
+            let keys = &p.keys[lo..hi];
+            lo + if start {
+                keys.partition_point(|k| in_order(k) == Ordering::Less)
+            } else {
+                keys.partition_point(|k| in_order(k) != Ordering::Greater)
+            }
+        }
     }
 }
 
@@ -290,6 +372,9 @@ struct Sorted {
     partitions: Vec<(usize, usize)>,
     /// For each position of `order`: its peer group's half-open range.
     peers: Vec<(usize, usize)>,
+    /// For each position of `order`: its first ORDER BY key's value
+    /// (empty without ORDER BY).
+    keys: Vec<Value>,
 }
 
 impl Sorted {
@@ -340,10 +425,16 @@ impl Sorted {
                 p_start = i;
             }
         }
+        let first_keys = if call.order_by.is_empty() {
+            vec![]
+        } else {
+            keyed.iter().map(|(k, _)| k[np].clone()).collect()
+        };
         Ok(Sorted {
             order: keyed.into_iter().map(|(_, i)| i).collect(),
             partitions,
             peers,
+            keys: first_keys,
         })
     }
 }
@@ -372,6 +463,8 @@ fn evaluate(call: &WindowCall, s: &Sorted, rows: &[Row], ctx: &mut ExecCtx) -> R
                 groups.push(s.peers[pos]);
             }
         }
+        let keys = s.keys.get(ps..pe).unwrap_or_default();
+        let nulls = keys.iter().filter(|k| k.is_null()).count();
         let mut acc: Option<(Acc, usize, usize)> = None;
         let mut ntile: Option<Option<i64>> = None;
         // Peer groups so far, this one included.
@@ -388,6 +481,9 @@ fn evaluate(call: &WindowCall, s: &Sorted, rows: &[Row], ctx: &mut ExecCtx) -> R
                 len,
                 groups: &groups,
                 g: usize::try_from(dense - 1).unwrap_or(0),
+                keys,
+                order: call.order_by.first(),
+                nulls,
             };
             let v = match call.func {
                 WinFunc::RowNumber => Value::Int(i as i64 + 1),
@@ -551,11 +647,25 @@ mod tests {
 
     #[test]
     fn frame_ranges() {
-        let frame = |units, start, end| Frame { units, start, end };
+        let frame = |units, start, end| Frame {
+            units,
+            start,
+            end,
+            start_value: None,
+            end_value: None,
+        };
         // Four rows, each its own peer group, or peers [0, 3) and [3, 4).
         let single = [(0, 1), (1, 2), (2, 3), (3, 4)];
         let two = [(0, 3), (3, 4)];
-        let place = |i, g, groups| Place { i, len: 4, groups, g };
+        let place = |i, g, groups| Place {
+            i,
+            len: 4,
+            groups,
+            g,
+            keys: &[],
+            order: None,
+            nulls: 0,
+        };
         let rows = |s, e| frame(FrameUnits::Rows, s, e);
         let f = rows(FrameBound::Preceding(1), FrameBound::Following(1));
         assert_eq!(f.range(&place(0, 0, &single)), (0, 2));
