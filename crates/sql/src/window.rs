@@ -21,9 +21,9 @@
 //!
 //! Deliberately not done: DISTINCT/FILTER/ORDER BY inside a windowed
 //! aggregate, IGNORE NULLS, RANGE offsets over non-numeric keys (dates
-//! need intervals), EXCLUDE. Aggregates over
-//! a frame whose start moves are recomputed per row (O(rows × frame)),
-//! frames anchored at the partition start are accumulated incrementally.
+//! need intervals), EXCLUDE. Aggregates over a frame whose start moves
+//! are recomputed per row (O(rows × frame)); frames anchored at the
+//! partition start are accumulated incrementally.
 
 use std::cmp::Ordering;
 
@@ -334,18 +334,19 @@ impl Operator for WindowOp<'_> {
             }
             let mut results: Vec<Vec<Value>> = Vec::with_capacity(self.calls.len());
             let mut order: Vec<usize> = (0..rows.len()).collect();
-            // Calls sharing a window reuse its sorted order and keys.
-            let mut sorted: Option<(usize, Sorted)> = None;
+            // Calls over the same window share its sort: (first call, sort).
+            let mut sorts: Vec<(usize, Sorted)> = Vec::new();
             for (k, call) in self.calls.iter().enumerate() {
-                let reuse = sorted.as_ref().is_some_and(|(j, _)| {
+                let same = |(j, _): &(usize, Sorted)| {
                     let other = &self.calls[*j];
                     other.partition_by == call.partition_by && other.order_by == call.order_by
-                });
-                if !reuse {
-                    sorted = Some((k, Sorted::new(call, &rows, ctx)?));
-                }
-                let Some((_, s)) = sorted.as_ref() else {
-                    return Err(SqlError::internal("window sort"));
+                };
+                let s = match sorts.iter().position(same) {
+                    Some(at) => &sorts[at].1,
+                    None => {
+                        sorts.push((k, Sorted::new(call, &rows, ctx)?));
+                        &sorts[sorts.len() - 1].1
+                    }
                 };
                 results.push(evaluate(call, s, &rows, ctx)?);
                 order.clone_from(&s.order);
