@@ -1388,6 +1388,29 @@ impl<'t> Binder<'t> {
                 FrameUnits::Groups
             }
         };
+        // The frame's shape is checked first, as PostgreSQL's grammar does.
+        let shape = |b: &ast::WindowFrameBound| match b {
+            ast::WindowFrameBound::CurrentRow => FrameBound::CurrentRow,
+            ast::WindowFrameBound::Preceding(None) => FrameBound::UnboundedPreceding,
+            ast::WindowFrameBound::Following(None) => FrameBound::UnboundedFollowing,
+            ast::WindowFrameBound::Preceding(Some(_)) => FrameBound::Preceding(0),
+            ast::WindowFrameBound::Following(Some(_)) => FrameBound::Following(0),
+        };
+        let err = |m: &str| Err(SqlError::new(window::WINDOWING_ERROR, m.to_string()));
+        match (
+            shape(&f.start_bound),
+            f.end_bound.as_ref().map_or(FrameBound::CurrentRow, shape),
+        ) {
+            (FrameBound::UnboundedFollowing, _) => return err("frame start cannot be UNBOUNDED FOLLOWING"),
+            (_, FrameBound::UnboundedPreceding) => return err("frame end cannot be UNBOUNDED PRECEDING"),
+            (FrameBound::CurrentRow, FrameBound::Preceding(_)) => {
+                return err("frame starting from current row cannot have preceding rows");
+            }
+            (FrameBound::Following(_), FrameBound::Preceding(_) | FrameBound::CurrentRow) => {
+                return err("frame starting from following row cannot have preceding rows");
+            }
+            _ => {}
+        }
         let mut bound = |b: &ast::WindowFrameBound, which: &str| -> Result<(FrameBound, Option<Value>)> {
             let offset = match b {
                 ast::WindowFrameBound::CurrentRow => return Ok((FrameBound::CurrentRow, None)),
@@ -1501,24 +1524,13 @@ impl<'t> Binder<'t> {
             Some(e) => bound(e, "ending")?,
             None => (FrameBound::CurrentRow, None),
         };
-        let err = |m: &str| Err(SqlError::new(window::WINDOWING_ERROR, m.to_string()));
-        match (start, end) {
-            (FrameBound::UnboundedFollowing, _) => err("frame start cannot be UNBOUNDED FOLLOWING"),
-            (_, FrameBound::UnboundedPreceding) => err("frame end cannot be UNBOUNDED PRECEDING"),
-            (FrameBound::CurrentRow, FrameBound::Preceding(_)) => {
-                err("frame starting from current row cannot have preceding rows")
-            }
-            (FrameBound::Following(_), FrameBound::Preceding(_) | FrameBound::CurrentRow) => {
-                err("frame starting from following row cannot have preceding rows")
-            }
-            _ => Ok(Frame {
-                units,
-                start,
-                end,
-                start_value,
-                end_value,
-            }),
-        }
+        Ok(Frame {
+            units,
+            start,
+            end,
+            start_value,
+            end_value,
+        })
     }
 
     /// Checks an aggregate's bound arguments (count, types); `count()`
