@@ -2304,7 +2304,11 @@ impl<'t> Binder<'t> {
                 | Expr::Unary(UnOp::Neg, _)
                 | Expr::Func(Func::Abs, _)
         );
-        if !arithmetic {
+        // An aggregate's or an outer column's type is not known here (it
+        // would read as "unknown", taking the other operand's narrow type):
+        // leave such arithmetic unchecked rather than refuse a result that
+        // fits its real, wider type (`count(*) + 2147483647`).
+        if !arithmetic || e.any(&|x| matches!(x, Expr::Agg(_) | Expr::Outer { .. })) {
             return e;
         }
         let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();

@@ -20,8 +20,8 @@
 //!   per row.
 //!
 //! Deliberately not done: DISTINCT/FILTER/ORDER BY inside a windowed
-//! aggregate, IGNORE NULLS, RANGE offsets over non-numeric keys (dates
-//! need intervals), EXCLUDE. Aggregates over a frame whose start moves
+//! aggregate, IGNORE NULLS, RANGE offsets over non-numeric keys (an
+//! INTERVAL offset over dates or timestamps), EXCLUDE. Aggregates over a frame whose start moves
 //! are recomputed per row (O(rows × frame)); frames anchored at the
 //! partition start are accumulated incrementally.
 

@@ -15,3 +15,9 @@ SELECT count(*) FROM s WHERE count(*) > 1;
 -- clauses that change an aggregate's input are refused, never ignored
 SELECT count(*) FILTER (WHERE x > 1) FROM s;
 SELECT string_agg(g, ',' ORDER BY g) FROM s;
+-- arithmetic on an aggregate or an outer column is not narrowed to the other operand's type
+SELECT count(*) + 2147483647 FROM (VALUES (1)) v;
+CREATE TABLE wide (id INT PRIMARY KEY, b BIGINT);
+INSERT INTO wide VALUES (1, 3000000000);
+SELECT (SELECT w.b + 1) FROM wide w;
+SELECT max(b) + 1 FROM wide;
