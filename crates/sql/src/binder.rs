@@ -94,7 +94,10 @@ pub fn map_type(t: &ast::DataType) -> Result<DataType> {
         }),
         T::Text | T::String(_) => DataType::Text(None),
         T::Date => DataType::Date,
-        T::Interval { fields: None, .. } => DataType::Interval,
+        T::Interval {
+            fields: None,
+            precision: None,
+        } => DataType::Interval,
         T::Timestamp(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) | T::Datetime(_) => {
             DataType::Timestamp
         }
@@ -1558,7 +1561,15 @@ impl<'t> Binder<'t> {
         }
         if matches!(func, AggFunc::Sum | AggFunc::Avg) {
             let t = infer_type(&bound[0], &scope.iter().map(|c| c.ty).collect::<Vec<_>>());
-            if matches!(t, DataType::Text(_) | DataType::Bool) {
+            if matches!(
+                t,
+                DataType::Text(_)
+                    | DataType::Bool
+                    | DataType::Date
+                    | DataType::Timestamp
+                    | DataType::TimestampTz
+                    | DataType::Bytea
+            ) {
                 return Err(SqlError::new(
                     codes::UNDEFINED_FUNCTION,
                     format!("function {name}({}) does not exist", t.name()),
@@ -2462,7 +2473,10 @@ impl<'t> Binder<'t> {
     /// `INTERVAL '1 day'`, and `INTERVAL '3' DAY` (a bare number in the
     /// unit of its leading field).
     fn bind_interval(&mut self, iv: &ast::Interval) -> Result<Expr> {
-        if iv.last_field.is_some() || iv.fractional_seconds_precision.is_some() {
+        if iv.last_field.is_some()
+            || iv.fractional_seconds_precision.is_some()
+            || iv.leading_precision.is_some()
+        {
             return Err(SqlError::unsupported(format!("INTERVAL {iv}")));
         }
         let text = match self.bind_expr_inner(&iv.value, &vec![], None)? {
@@ -2472,8 +2486,14 @@ impl<'t> Binder<'t> {
             _ => return Err(SqlError::unsupported(format!("INTERVAL of a non-constant: {iv}"))),
         };
         let text = match &iv.leading_field {
+            None => text,
             Some(field) if text.trim().parse::<f64>().is_ok() => format!("{text} {field}"),
-            _ => text,
+            // PostgreSQL would cut the value down to the field.
+            Some(_) => {
+                return Err(SqlError::unsupported(format!(
+                    "INTERVAL {iv} (a field restriction)"
+                )));
+            }
         };
         Ok(Expr::Literal(Value::Interval(crate::interval::parse(&text)?)))
     }
@@ -2804,6 +2824,7 @@ fn agg_result_type(func: AggFunc, arg: DataType) -> DataType {
         AggFunc::Count | AggFunc::CountStar => DataType::Int8,
         AggFunc::Sum if arg.is_integer() => DataType::Int8,
         AggFunc::Avg if arg.is_float() => DataType::Float8,
+        AggFunc::Avg if arg == DataType::Interval => DataType::Interval,
         AggFunc::Avg => DataType::Numeric(None),
         AggFunc::Sum if matches!(arg, DataType::Numeric(_)) => DataType::Numeric(None),
         AggFunc::Total => DataType::Float8,

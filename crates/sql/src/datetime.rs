@@ -22,7 +22,7 @@ use crate::error::{Result, SqlError, codes};
 use crate::expr::Func;
 use crate::types::Value;
 
-const MICROS_PER_DAY: i64 = 86_400_000_000;
+use crate::interval::MICROS_PER_DAY;
 
 /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
@@ -276,11 +276,27 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
         return Err(SqlError::internal(format!("{f:?} needs two arguments")));
     };
     let field = field_name(field);
-    if let (Value::Interval(iv), true) = (v, f != Func::DateTrunc) {
+    if let Value::Interval(iv) = v {
+        if f == Func::DateTrunc {
+            return Err(SqlError::unsupported("date_trunc of an interval"));
+        }
         let (mantissa, scale) = iv.field(&field).ok_or_else(|| {
+            // Fields of a point in time only (week, dow, ...) are 0A000,
+            // as in PostgreSQL; anything else is not a field at all.
+            let known = matches!(
+                field.as_str(),
+                "week" | "weeks" | "dow" | "isodow" | "doy" | "isoyear" | "julian"
+            );
             SqlError::new(
-                codes::INVALID_PARAMETER_VALUE,
-                format!("unit \"{field}\" not recognized for type interval"),
+                if known {
+                    codes::FEATURE_NOT_SUPPORTED
+                } else {
+                    codes::INVALID_PARAMETER_VALUE
+                },
+                format!(
+                    "unit \"{field}\" {} for type interval",
+                    if known { "not supported" } else { "not recognized" }
+                ),
             )
         })?;
         let d = crate::numeric::Decimal::new(mantissa, scale);
@@ -333,7 +349,16 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
     let dow = (days + 4).rem_euclid(7);
     let time_field = matches!(
         field.as_str(),
-        "microseconds" | "milliseconds" | "second" | "minute" | "hour"
+        "microseconds"
+            | "microsecond"
+            | "milliseconds"
+            | "millisecond"
+            | "second"
+            | "seconds"
+            | "minute"
+            | "minutes"
+            | "hour"
+            | "hours"
     );
     if is_date && time_field {
         return Err(SqlError::new(

@@ -60,6 +60,7 @@ pub mod codes {
     pub const INVALID_TABLE_DEFINITION: &str = "42P16";
     pub const INVALID_DATETIME_FORMAT: &str = "22007";
     pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
+    pub const INTERVAL_FIELD_OVERFLOW: &str = "22015";
     /// The statement was cancelled (CancelRequest). PostgreSQL's `query_canceled`.
     pub const QUERY_CANCELED: &str = "57014";
     /// The object is in use (e.g. dropping the session's own user).

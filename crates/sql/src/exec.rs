@@ -723,6 +723,7 @@ impl Acc {
                     Value::Int(i) => Decimal::from_i64(*i).div(&n).map_or(Value::Null, Value::Numeric),
                     Value::Numeric(d) => d.div(&n).map_or(Value::Null, Value::Numeric),
                     Value::Float(f) => Value::Float(*f / self.count as f64),
+                    Value::Interval(iv) => iv.div(self.count as f64).map_or(Value::Null, Value::Interval),
                     _ => Value::Float(self.sum_f / self.count as f64),
                 }
             }

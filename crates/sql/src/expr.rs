@@ -915,9 +915,34 @@ fn decimal_arith(op: BinOp, l: &Value, r: &Value) -> Result<Option<Value>> {
     })))
 }
 
-/// date + integer, integer + date, date - integer, date - date.
+/// Arithmetic on points in time and intervals: date ± integer, date -
+/// date, timestamp/date ± interval, timestamp - timestamp, interval ±
+/// interval, interval * or / a number. `None` when neither side is a date,
+/// timestamp or interval.
+///
+/// Text beside them is an untyped literal and takes the type PostgreSQL's
+/// operator resolution would give it: an interval beside an interval or
+/// after `+`, a timestamp in `timestamp - '...'`.
 fn datetime_arith(op: BinOp, l: &Value, r: &Value) -> Result<Option<Value>> {
     use Value::*;
+    let coerce = |this: &Value, other: &Value| -> Result<Option<Value>> {
+        Ok(match (this, other) {
+            (Text(s), Interval(_)) => Some(Interval(crate::interval::parse(s)?)),
+            (Text(s), Timestamp(_) | Date(_)) if op == BinOp::Add => {
+                Some(Interval(crate::interval::parse(s)?))
+            }
+            (Text(s), Timestamp(_)) if op == BinOp::Sub => {
+                Some(Timestamp(crate::datetime::parse_timestamp(s)?))
+            }
+            _ => None,
+        })
+    };
+    if let Some(l) = coerce(l, r)? {
+        return datetime_arith(op, &l, r);
+    }
+    if let Some(r) = coerce(r, l)? {
+        return datetime_arith(op, l, &r);
+    }
     let shift = |d: i32, n: i64| -> Result<Value> {
         i32::try_from(i64::from(d) + n)
             .map(Date)
@@ -1194,6 +1219,17 @@ pub fn infer_type(e: &Expr, input: &[DataType]) -> DataType {
                 let (l, r) = (infer_type(l, input), infer_type(r, input));
                 let time =
                     |t: DataType| matches!(t, DataType::Date | DataType::Timestamp | DataType::TimestampTz);
+                // An untyped literal beside a point in time is an interval
+                // after `+` and the same type after `-` (see
+                // `datetime_arith`).
+                let untyped = |t: DataType| matches!(t, DataType::Text(_) | DataType::Unknown);
+                let (l, r) = match (op, l, r) {
+                    (BinOp::Add, t, u) if time(t) && untyped(u) => (t, DataType::Interval),
+                    (BinOp::Add, u, t) if time(t) && untyped(u) => (DataType::Interval, t),
+                    (BinOp::Sub, t, u) if time(t) && untyped(u) => (t, t),
+                    (BinOp::Sub, u, t) if time(t) && untyped(u) => (t, t),
+                    _ => (l, r),
+                };
                 if l == DataType::Interval || r == DataType::Interval {
                     // A point in time moved by an interval stays one (a
                     // date becomes a timestamp); else an interval.

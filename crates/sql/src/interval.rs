@@ -82,37 +82,59 @@ impl Interval {
         })
     }
 
-    /// `interval * factor` as PostgreSQL computes it: the fraction of the
-    /// months spills into days (30 to a month), the fraction of the days
-    /// into the time.
+    /// `interval * factor`, as PostgreSQL's `interval_mul` computes it:
+    /// months and days are scaled and truncated separately, and their
+    /// fractions cascade down (30 days to a month, 24 hours to a day),
+    /// never up.
     pub fn mul(&self, factor: f64) -> Result<Interval> {
-        if !factor.is_finite() {
-            return Err(overflow());
-        }
-        let months = f64::from(self.months) * factor;
-        let whole_months = months.trunc();
-        let days = f64::from(self.days) * factor + (months - whole_months) * DAYS_PER_MONTH as f64;
-        let whole_days = days.trunc();
-        let micros = (self.micros as f64 * factor + (days - whole_days) * MICROS_PER_DAY as f64).round();
-        let fits = |v: f64, lo: f64, hi: f64| (lo..=hi).contains(&v);
-        if !fits(whole_months, f64::from(i32::MIN), f64::from(i32::MAX))
-            || !fits(whole_days, f64::from(i32::MIN), f64::from(i32::MAX))
-            || !fits(micros, i64::MIN as f64, i64::MAX as f64)
-        {
-            return Err(overflow());
-        }
-        Ok(Interval {
-            months: whole_months as i32,
-            days: whole_days as i32,
-            micros: micros as i64,
-        })
+        self.scale(|x| x * factor)
     }
 
+    /// `interval / divisor`, as PostgreSQL's `interval_div`.
     pub fn div(&self, divisor: f64) -> Result<Interval> {
         if divisor == 0.0 {
             return Err(SqlError::division_by_zero());
         }
-        self.mul(1.0 / divisor)
+        self.scale(|x| x / divisor)
+    }
+
+    /// The shared body of `interval_mul` and `interval_div`, `f` being the
+    /// multiplication or the division.
+    fn scale(&self, f: impl Fn(f64) -> f64) -> Result<Interval> {
+        // PostgreSQL's TSROUND: to microsecond precision.
+        let tsround = |x: f64| (x * 1e6).round_ties_even() / 1e6;
+        let to_i32 = |x: f64| {
+            (x.is_finite() && x >= f64::from(i32::MIN) && x <= f64::from(i32::MAX))
+                .then_some(x as i32)
+                .ok_or_else(overflow)
+        };
+        let months_f = f(f64::from(self.months));
+        let days_f = f(f64::from(self.days));
+        let months = to_i32(months_f)?;
+        let mut days = to_i32(days_f)?;
+        let month_remainder_days = tsround((months_f - f64::from(months)) * DAYS_PER_MONTH as f64);
+        let secs_per_day = (MICROS_PER_DAY / MICROS_PER_SECOND) as f64;
+        let mut sec_remainder = tsround(
+            (days_f - f64::from(days) + month_remainder_days - month_remainder_days.trunc()) * secs_per_day,
+        );
+        if sec_remainder.abs() >= secs_per_day {
+            let whole = (sec_remainder / secs_per_day).trunc();
+            days = days.checked_add(to_i32(whole)?).ok_or_else(overflow)?;
+            sec_remainder -= whole * secs_per_day;
+        }
+        days = days
+            .checked_add(to_i32(month_remainder_days.trunc())?)
+            .ok_or_else(overflow)?;
+        let micros = (f(self.micros as f64) + sec_remainder * MICROS_PER_SECOND as f64).round_ties_even();
+        // i64::MAX as f64 rounds up to 2^63, which does not fit.
+        if !micros.is_finite() || micros < i64::MIN as f64 || micros >= i64::MAX as f64 {
+            return Err(overflow());
+        }
+        Ok(Interval {
+            months,
+            days,
+            micros: micros as i64,
+        })
     }
 
     /// The interval between two timestamps (`a - b`): days and time, with
@@ -149,13 +171,20 @@ impl Interval {
             ts = days_from_civil(y, m, d) * MICROS_PER_DAY + time;
         }
         let out_of_range = || SqlError::new(codes::DATETIME_FIELD_OVERFLOW, "timestamp out of range");
-        ts.checked_add(
-            i64::from(self.days)
-                .checked_mul(MICROS_PER_DAY)
-                .ok_or_else(out_of_range)?,
-        )
-        .and_then(|t| t.checked_add(self.micros))
-        .ok_or_else(out_of_range)
+        let ts = ts
+            .checked_add(
+                i64::from(self.days)
+                    .checked_mul(MICROS_PER_DAY)
+                    .ok_or_else(out_of_range)?,
+            )
+            .and_then(|t| t.checked_add(self.micros))
+            .ok_or_else(out_of_range)?;
+        // The years timestamps are read and printed in (see datetime).
+        let (year, _, _) = civil_from_days(ts.div_euclid(MICROS_PER_DAY));
+        if !(1..=9999).contains(&year) {
+            return Err(out_of_range());
+        }
+        Ok(ts)
     }
 
     /// A field of the interval (`EXTRACT(field FROM interval)`), as
@@ -240,73 +269,174 @@ pub fn format(iv: &Interval) -> String {
     out
 }
 
-/// Adds `amount` of `unit` to `acc`, spilling fractions into the smaller
-/// parts as PostgreSQL does.
-fn add_unit(acc: &mut (f64, f64, f64), amount: f64, unit: &str) -> Option<()> {
-    let (months, days, micros) = acc;
-    let day = MICROS_PER_DAY as f64;
-    match unit {
-        "microsecond" | "microseconds" | "usec" | "usecs" | "us" => *micros += amount,
-        "millisecond" | "milliseconds" | "msec" | "msecs" | "ms" => *micros += amount * 1e3,
-        "second" | "seconds" | "sec" | "secs" | "s" => *micros += amount * 1e6,
-        "minute" | "minutes" | "min" | "mins" | "m" => *micros += amount * 6e7,
-        "hour" | "hours" | "hr" | "hrs" | "h" => *micros += amount * MICROS_PER_HOUR as f64,
-        "day" | "days" | "d" => {
-            *days += amount.trunc();
-            *micros += amount.fract() * day;
+/// An interval being read: exact integer parts, the fractional part of
+/// the time (micros) and the fields already given (each may appear once).
+#[derive(Default)]
+struct Acc {
+    months: i128,
+    days: i128,
+    micros: i128,
+    frac_micros: f64,
+    seen: u16,
+}
+
+impl Acc {
+    /// Adds `int + frac` of `unit` (both with the number's sign), spilling
+    /// fractions down as PostgreSQL does: a fraction of a year becomes
+    /// whole months (rounded half to even), of a month days (30 to a
+    /// month) and then time, of a week or day time. `None`: an unknown
+    /// unit, or a field given twice.
+    fn add(&mut self, int: i64, frac: f64, unit: &str) -> Option<()> {
+        const MICRO: u16 = 1;
+        const MILLI: u16 = 2;
+        const SECOND: u16 = 4;
+        const MINUTE: u16 = 8;
+        const HOUR: u16 = 16;
+        const DAY: u16 = 32;
+        const WEEK: u16 = 64;
+        const MONTH: u16 = 128;
+        const YEAR: u16 = 256;
+        const DECADE: u16 = 512;
+        const CENTURY: u16 = 1024;
+        const MILLENNIUM: u16 = 2048;
+        let int = i128::from(int);
+        let (bit, scale) = match unit {
+            "microsecond" | "microseconds" | "usec" | "usecs" | "us" => (MICRO, 1),
+            "millisecond" | "milliseconds" | "msec" | "msecs" | "ms" => (MILLI, 1_000),
+            "second" | "seconds" | "sec" | "secs" | "s" => (SECOND, MICROS_PER_SECOND),
+            "minute" | "minutes" | "min" | "mins" | "m" => (MINUTE, 60 * MICROS_PER_SECOND),
+            "hour" | "hours" | "hr" | "hrs" | "h" => (HOUR, MICROS_PER_HOUR),
+            "day" | "days" | "d" => (DAY, 0),
+            "week" | "weeks" | "w" => (WEEK, 0),
+            "month" | "months" | "mon" | "mons" => (MONTH, 0),
+            "year" | "years" | "yr" | "yrs" | "y" => (YEAR, 12),
+            "decade" | "decades" => (DECADE, 120),
+            "century" | "centuries" => (CENTURY, 1_200),
+            "millennium" | "millennia" | "millenniums" => (MILLENNIUM, 12_000),
+            _ => return None,
+        };
+        if self.seen & bit != 0 {
+            return None;
         }
-        "week" | "weeks" | "w" => {
-            let d = amount * 7.0;
-            *days += d.trunc();
-            *micros += d.fract() * day;
+        self.seen |= bit;
+        match bit {
+            DAY | WEEK => {
+                let per = if bit == WEEK { 7 } else { 1 };
+                self.add_days(int * per, frac * per as f64);
+            }
+            MONTH => {
+                self.months += int;
+                self.add_days(0, frac * DAYS_PER_MONTH as f64);
+            }
+            YEAR | DECADE | CENTURY | MILLENNIUM => {
+                self.months += int * i128::from(scale) + (frac * scale as f64).round_ties_even() as i128;
+            }
+            _ => {
+                self.micros += int * i128::from(scale);
+                self.frac_micros += frac * scale as f64;
+            }
         }
-        "month" | "months" | "mon" | "mons" => {
-            *months += amount.trunc();
-            let d = amount.fract() * DAYS_PER_MONTH as f64;
-            *days += d.trunc();
-            *micros += d.fract() * day;
-        }
-        "year" | "years" | "yr" | "yrs" | "y" => add_years(acc, amount),
-        "decade" | "decades" => add_years(acc, amount * 10.0),
-        "century" | "centuries" => add_years(acc, amount * 100.0),
-        "millennium" | "millennia" | "millenniums" => add_years(acc, amount * 1000.0),
-        _ => return None,
+        Some(())
     }
-    Some(())
+
+    /// Whole days, and a fraction of a day that becomes time.
+    fn add_days(&mut self, whole: i128, frac: f64) {
+        self.days += whole + frac.trunc() as i128;
+        self.frac_micros += frac.fract() * MICROS_PER_DAY as f64;
+    }
+
+    /// `hh:mm[:ss[.f]]`, or `mm:ss.f` (two parts, a fraction in the
+    /// second), optionally signed: the hour, minute and second fields.
+    fn add_time(&mut self, s: &str) -> Option<()> {
+        let (neg, body) = match s.strip_prefix('-') {
+            Some(b) => (true, b),
+            None => (false, s.strip_prefix('+').unwrap_or(s)),
+        };
+        let parts: Vec<&str> = body.split(':').collect();
+        let whole = |p: &str| -> Option<i128> {
+            (!p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+                .then(|| p.parse().ok())
+                .flatten()
+        };
+        let seconds = |p: &str| -> Option<(i128, f64)> {
+            let (w, f) = p.split_once('.').unwrap_or((p, ""));
+            let frac = if f.is_empty() {
+                0.0
+            } else {
+                format!("0.{f}")
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|_| f.chars().all(|c| c.is_ascii_digit()))?
+            };
+            Some((whole(w)?, frac))
+        };
+        let (h, m, (sec, frac)) = match parts.as_slice() {
+            [m, s] if s.contains('.') => (0, whole(m)?, seconds(s)?),
+            [h, m] => (whole(h)?, whole(m)?, (0, 0.0)),
+            [h, m, s] => (whole(h)?, whole(m)?, seconds(s)?),
+            _ => return None,
+        };
+        if m >= 60 || sec >= 60 {
+            return None;
+        }
+        let time_bits = 4 | 8 | 16;
+        if self.seen & time_bits != 0 {
+            return None;
+        }
+        self.seen |= time_bits;
+        let sign = if neg { -1 } else { 1 };
+        self.micros += sign
+            * (h * i128::from(MICROS_PER_HOUR)
+                + m * 60 * i128::from(MICROS_PER_SECOND)
+                + sec * i128::from(MICROS_PER_SECOND));
+        self.frac_micros += f64::from(sign as i32) * frac * MICROS_PER_SECOND as f64;
+        Some(())
+    }
+
+    fn negate(&mut self) {
+        self.months = -self.months;
+        self.days = -self.days;
+        self.micros = -self.micros;
+        self.frac_micros = -self.frac_micros;
+    }
+
+    fn finish(self, text: &str) -> Result<Interval> {
+        let micros = self.micros + self.frac_micros.round() as i128;
+        let out = || {
+            SqlError::new(
+                codes::INTERVAL_FIELD_OVERFLOW,
+                format!("interval field value out of range: \"{text}\""),
+            )
+        };
+        Ok(Interval {
+            months: i32::try_from(self.months).map_err(|_| out())?,
+            days: i32::try_from(self.days).map_err(|_| out())?,
+            micros: i64::try_from(micros).map_err(|_| out())?,
+        })
+    }
 }
 
-/// Years become whole months (a fraction of a year is rounded to months,
-/// as PostgreSQL does).
-fn add_years(acc: &mut (f64, f64, f64), years: f64) {
-    acc.0 += (years * 12.0).round();
-}
-
-/// `hh:mm[:ss[.f]]`, optionally signed, as microseconds.
-fn parse_time(s: &str) -> Option<f64> {
+/// A signed decimal number as (integer part, fraction), both signed.
+fn number(s: &str) -> Option<(i64, f64)> {
     let (neg, body) = match s.strip_prefix('-') {
         Some(b) => (true, b),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
-    let parts: Vec<&str> = body.split(':').collect();
-    if parts.len() < 2 || parts.len() > 3 {
+    let (w, f) = body.split_once('.').unwrap_or((body, ""));
+    if (w.is_empty() && f.is_empty()) || !w.chars().chain(f.chars()).all(|c| c.is_ascii_digit()) {
         return None;
     }
-    let h: f64 = parts[0].parse::<u64>().ok()? as f64;
-    let m: f64 = parts[1].parse::<u64>().ok()? as f64;
-    let sec: f64 = match parts.get(2) {
-        Some(p) if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit() || c == '.') => p.parse().ok()?,
-        Some(_) => return None,
-        None => 0.0,
+    let int: i64 = if w.is_empty() { 0 } else { w.parse().ok()? };
+    let frac: f64 = if f.is_empty() {
+        0.0
+    } else {
+        format!("0.{f}").parse().ok()?
     };
-    if m >= 60.0 || sec >= 60.0 {
-        return None;
-    }
-    let v = h * MICROS_PER_HOUR as f64 + m * 6e7 + sec * 1e6;
-    Some(if neg { -v } else { v })
+    Some(if neg { (-int, -frac) } else { (int, frac) })
 }
 
 /// ISO 8601 `P[nY][nM][nW][nD][T[nH][nM][nS]]`.
-fn parse_iso(s: &str, acc: &mut (f64, f64, f64)) -> Option<()> {
+fn parse_iso(s: &str, acc: &mut Acc) -> Option<()> {
     let body = s.strip_prefix('P')?;
     let mut in_time = false;
     let mut num = String::new();
@@ -316,7 +446,7 @@ fn parse_iso(s: &str, acc: &mut (f64, f64, f64)) -> Option<()> {
             'T' if !in_time && num.is_empty() => in_time = true,
             '0'..='9' | '.' | '-' | '+' => num.push(c),
             _ => {
-                let amount: f64 = num.parse().ok()?;
+                let (int, frac) = number(&num)?;
                 num.clear();
                 let unit = match (c, in_time) {
                     ('Y', false) => "year",
@@ -328,7 +458,7 @@ fn parse_iso(s: &str, acc: &mut (f64, f64, f64)) -> Option<()> {
                     ('S', true) => "second",
                     _ => return None,
                 };
-                add_unit(acc, amount, unit)?;
+                acc.add(int, frac, unit)?;
                 any = true;
             }
         }
@@ -339,10 +469,10 @@ fn parse_iso(s: &str, acc: &mut (f64, f64, f64)) -> Option<()> {
 /// Reads PostgreSQL's interval input (see the module docs).
 pub fn parse(text: &str) -> Result<Interval> {
     let s = text.trim();
-    let mut acc = (0.0, 0.0, 0.0);
+    let mut acc = Acc::default();
     if s.starts_with('P') {
         parse_iso(s, &mut acc).ok_or_else(|| bad(text))?;
-        return finish(acc, text);
+        return acc.finish(text);
     }
     let lower = s.to_ascii_lowercase();
     let mut tokens: Vec<&str> = lower.split_whitespace().collect();
@@ -360,15 +490,16 @@ pub fn parse(text: &str) -> Result<Interval> {
     while let Some(tok) = tokens.get(i) {
         i += 1;
         if tok.contains(':') {
-            acc.2 += parse_time(tok).ok_or_else(|| bad(text))?;
+            acc.add_time(tok).ok_or_else(|| bad(text))?;
             continue;
         }
-        // A number, its unit attached ("10min") or in the next token.
+        // A number, its unit attached ("10min") or in the next token; a
+        // number alone is seconds, and only as the last token.
         let split = tok
             .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
             .unwrap_or(tok.len());
         let (num, unit) = tok.split_at(split);
-        let amount: f64 = num.parse().map_err(|_| bad(text))?;
+        let (int, frac) = number(num).ok_or_else(|| bad(text))?;
         let unit = if !unit.is_empty() {
             unit
         } else if let Some(next) = tokens
@@ -377,36 +508,17 @@ pub fn parse(text: &str) -> Result<Interval> {
         {
             i += 1;
             next
+        } else if i == tokens.len() {
+            "second"
         } else {
-            "second" // a bare number is seconds
+            return Err(bad(text));
         };
-        add_unit(&mut acc, amount, unit).ok_or_else(|| bad(text))?;
+        acc.add(int, frac, unit).ok_or_else(|| bad(text))?;
     }
     if ago {
-        acc = (-acc.0, -acc.1, -acc.2);
+        acc.negate();
     }
-    finish(acc, text)
-}
-
-fn finish((months, days, micros): (f64, f64, f64), text: &str) -> Result<Interval> {
-    // Whole days in the fractional parts go to days only through explicit
-    // units, as in PostgreSQL: `36 hours` stays `36:00:00`.
-    let (months, days, micros) = (months.round(), days.round(), micros.round());
-    let fits = |v: f64, lo: f64, hi: f64| v.is_finite() && (lo..=hi).contains(&v);
-    if !fits(months, f64::from(i32::MIN), f64::from(i32::MAX))
-        || !fits(days, f64::from(i32::MIN), f64::from(i32::MAX))
-        || !fits(micros, i64::MIN as f64, i64::MAX as f64)
-    {
-        return Err(SqlError::new(
-            codes::DATETIME_FIELD_OVERFLOW,
-            format!("interval field value out of range: \"{text}\""),
-        ));
-    }
-    Ok(Interval {
-        months: months as i32,
-        days: days as i32,
-        micros: micros as i64,
-    })
+    acc.finish(text)
 }
 
 #[cfg(test)]
@@ -437,9 +549,34 @@ mod tests {
         assert_eq!(round_trip("90"), "00:01:30");
         assert_eq!(round_trip("P1Y2M3DT4H5M6S"), "1 year 2 mons 3 days 04:05:06");
         assert_eq!(round_trip("01:30"), "01:30:00");
-        assert!(parse("1 fortnight").is_err());
-        assert!(parse("").is_err());
-        assert!(parse("1:99").is_err());
+        assert_eq!(round_trip("1 day 5"), "1 day 00:00:05");
+        assert_eq!(round_trip("1:30.5"), "00:01:30.5");
+        assert_eq!(round_trip("0.375 years"), "4 mons");
+        assert_eq!(round_trip("-1:30"), "-01:30:00");
+        assert_eq!(
+            round_trip("9007199254740993 microseconds"),
+            "2501999:47:34.740993"
+        );
+        for bad in [
+            "1 fortnight",
+            "",
+            "1:99",
+            "1 2",
+            "5 1 day",
+            "1 day 1 day",
+            "1 mon 2 mon",
+            "1 day 01:00 02:00",
+        ] {
+            assert_eq!(
+                parse(bad).unwrap_err().code,
+                codes::INVALID_DATETIME_FORMAT,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse("2147483648 days").unwrap_err().code,
+            codes::INTERVAL_FIELD_OVERFLOW
+        );
     }
 
     #[test]
@@ -459,8 +596,25 @@ mod tests {
         assert_eq!(p("1 month").span(), p("30 days").span());
         assert!(p("1 day").span() > p("23 hours").span());
         assert!(p("-1 day").key_bytes() < p("1 hour").key_bytes());
-        assert_eq!(format(&p("1 month").mul(1.5).unwrap()), "1 mon 15 days");
-        assert_eq!(format(&p("1 day").div(4.0).unwrap()), "06:00:00");
+        // PostgreSQL 15's answers for the same products and quotients.
+        for (iv, f, want) in [
+            ("1 month", 1.5, "1 mon 15 days"),
+            ("1 mon -1 day", 0.5, "15 days -12:00:00"),
+            ("-1 mon 1 day", 0.5, "-15 days +12:00:00"),
+            ("1 day", 1.5, "1 day 12:00:00"),
+            ("1 mon 1 day 1 hour", 2.7, "2 mons 23 days 19:30:00"),
+            ("1 mon", -0.5, "-15 days"),
+        ] {
+            assert_eq!(format(&p(iv).mul(f).unwrap()), want, "{iv} * {f}");
+        }
+        for (iv, d, want) in [
+            ("1 mon", 7.0, "4 days 06:51:25.6896"),
+            ("1 year", 7.0, "1 mon 21 days 10:17:08.5344"),
+            ("10 days", 3.0, "3 days 08:00:00"),
+            ("1 day", 4.0, "06:00:00"),
+        ] {
+            assert_eq!(format(&p(iv).div(d).unwrap()), want, "{iv} / {d}");
+        }
         assert!(p("1 day").div(0.0).is_err());
         let a = crate::datetime::parse_timestamp("2024-05-17 13:00").unwrap();
         let b = crate::datetime::parse_timestamp("2024-05-15 12:00").unwrap();

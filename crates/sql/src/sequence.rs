@@ -40,9 +40,16 @@
 //!
 //! `TRUNCATE ... RESTART IDENTITY` restarts a sequence by storing its
 //! definition again under a new nonce ([`restart`]), inside the statement's
-//! transaction: every node's block of the old nonce is abandoned once it
-//! commits, and a reservation still holding the old definition fails with
-//! 40001 (an implicit statement retries with the new one).
+//! transaction: once it commits, statements that look the sequence up get
+//! the new definition, so a node's block of the old nonce is never used
+//! again by them; a reservation still holding the old definition fails
+//! with 40001 (an implicit statement retries with the new one); and a
+//! transaction that took a value under the old definition, having started
+//! before the restart, fails at commit (`nextval` puts the definition in
+//! its read set), so no stored row gets a value the restarted sequence
+//! hands out again. As in PostgreSQL (whose sessions use up their cached
+//! values after `ALTER SEQUENCE ... RESTART`), a value merely *returned*
+//! by such a transaction, not stored by it, may repeat.
 //!
 //! Not here: `ALTER SEQUENCE` (sqlparser cannot parse it), reading a sequence as a relation (`SELECT *
 //! FROM s`), `setval` reaching other nodes' blocks (they hand out what they
@@ -313,6 +320,8 @@ impl SequenceCache {
             return Ok(v);
         }
         let block = reserve(store, seq)?;
+        // A block of an earlier definition (before a restart) is dead.
+        blocks.retain(|(id, _), _| *id != seq.id);
         blocks.insert(
             (seq.id, seq.nonce),
             Block {
@@ -534,6 +543,12 @@ impl SessionSequences {
                 let v = if created_in(txn, seq) {
                     take(txn, seq, 1)?.next
                 } else {
+                    // The definition the value comes from joins the read
+                    // set whatever the isolation: if a restart replaced it
+                    // after this transaction's snapshot, the commit fails
+                    // (40001) instead of storing a value the restarted
+                    // sequence will hand out again.
+                    txn.constraint_reads(|t| t.get(&keys::catalog_key(keys::CATALOG_SEQUENCE, &seq.name)))?;
                     self.cache.next(&self.store, seq)?
                 };
                 self.took(seq, v, true);
@@ -796,6 +811,28 @@ mod concurrency_tests {
         assert_eq!(int(&mut a, "INSERT INTO t (v) VALUES ('c') RETURNING id"), 1);
         assert_eq!(int(&mut b, "INSERT INTO t (v) VALUES ('d') RETURNING id"), 33);
         assert_eq!(int(&mut a, "INSERT INTO t (v) VALUES ('e') RETURNING id"), 2);
+    }
+
+    /// A snapshot transaction that started before a restart and inserts a
+    /// value of the old definition fails at commit: the restarted
+    /// sequence will hand that value out again.
+    #[test]
+    fn a_transaction_from_before_a_restart_cannot_store_an_old_value() {
+        let store = KvStore::local(Arc::new(MemoryEngine::new()) as Arc<dyn Engine>).unwrap();
+        let cache = super::SequenceCache::new();
+        let mut a = Session::new(store.clone()).with_sequence_cache(cache.clone());
+        let mut b = Session::new(store).with_sequence_cache(cache);
+        a.execute("CREATE TABLE t (id SERIAL PRIMARY KEY, v TEXT)")
+            .unwrap();
+        assert_eq!(int(&mut a, "INSERT INTO t (v) VALUES ('a') RETURNING id"), 1);
+        a.execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1")
+            .unwrap();
+        b.execute("TRUNCATE t RESTART IDENTITY").unwrap();
+        assert_eq!(int(&mut a, "INSERT INTO t (v) VALUES ('old') RETURNING id"), 2);
+        let err = a.execute("COMMIT").unwrap_err();
+        assert_eq!(err.code, crate::error::codes::SERIALIZATION_FAILURE, "{err:?}");
+        assert_eq!(int(&mut b, "INSERT INTO t (v) VALUES ('new') RETURNING id"), 1);
+        assert_eq!(int(&mut b, "SELECT count(*) FROM t"), 1);
     }
 
     /// Sessions sharing a cache (one node) take values in call order, and

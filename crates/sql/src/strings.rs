@@ -130,7 +130,7 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
             let i = if n > 0 {
                 usize::try_from(n - 1).ok()
             } else {
-                usize::try_from(-n)
+                usize::try_from(n.unsigned_abs())
                     .ok()
                     .and_then(|back| fields.len().checked_sub(back))
             };
@@ -169,6 +169,12 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
         }
         Func::Chr => {
             let n = int(0)?;
+            if n < 0 {
+                return Err(SqlError::new(
+                    codes::INVALID_PARAMETER_VALUE,
+                    "character number must be positive",
+                ));
+            }
             let c = match u32::try_from(n).ok().and_then(char::from_u32) {
                 Some('\0') => {
                     return Err(SqlError::new(

@@ -291,6 +291,9 @@ pub fn decode_param(bytes: Option<&[u8]>, ty: Option<DataType>, fmt: FieldFormat
         // `\x..` reaches a bytea column as bytes.
         return Ok(match ty {
             Some(DataType::Bytea) => Value::Bytes(quorumdb_sql::types::parse_bytea(s)?),
+            // Arithmetic takes no text operand (`now() + $1`): read an
+            // interval sent as text here, as drivers send timedeltas.
+            Some(DataType::Interval) => Value::Interval(quorumdb_sql::interval::parse(s)?),
             _ => Value::Text(s.to_owned()),
         });
     }
@@ -450,6 +453,34 @@ pub fn decode_numeric(b: &[u8]) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    /// An interval parameter arrives in text from most drivers (psycopg's
+    /// timedelta, pgjdbc's PGInterval) and in binary from others: both
+    /// become the same value.
+    #[test]
+    fn interval_parameters_decode_from_text_and_binary() {
+        let want = Value::Interval(quorumdb_sql::interval::Interval {
+            months: 1,
+            days: 2,
+            micros: 3_000_000,
+        });
+        let text = decode_param(
+            Some(b"1 mon 2 days 00:00:03"),
+            Some(DataType::Interval),
+            FieldFormat::Text,
+        );
+        assert_eq!(text.unwrap(), want);
+        let mut binary = 3_000_000i64.to_be_bytes().to_vec();
+        binary.extend(2i32.to_be_bytes());
+        binary.extend(1i32.to_be_bytes());
+        let decoded = decode_param(Some(&binary), Some(DataType::Interval), FieldFormat::Binary);
+        assert_eq!(decoded.unwrap(), want);
+        let bad = decode_param(Some(&binary[..15]), Some(DataType::Interval), FieldFormat::Binary);
+        assert_eq!(bad.unwrap_err().code, "22P03");
+        let garbage = decode_param(Some(b"soon"), Some(DataType::Interval), FieldFormat::Text);
+        assert_eq!(garbage.unwrap_err().code, "22007");
+    }
+
     use super::*;
 
     #[test]

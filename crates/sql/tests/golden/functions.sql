@@ -35,3 +35,5 @@ CREATE TABLE r (i INT PRIMARY KEY);
 INSERT INTO r VALUES (1), (2), (3), (4), (5), (6), (7), (8);
 SELECT count(DISTINCT random()) > 1 AS differs_per_row FROM r;
 SELECT count(*) FROM r WHERE random() < 2;
+SELECT chr(-1);
+SELECT split_part('a,b', ',', -9223372036854775808);
