@@ -224,8 +224,21 @@ impl<'t> Binder<'t> {
         if let Some(with) = &q.with {
             self.ctes.push(HashMap::new());
             pushed = true;
-            for cte in &with.cte_tables {
+            for (i, cte) in with.cte_tables.iter().enumerate() {
                 let name = ident(&cte.alias.name);
+                // Under RECURSIVE every WITH name is in scope in every item;
+                // here items are bound in order, so an item naming a later
+                // one is refused rather than read as a table of that name.
+                if with.recursive
+                    && let Some(later) = with.cte_tables[i + 1..]
+                        .iter()
+                        .map(|c| ident(&c.alias.name))
+                        .find(|later| references(&cte.query, later))
+                {
+                    return Err(SqlError::unsupported(format!(
+                        "WITH RECURSIVE item \"{name}\" referring to the later item \"{later}\" (reorder the items; mutual recursion is not implemented)"
+                    )));
+                }
                 let (plan, mut cols) = if with.recursive && references(&cte.query, &name) {
                     self.bind_recursive_cte(&name, cte)?
                 } else {
@@ -295,6 +308,9 @@ impl<'t> Binder<'t> {
         if references(left, name) {
             return Err(invalid("within its non-recursive term"));
         }
+        if let Some(op) = set_operation_around(right, name) {
+            return Err(invalid(&format!("within {op}")));
+        }
         let (init, mut cols) = self.bind_set_expr(left)?;
         for (c, a) in cols.iter_mut().zip(&cte.alias.columns) {
             c.name = ident(&a.name);
@@ -327,9 +343,23 @@ impl<'t> Binder<'t> {
             ));
         }
         let mut casts = Vec::new();
-        for (i, (c, r)) in cols.iter().zip(&step_cols).enumerate() {
+        for (i, (c, r)) in cols.iter_mut().zip(&step_cols).enumerate() {
+            // As in UNION: an untyped non-recursive column is text.
+            if c.ty == DataType::Unknown {
+                c.ty = DataType::Text(None);
+            }
+            if !union_compatible(c.ty, r.ty) {
+                return Err(SqlError::new(
+                    codes::DATATYPE_MISMATCH,
+                    format!(
+                        "UNION types {} and {} cannot be matched",
+                        c.ty.name(),
+                        r.ty.name()
+                    ),
+                ));
+            }
             let overall = DataType::common(c.ty, r.ty);
-            if c.ty != DataType::Unknown && overall != c.ty {
+            if overall != c.ty {
                 return Err(SqlError::new(
                     codes::DATATYPE_MISMATCH,
                     format!(
@@ -340,7 +370,7 @@ impl<'t> Binder<'t> {
                     ),
                 ));
             }
-            casts.push(if r.ty == c.ty || c.ty == DataType::Unknown {
+            casts.push(if r.ty == c.ty {
                 Expr::Column(i)
             } else {
                 Expr::Cast(Box::new(Expr::Column(i)), c.ty)
@@ -1714,6 +1744,13 @@ impl<'t> Binder<'t> {
             Some(ast::Distinct::On(list)) => {
                 let mut refs = Vec::new();
                 for e in list {
+                    if let ast::Expr::Value(v) = e
+                        && !matches!(v.value, ast::Value::Number(..))
+                    {
+                        return Err(SqlError::syntax(format!(
+                            "non-integer constant in DISTINCT ON: {e}"
+                        )));
+                    }
                     let pos = self.output_position(e, &out_cols_pre).map_err(|mut err| {
                         err.message = err.message.replace("ORDER BY position", "DISTINCT ON position");
                         err
@@ -2894,7 +2931,13 @@ fn check_distinct_on(cols: &[usize], order: &[(usize, &ast::OrderByOptions)]) ->
         )
     };
     let mut skipped = false;
+    let mut seen = Vec::new();
     for (c, _) in order {
+        // A repeated ORDER BY item adds nothing (PostgreSQL drops it).
+        if seen.contains(c) {
+            continue;
+        }
+        seen.push(*c);
         if !cols.contains(c) {
             skipped = true;
         } else if skipped {
@@ -2905,6 +2948,52 @@ fn check_distinct_on(cols: &[usize], order: &[(usize, &ast::OrderByOptions)]) ->
         return Err(mismatch());
     }
     Ok(())
+}
+
+/// Whether a recursive term's type `step` may be cast to its non-recursive
+/// type `init`: the same category (numbers, text, times, ...), or an
+/// untyped NULL, as PostgreSQL's UNION resolution allows; anything else
+/// (integer against text, boolean against integer) is 42804.
+fn union_compatible(init: DataType, step: DataType) -> bool {
+    use DataType::*;
+    let category = |t: DataType| match t {
+        t if t.is_numeric() => 0,
+        Text(_) => 1,
+        Date | Timestamp | TimestampTz => 2,
+        Bool => 3,
+        Bytea => 4,
+        Interval => 5,
+        Unknown => 6,
+        _ => 7,
+    };
+    step == Unknown || category(init) == category(step)
+}
+
+/// Where a recursive term's set operations may not hold the working table
+/// `name`, as PostgreSQL checks it (42P19): under INTERSECT ALL or EXCEPT
+/// ALL, or on the right of EXCEPT (their results would not grow round by
+/// round). Returns the operation's words.
+fn set_operation_around(e: &ast::SetExpr, name: &str) -> Option<&'static str> {
+    match e {
+        ast::SetExpr::SetOperation {
+            op,
+            set_quantifier,
+            left,
+            right,
+        } => {
+            let all = matches!(set_quantifier, ast::SetQuantifier::All);
+            let (l, r) = (references(&**left, name), references(&**right, name));
+            let refused = match op {
+                ast::SetOperator::Intersect if all && (l || r) => Some("INTERSECT ALL"),
+                ast::SetOperator::Except | ast::SetOperator::Minus if all && (l || r) => Some("EXCEPT ALL"),
+                ast::SetOperator::Except | ast::SetOperator::Minus if r => Some("EXCEPT"),
+                _ => None,
+            };
+            refused.or_else(|| set_operation_around(left, name).or_else(|| set_operation_around(right, name)))
+        }
+        ast::SetExpr::Query(q) => set_operation_around(&q.body, name),
+        _ => None,
+    }
 }
 
 /// Whether `q` names the relation `name` anywhere (FROM items of its

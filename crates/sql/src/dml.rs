@@ -291,15 +291,10 @@ enum Target {
 fn resolve_target(table: &Table, target: Option<&ast::ConflictTarget>) -> Result<Target> {
     match target {
         None => Ok(Target::Any),
-        Some(ast::ConflictTarget::Columns {
-            predicate: Some(_), ..
-        }) => Err(SqlError::unsupported(
-            "ON CONFLICT with an index predicate (WHERE): QuorumDB has no partial indexes",
-        )),
-        Some(ast::ConflictTarget::Columns {
-            columns,
-            predicate: None,
-        }) => {
+        // An index predicate (`ON CONFLICT (a) WHERE ...`) picks among
+        // partial indexes; every unique index here is a whole-table one, so
+        // any satisfies it, as in PostgreSQL.
+        Some(ast::ConflictTarget::Columns { columns, .. }) => {
             let mut cols = Vec::new();
             for c in columns {
                 let n = ident(c);
@@ -586,14 +581,10 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
                     for (i, e) in sets {
                         new[*i] = e.eval(&both, &mut ctx)?;
                     }
-                    update_row(txn, &table, &existing, new.clone())?;
-                    let pk = pk_values(&table, &new);
-                    // Re-read the row as stored (after casts).
-                    let stored = match txn.get(&keys::row_key(table.id, &pk))? {
-                        Some(v) => keys::decode_row(&v)?,
-                        None => new,
-                    };
-                    touched.insert(keys::row_key(table.id, &pk));
+                    // The row as stored (after casts): its key is the one a
+                    // later row of this statement would meet.
+                    let stored = update_row(txn, &table, &existing, new)?;
+                    touched.insert(keys::row_key(table.id, &pk_values(&table, &stored)));
                     Some(stored)
                 } else {
                     None
@@ -615,8 +606,9 @@ pub fn insert(txn: &mut Transaction, ins: &ast::Insert) -> Result<DmlResult> {
 }
 
 /// Replaces `old` by `new` (a full stored row), maintaining indexes and
-/// checking constraints, foreign keys included.
-pub(crate) fn update_row(txn: &mut Transaction, table: &Table, old: &Row, mut new: Row) -> Result<()> {
+/// checking constraints, foreign keys included; returns the row as stored
+/// (after the casts to the column types).
+pub(crate) fn update_row(txn: &mut Transaction, table: &Table, old: &Row, mut new: Row) -> Result<Row> {
     let hidden = new.split_off(table.columns.len().min(new.len()));
     check_row(txn, table, &mut new)?;
     new.extend(hidden);
@@ -649,7 +641,7 @@ pub(crate) fn update_row(txn: &mut Transaction, table: &Table, old: &Row, mut ne
         put_index_entry(txn, table, index, &new, &new_pk, changed)?;
     }
     txn.set(keys::row_key(table.id, &new_pk), keys::encode_row(&new)?)?;
-    Ok(())
+    Ok(new)
 }
 
 /// Rows of `table` matching `selection`, with the hidden row id.
@@ -840,14 +832,9 @@ pub fn update(txn: &mut Transaction, up: &ast::Update) -> Result<DmlResult> {
     let mut returned = Vec::new();
     for (old, new) in changes {
         crate::interrupt::check_current()?;
-        update_row(txn, &table, &old, new.clone())?;
+        // RETURNING shows the row as stored (after casts).
+        let stored = update_row(txn, &table, &old, new)?;
         if let Some((_, exprs)) = &returning {
-            // Re-read the row as stored (after casts).
-            let pk = pk_values(&table, &new);
-            let stored = match txn.get(&keys::row_key(table.id, &pk))? {
-                Some(v) => keys::decode_row(&v)?,
-                None => new,
-            };
             returned.push(eval_returning(txn, exprs, &stored)?);
         }
     }

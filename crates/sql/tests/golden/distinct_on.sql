@@ -38,3 +38,5 @@ SELECT DISTINCT ON (count(*)) count(*), dept FROM s GROUP BY dept ORDER BY count
 SELECT * FROM (SELECT DISTINCT ON (dept) dept, name FROM s ORDER BY dept, name DESC) x ORDER BY name;
 SELECT DISTINCT ON (dept) dept FROM s UNION ALL SELECT 'z' ORDER BY 1;
 EXPLAIN SELECT DISTINCT ON (dept) dept, name FROM s ORDER BY dept, name;
+SELECT DISTINCT ON (x) x, y FROM (VALUES (1, 'a'), (1, 'b'), (2, 'c')) v(x, y) ORDER BY x, y, x;
+SELECT DISTINCT ON ('x') 1;

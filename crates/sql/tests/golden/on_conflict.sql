@@ -66,3 +66,13 @@ SELECT count(*) FROM n;
 -- a plain INSERT still reports every conflict
 INSERT INTO t VALUES (2, 999, 999);
 INSERT INTO t VALUES (999, 10, 999);
+-- a DO UPDATE that moves the key stores, returns and remembers the cast key
+CREATE TABLE kmove (id int PRIMARY KEY, v int);
+INSERT INTO kmove VALUES (1, 0);
+INSERT INTO kmove VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET id = 4.6 RETURNING *;
+DELETE FROM kmove;
+INSERT INTO kmove VALUES (1, 0);
+INSERT INTO kmove VALUES (1, 1), (5, 2) ON CONFLICT (id) DO UPDATE SET id = 4.6, v = excluded.v;
+UPDATE kmove SET id = 7.4 RETURNING id;
+-- an index predicate is satisfied by any (whole-table) unique index
+INSERT INTO kmove VALUES (1, 9) ON CONFLICT (id) WHERE v > 0 DO NOTHING;
