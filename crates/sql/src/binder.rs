@@ -1480,6 +1480,16 @@ impl<'t> Binder<'t> {
                     ));
                 }
                 let key = key_type.unwrap_or(DataType::Unknown);
+                let offset_type_unsupported = |v: &Value| {
+                    SqlError::new(
+                        codes::FEATURE_NOT_SUPPORTED,
+                        format!(
+                            "RANGE with offset PRECEDING/FOLLOWING is not supported for column type {} and offset type {}",
+                            key.name(),
+                            v.data_type().name()
+                        ),
+                    )
+                };
                 if !(key.is_integer() || key.is_float() || matches!(key, DataType::Numeric(_))) {
                     return Err(SqlError::new(
                         codes::FEATURE_NOT_SUPPORTED,
@@ -1497,29 +1507,13 @@ impl<'t> Binder<'t> {
                         ));
                     }
                     Expr::Literal(v @ (Value::Int(_) | Value::Numeric(_) | Value::Float(_))) => v,
-                    Expr::Literal(v) => {
-                        return Err(SqlError::new(
-                            codes::FEATURE_NOT_SUPPORTED,
-                            format!(
-                                "RANGE with offset PRECEDING/FOLLOWING is not supported for column type {} and offset type {}",
-                                key.name(),
-                                v.data_type().name()
-                            ),
-                        ));
-                    }
+                    Expr::Literal(v) => return Err(offset_type_unsupported(&v)),
                     _ => return Err(SqlError::unsupported("window frame offsets other than constants")),
                 };
                 // Integer keys take integer offsets only (PostgreSQL's
                 // in_range functions).
                 if key.is_integer() && !matches!(v, Value::Int(_)) {
-                    return Err(SqlError::new(
-                        codes::FEATURE_NOT_SUPPORTED,
-                        format!(
-                            "RANGE with offset PRECEDING/FOLLOWING is not supported for column type {} and offset type {}",
-                            key.name(),
-                            v.data_type().name()
-                        ),
-                    ));
+                    return Err(offset_type_unsupported(&v));
                 }
                 if v.sql_cmp(&Value::Int(0))? == Some(std::cmp::Ordering::Less) {
                     return Err(SqlError::new(

@@ -795,15 +795,28 @@ mod concurrency_tests {
         assert!(all.iter().all(|v| (1..=800 + 4 * 3).contains(v)));
     }
 
+    /// Two sessions over one store, as on one node (`same_node`: sharing a
+    /// sequence cache) or on two, after `CREATE TABLE t (id SERIAL ...)`.
+    fn two_sessions(same_node: bool) -> (Session, Session) {
+        let store = KvStore::local(Arc::new(MemoryEngine::new()) as Arc<dyn Engine>).unwrap();
+        let cache = super::SequenceCache::new();
+        let other = if same_node {
+            cache.clone()
+        } else {
+            super::SequenceCache::new()
+        };
+        let mut a = Session::new(store.clone()).with_sequence_cache(cache);
+        let b = Session::new(store).with_sequence_cache(other);
+        a.execute("CREATE TABLE t (id SERIAL PRIMARY KEY, v TEXT)")
+            .unwrap();
+        (a, b)
+    }
+
     /// `TRUNCATE ... RESTART IDENTITY` on one node restarts the sequence
     /// for every node: blocks cached elsewhere are abandoned, not used up.
     #[test]
     fn a_restart_reaches_the_blocks_other_nodes_hold() {
-        let store = KvStore::local(Arc::new(MemoryEngine::new()) as Arc<dyn Engine>).unwrap();
-        let mut a = Session::new(store.clone()).with_sequence_cache(super::SequenceCache::new());
-        let mut b = Session::new(store).with_sequence_cache(super::SequenceCache::new());
-        a.execute("CREATE TABLE t (id SERIAL PRIMARY KEY, v TEXT)")
-            .unwrap();
+        let (mut a, mut b) = two_sessions(false);
         assert_eq!(int(&mut a, "INSERT INTO t (v) VALUES ('a') RETURNING id"), 1);
         assert_eq!(int(&mut b, "INSERT INTO t (v) VALUES ('b') RETURNING id"), 33);
         b.execute("TRUNCATE t RESTART IDENTITY").unwrap();
@@ -818,12 +831,7 @@ mod concurrency_tests {
     /// sequence will hand that value out again.
     #[test]
     fn a_transaction_from_before_a_restart_cannot_store_an_old_value() {
-        let store = KvStore::local(Arc::new(MemoryEngine::new()) as Arc<dyn Engine>).unwrap();
-        let cache = super::SequenceCache::new();
-        let mut a = Session::new(store.clone()).with_sequence_cache(cache.clone());
-        let mut b = Session::new(store).with_sequence_cache(cache);
-        a.execute("CREATE TABLE t (id SERIAL PRIMARY KEY, v TEXT)")
-            .unwrap();
+        let (mut a, mut b) = two_sessions(true);
         assert_eq!(int(&mut a, "INSERT INTO t (v) VALUES ('a') RETURNING id"), 1);
         a.execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1")
             .unwrap();
@@ -839,12 +847,7 @@ mod concurrency_tests {
     /// `currval` is per session.
     #[test]
     fn sessions_of_one_node_share_its_block() {
-        let store = KvStore::local(Arc::new(MemoryEngine::new()) as Arc<dyn Engine>).unwrap();
-        let cache = super::SequenceCache::new();
-        let mut a = Session::new(store.clone()).with_sequence_cache(cache.clone());
-        let mut b = Session::new(store).with_sequence_cache(cache);
-        a.execute("CREATE TABLE t (id SERIAL PRIMARY KEY, v TEXT)")
-            .unwrap();
+        let (mut a, mut b) = two_sessions(true);
         assert_eq!(int(&mut a, "INSERT INTO t (v) VALUES ('a') RETURNING id"), 1);
         assert_eq!(int(&mut b, "INSERT INTO t (v) VALUES ('b') RETURNING id"), 2);
         assert_eq!(int(&mut a, "INSERT INTO t (v) VALUES ('c') RETURNING id"), 3);
