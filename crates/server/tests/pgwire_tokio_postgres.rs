@@ -1262,3 +1262,34 @@ async fn intervals_travel_in_binary() {
         .get(0);
     assert_eq!(text, "2024-02-29 10:00:00");
 }
+
+/// Window calls with parameters through the extended protocol: Describe
+/// types a ROWS offset as bigint and lag's offset as integer, as
+/// PostgreSQL does, instead of refusing the NULLs that stand for them; a
+/// NULL offset sent at execution is 22004.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_parameters_through_a_driver() {
+    let server = start_default().await;
+    let c = connect(&server).await;
+    c.batch_execute(
+        "CREATE TABLE w (id INT PRIMARY KEY, v INT); INSERT INTO w VALUES (1, 10), (2, 20), (3, 30)",
+    )
+    .await
+    .expect("schema");
+    let stmt = c
+        .prepare(
+            "SELECT id, sum(v) OVER (ORDER BY id ROWS BETWEEN $1 PRECEDING AND CURRENT ROW), \
+             lag(v, $2) OVER (ORDER BY id) FROM w ORDER BY id",
+        )
+        .await
+        .expect("prepare");
+    assert_eq!(stmt.params(), &[Type::INT8, Type::INT4]);
+    let rows = c.query(&stmt, &[&1i64, &2i32]).await.expect("run");
+    let got: Vec<(i32, i64, Option<i32>)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    assert_eq!(got, [(1, 10, None), (2, 30, None), (3, 50, Some(10))]);
+    let err = c
+        .query(&stmt, &[&None::<i64>, &1i32])
+        .await
+        .expect_err("a NULL offset");
+    assert_eq!(sqlstate(&err), "22004");
+}

@@ -1349,6 +1349,14 @@ impl<'t> Binder<'t> {
                     WinFunc::Lag | WinFunc::Lead | WinFunc::NthValue => Some(1),
                     _ => None,
                 };
+                // An untyped literal there (a parameter sent as text) is an
+                // integer.
+                if let Some(i) = int_arg
+                    && let Some(Expr::Literal(Value::Text(s))) = bound.get(i)
+                {
+                    let v = Value::Text(s.clone()).cast(DataType::Int4)?;
+                    bound[i] = Expr::Literal(v);
+                }
                 if let Some(i) = int_arg
                     && let Some(a) = bound.get(i)
                 {
@@ -1464,8 +1472,34 @@ impl<'t> Binder<'t> {
                 FrameUnits::Groups => "GROUPS",
                 FrameUnits::Range => "RANGE",
             };
+            // sqlparser reads a quoted offset (`'1' PRECEDING`) as an
+            // INTERVAL with no field: it is an untyped literal.
+            let offset = match &**offset {
+                ast::Expr::Interval(iv)
+                    if iv.leading_field.is_none() && matches!(&*iv.value, ast::Expr::Value(_)) =>
+                {
+                    &*iv.value
+                }
+                other => other,
+            };
             let e = self.bind_expr(offset, scope, None)?;
-            let e = self.fold(e);
+            let e = match self.fold(e) {
+                // A parameter being described stands as NULL: its value,
+                // checked when the statement runs, is not known yet.
+                Expr::Literal(Value::Null) if crate::placeholders::is_describing() => {
+                    return Ok((kind(0), (units == FrameUnits::Range).then_some(Value::Int(0))));
+                }
+                // An untyped literal (a parameter sent as text) takes the
+                // offset's type: bigint, or the RANGE key's.
+                Expr::Literal(Value::Text(s)) => {
+                    let ty = match (units, key_type) {
+                        (FrameUnits::Range, Some(t)) if t.is_numeric() => t,
+                        _ => DataType::Int8,
+                    };
+                    Expr::Literal(Value::Text(s).cast(ty)?)
+                }
+                e => e,
+            };
             if e.any(&|x| matches!(x, Expr::Column(_) | Expr::Outer { .. })) {
                 return Err(SqlError::new(
                     codes::INVALID_COLUMN_REFERENCE,
@@ -1512,10 +1546,15 @@ impl<'t> Binder<'t> {
                 };
                 // Integer keys take integer offsets only (PostgreSQL's
                 // in_range functions).
-                if key.is_integer() && !matches!(v, Value::Int(_)) {
+                // (and a NUMERIC key no double precision offset).
+                if key.is_integer() && !matches!(v, Value::Int(_))
+                    || matches!(key, DataType::Numeric(_)) && matches!(v, Value::Float(_))
+                {
                     return Err(offset_type_unsupported(&v));
                 }
-                if v.sql_cmp(&Value::Int(0))? == Some(std::cmp::Ordering::Less) {
+                if matches!(v, Value::Float(f) if f.is_nan())
+                    || v.sql_cmp(&Value::Int(0))? == Some(std::cmp::Ordering::Less)
+                {
                     return Err(SqlError::new(
                         "22013",
                         "invalid preceding or following size in window function",

@@ -98,6 +98,35 @@ impl Infer {
         }
     }
 
+    /// A window call's parameters as PostgreSQL types them: the integer
+    /// argument of ntile, lag, lead and nth_value, and ROWS/GROUPS frame
+    /// offsets (bigint).
+    fn window_call(&mut self, f: &ast::Function) {
+        let name = crate::binder::object_name(&f.name).unwrap_or_default();
+        let int_arg = match name.as_str() {
+            "ntile" => Some(0),
+            "lag" | "lead" | "nth_value" => Some(1),
+            _ => None,
+        };
+        if let (Some(i), ast::FunctionArguments::List(list)) = (int_arg, &f.args)
+            && let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))) = list.args.get(i)
+        {
+            self.set(e, Some(DataType::Int4));
+        }
+        if let Some(ast::WindowType::WindowSpec(spec)) = &f.over
+            && let Some(frame) = &spec.window_frame
+            && frame.units != ast::WindowFrameUnits::Range
+        {
+            for b in std::iter::once(&frame.start_bound).chain(frame.end_bound.as_ref()) {
+                if let ast::WindowFrameBound::Preceding(Some(e)) | ast::WindowFrameBound::Following(Some(e)) =
+                    b
+                {
+                    self.set(e, Some(DataType::Int8));
+                }
+            }
+        }
+    }
+
     fn column(&self, name: &str) -> Option<DataType> {
         self.columns.get(name).copied()
     }
@@ -251,6 +280,7 @@ impl Visitor for Infer {
         let boolean = Some(DataType::Bool);
         match e {
             Expr::Cast { expr, data_type, .. } => self.set(expr, map_type(data_type).ok()),
+            Expr::Function(f) if f.over.is_some() => self.window_call(f),
             Expr::BinaryOp { left, op, right } => match op {
                 B::And | B::Or => {
                     self.set(left, boolean);

@@ -34,6 +34,26 @@ use crate::types::Value;
 
 thread_local! {
     static VALUES: RefCell<Option<Rc<[Value]>>> = const { RefCell::new(None) };
+    static DESCRIBING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` as the binding of a statement being *described*: its
+/// parameters stand as NULLs whose values come later, so checks that a
+/// value must not be NULL (a window frame's offset) are left to execution.
+pub fn describing<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            DESCRIBING.with(|d| d.set(self.0));
+        }
+    }
+    let _reset = Reset(DESCRIBING.with(|d| d.replace(true)));
+    f()
+}
+
+/// True inside [`describing`].
+pub fn is_describing() -> bool {
+    DESCRIBING.with(std::cell::Cell::get)
 }
 
 /// Restores the previous values when a scope ends (also on panic).

@@ -635,7 +635,9 @@ impl Session {
     /// the catalog (a read version) stops it with 57014.
     pub fn describe_statement(&mut self, sql: &str) -> Result<Description> {
         let i = self.interrupt.clone();
-        interrupt::statement(&i, || self.describe_uninterrupted(sql))
+        interrupt::statement(&i, || {
+            placeholders::describing(|| self.describe_uninterrupted(sql))
+        })
     }
 
     fn describe_uninterrupted(&mut self, sql: &str) -> Result<Description> {

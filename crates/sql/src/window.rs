@@ -248,10 +248,20 @@ fn range_offset_position(
     };
     // In value terms the bound is above the key when adding.
     let add = following != order.desc;
-    match binary(if add { BinOp::Add } else { BinOp::Sub }, cur, offset) {
+    let bound = binary(if add { BinOp::Add } else { BinOp::Sub }, cur, offset);
+    // An infinite key moved by an infinite offset towards the other
+    // infinity (inf - inf) is NaN; PostgreSQL counts every row in range
+    // then, as for a bound past every key.
+    let nan = |v: &Value| matches!(v, Value::Float(f) if f.is_nan());
+    let bound = match bound {
+        Ok(b) if nan(&b) && !nan(cur) => Err(()),
+        Ok(b) => Ok(b),
+        Err(_) => Err(()),
+    };
+    match bound {
         // Past every key: after them in window order when the bound is
         // above them and the order ascends (or below and descends).
-        Err(_) => {
+        Err(()) => {
             if add != order.desc {
                 hi
             } else {

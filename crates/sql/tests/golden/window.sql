@@ -126,3 +126,11 @@ SELECT id, rank() OVER (ORDER BY (SELECT count(*) FROM e x WHERE x.sal > e.sal))
 CREATE VIEW ranked AS SELECT id, dense_rank() OVER (ORDER BY sal DESC NULLS LAST) AS dr FROM e;
 SELECT * FROM ranked WHERE dr <= 2 ORDER BY id;
 SELECT x, count(*) OVER (ORDER BY x RANGE BETWEEN 1 PRECEDING AND 0.5 FOLLOWING), sum(n) OVER (ORDER BY n RANGE BETWEEN 1.5 PRECEDING AND CURRENT ROW) FROM f ORDER BY x;
+-- RANGE offsets over double precision: infinities and NaN as PostgreSQL
+CREATE TABLE wf (x float8);
+INSERT INTO wf VALUES ('-Infinity'), (1), (2), ('Infinity'), (NULL);
+SELECT x, count(*) OVER (ORDER BY x RANGE BETWEEN CAST('Infinity' AS float8) PRECEDING AND CURRENT ROW) AS back, count(*) OVER (ORDER BY x RANGE BETWEEN CURRENT ROW AND CAST('Infinity' AS float8) FOLLOWING) AS ahead FROM wf ORDER BY x;
+SELECT count(*) OVER (ORDER BY x RANGE BETWEEN CAST('NaN' AS float8) PRECEDING AND CURRENT ROW) FROM wf;
+SELECT count(*) OVER (ORDER BY x::numeric RANGE BETWEEN CAST(1.5 AS float8) PRECEDING AND CURRENT ROW) FROM wf;
+-- a quoted offset is an untyped literal
+SELECT x, count(*) OVER (ORDER BY x ROWS BETWEEN '1' PRECEDING AND CURRENT ROW) FROM wf ORDER BY x;
