@@ -243,6 +243,45 @@ fn field_name(v: &Value) -> String {
         .to_ascii_lowercase()
 }
 
+/// The one name of a date/time unit among PostgreSQL's spellings of it
+/// (`hours` is `hour`, `millennia` is `millennium`): what `date_trunc`,
+/// `EXTRACT` and interval fields match on. `None` for no unit at all.
+pub fn unit(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "microseconds" | "microsecond" => "microseconds",
+        "milliseconds" | "millisecond" => "milliseconds",
+        "second" | "seconds" => "second",
+        "minute" | "minutes" => "minute",
+        "hour" | "hours" => "hour",
+        "day" | "days" => "day",
+        "week" | "weeks" => "week",
+        "month" | "months" => "month",
+        "quarter" => "quarter",
+        "year" | "years" => "year",
+        "decade" | "decades" => "decade",
+        "century" | "centuries" => "century",
+        "millennium" | "millennia" => "millennium",
+        "dow" => "dow",
+        "isodow" => "isodow",
+        "doy" => "doy",
+        "isoyear" => "isoyear",
+        "epoch" => "epoch",
+        "julian" => "julian",
+        _ => return None,
+    })
+}
+
+/// An extracted field, (mantissa, scale), as `f` returns it: NUMERIC for
+/// EXTRACT, double precision for date_part.
+fn extracted(f: Func, (mantissa, scale): (i128, u32)) -> Value {
+    let d = crate::numeric::Decimal::new(mantissa, scale);
+    if f == Func::Extract {
+        Value::Numeric(d)
+    } else {
+        Value::Float(d.to_f64())
+    }
+}
+
 /// The timestamp (and whether it was a DATE) a date function reads.
 fn time_arg(v: &Value) -> Result<(i64, bool)> {
     match v {
@@ -276,17 +315,15 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
         return Err(SqlError::internal(format!("{f:?} needs two arguments")));
     };
     let field = field_name(field);
+    let canonical = unit(&field);
     if let Value::Interval(iv) = v {
         if f == Func::DateTrunc {
             return Err(SqlError::unsupported("date_trunc of an interval"));
         }
-        let (mantissa, scale) = iv.field(&field).ok_or_else(|| {
+        let value = canonical.and_then(|u| iv.field(u)).ok_or_else(|| {
             // Fields of a point in time only (week, dow, ...) are 0A000,
             // as in PostgreSQL; anything else is not a field at all.
-            let known = matches!(
-                field.as_str(),
-                "week" | "weeks" | "dow" | "isodow" | "doy" | "isoyear" | "julian"
-            );
+            let known = canonical.is_some();
             SqlError::new(
                 if known {
                     codes::FEATURE_NOT_SUPPORTED
@@ -299,12 +336,7 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
                 ),
             )
         })?;
-        let d = crate::numeric::Decimal::new(mantissa, scale);
-        return Ok(if f == Func::Extract {
-            Value::Numeric(d)
-        } else {
-            Value::Float(d.to_f64())
-        });
+        return Ok(extracted(f, value));
     }
     let (t, is_date) = time_arg(v)?;
     let type_name = if is_date {
@@ -323,21 +355,21 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
     let (y, m, d) = civil_from_days(days);
     if f == Func::DateTrunc {
         let day_start = |days: i64| days * MICROS_PER_DAY;
-        let unit = |u: i64| t - t.rem_euclid(u);
-        let truncated = match field.as_str() {
-            "microseconds" | "microsecond" => t,
-            "milliseconds" | "millisecond" => unit(1_000),
-            "second" | "seconds" => unit(1_000_000),
-            "minute" | "minutes" => unit(60_000_000),
-            "hour" | "hours" => unit(3_600_000_000),
-            "day" | "days" => day_start(days),
-            "week" | "weeks" => day_start(days - (days + 3).rem_euclid(7)),
-            "month" | "months" => day_start(days_from_civil(y, m, 1)),
+        let to_multiple = |u: i64| t - t.rem_euclid(u);
+        let truncated = match canonical.unwrap_or_default() {
+            "microseconds" => t,
+            "milliseconds" => to_multiple(1_000),
+            "second" => to_multiple(1_000_000),
+            "minute" => to_multiple(60_000_000),
+            "hour" => to_multiple(3_600_000_000),
+            "day" => day_start(days),
+            "week" => day_start(days - (days + 3).rem_euclid(7)),
+            "month" => day_start(days_from_civil(y, m, 1)),
             "quarter" => day_start(days_from_civil(y, (m - 1) / 3 * 3 + 1, 1)),
-            "year" | "years" => day_start(days_from_civil(y, 1, 1)),
-            "decade" | "decades" => day_start(days_from_civil(y - y.rem_euclid(10), 1, 1)),
-            "century" | "centuries" => day_start(days_from_civil((y - 1) / 100 * 100 + 1, 1, 1)),
-            "millennium" | "millennia" => day_start(days_from_civil((y - 1) / 1000 * 1000 + 1, 1, 1)),
+            "year" => day_start(days_from_civil(y, 1, 1)),
+            "decade" => day_start(days_from_civil(y - y.rem_euclid(10), 1, 1)),
+            "century" => day_start(days_from_civil((y - 1) / 100 * 100 + 1, 1, 1)),
+            "millennium" => day_start(days_from_civil((y - 1) / 1000 * 1000 + 1, 1, 1)),
             _ => return Err(unknown()),
         };
         return Ok(Value::Timestamp(truncated));
@@ -348,17 +380,8 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
     let (iso_year, week) = iso_week(days);
     let dow = (days + 4).rem_euclid(7);
     let time_field = matches!(
-        field.as_str(),
-        "microseconds"
-            | "microsecond"
-            | "milliseconds"
-            | "millisecond"
-            | "second"
-            | "seconds"
-            | "minute"
-            | "minutes"
-            | "hour"
-            | "hours"
+        canonical,
+        Some("microseconds" | "milliseconds" | "second" | "minute" | "hour")
     );
     if is_date && time_field {
         return Err(SqlError::new(
@@ -366,20 +389,20 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
             format!("unit \"{field}\" not supported for type date"),
         ));
     }
-    let (mantissa, scale): (i128, u32) = match field.as_str() {
-        "microseconds" | "microsecond" => (secs_micros.into(), 0),
-        "milliseconds" | "millisecond" => (secs_micros.into(), 3),
-        "second" | "seconds" => (secs_micros.into(), 6),
-        "minute" | "minutes" => ((micros_of_day / 60_000_000 % 60).into(), 0),
-        "hour" | "hours" => ((micros_of_day / 3_600_000_000).into(), 0),
-        "day" | "days" => (d.into(), 0),
-        "month" | "months" => (m.into(), 0),
+    let value: (i128, u32) = match canonical.unwrap_or_default() {
+        "microseconds" => (secs_micros.into(), 0),
+        "milliseconds" => (secs_micros.into(), 3),
+        "second" => (secs_micros.into(), 6),
+        "minute" => ((micros_of_day / 60_000_000 % 60).into(), 0),
+        "hour" => ((micros_of_day / 3_600_000_000).into(), 0),
+        "day" => (d.into(), 0),
+        "month" => (m.into(), 0),
         "quarter" => (((m - 1) / 3 + 1).into(), 0),
-        "year" | "years" => (y.into(), 0),
-        "decade" | "decades" => (y.div_euclid(10).into(), 0),
-        "century" | "centuries" => (((y + 99) / 100).into(), 0),
-        "millennium" | "millennia" => (((y + 999) / 1000).into(), 0),
-        "week" | "weeks" => (week.into(), 0),
+        "year" => (y.into(), 0),
+        "decade" => (y.div_euclid(10).into(), 0),
+        "century" => (((y + 99) / 100).into(), 0),
+        "millennium" => (((y + 999) / 1000).into(), 0),
+        "week" => (week.into(), 0),
         "isoyear" => (iso_year.into(), 0),
         "dow" => (dow.into(), 0),
         "isodow" => ((if dow == 0 { 7 } else { dow }).into(), 0),
@@ -388,12 +411,7 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
         "epoch" => (t.into(), 6),
         _ => return Err(unknown()),
     };
-    let d = crate::numeric::Decimal::new(mantissa, scale);
-    Ok(if f == Func::Extract {
-        Value::Numeric(d)
-    } else {
-        Value::Float(d.to_f64())
-    })
+    Ok(extracted(f, value))
 }
 
 /// The current time as a timestamp (UTC).

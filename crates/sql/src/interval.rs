@@ -187,25 +187,26 @@ impl Interval {
         Ok(ts)
     }
 
-    /// A field of the interval (`EXTRACT(field FROM interval)`), as
+    /// A field of the interval (`EXTRACT(field FROM interval)`; `field` as
+    /// [`crate::datetime::unit`] names it), as
     /// (mantissa, scale): `epoch` counts a year as 365.25 days and a month
     /// as 30 days, as PostgreSQL does.
     pub fn field(&self, field: &str) -> Option<(i128, u32)> {
         let years = i128::from(self.months / 12);
         let time = i128::from(self.micros);
         Some(match field {
-            "microseconds" | "microsecond" => (time % 60_000_000, 0),
-            "milliseconds" | "millisecond" => (time % 60_000_000, 3),
-            "second" | "seconds" => (time % 60_000_000, 6),
-            "minute" | "minutes" => (time / 60_000_000 % 60, 0),
-            "hour" | "hours" => (time / i128::from(MICROS_PER_HOUR), 0),
-            "day" | "days" => (i128::from(self.days), 0),
-            "month" | "months" => (i128::from(self.months % 12), 0),
+            "microseconds" => (time % 60_000_000, 0),
+            "milliseconds" => (time % 60_000_000, 3),
+            "second" => (time % 60_000_000, 6),
+            "minute" => (time / 60_000_000 % 60, 0),
+            "hour" => (time / i128::from(MICROS_PER_HOUR), 0),
+            "day" => (i128::from(self.days), 0),
+            "month" => (i128::from(self.months % 12), 0),
             "quarter" => (i128::from(self.months % 12 / 3 + 1), 0),
-            "year" | "years" => (years, 0),
-            "decade" | "decades" => (years / 10, 0),
-            "century" | "centuries" => (years / 100, 0),
-            "millennium" | "millennia" => (years / 1000, 0),
+            "year" => (years, 0),
+            "decade" => (years / 10, 0),
+            "century" => (years / 100, 0),
+            "millennium" => (years / 1000, 0),
             "epoch" => {
                 // Years of 365.25 days: a quarter-day per year, in micros.
                 let months = i128::from(self.months);
