@@ -1278,7 +1278,16 @@ impl<'t> Binder<'t> {
         let saved = self.window_clause.replace("window");
         let r = self.bind_window_parts(name, func, args, &spec, scope, state);
         self.window_clause = saved;
-        let call = r?;
+        let mut call = r?;
+        call.filter = match (&f.filter, call.func) {
+            (None, _) => None,
+            (Some(e), WinFunc::Agg(_)) => Some(self.bind_filter(e, scope, Some(state))?),
+            (Some(_), _) => {
+                return Err(SqlError::unsupported(
+                    "FILTER is not implemented for non-aggregate window functions",
+                ));
+            }
+        };
         let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
         let ty = window_type(&call, &types, state);
         let k = match state.windows.iter().position(|c| *c == call) {
@@ -1397,6 +1406,7 @@ impl<'t> Binder<'t> {
         Ok(WindowCall {
             func,
             args: bound,
+            filter: None,
             partition_by,
             order_by,
             frame,
@@ -1885,6 +1895,7 @@ impl<'t> Binder<'t> {
             let window_exprs = windows.iter().flat_map(|w| {
                 w.args
                     .iter()
+                    .chain(&w.filter)
                     .chain(&w.partition_by)
                     .chain(w.order_by.iter().map(|k| &k.expr))
             });
@@ -1917,6 +1928,7 @@ impl<'t> Binder<'t> {
                     .into_iter()
                     .map(rewrite)
                     .collect::<Result<_>>()?;
+                w.filter = w.filter.take().map(rewrite).transpose()?;
                 w.partition_by = std::mem::take(&mut w.partition_by)
                     .into_iter()
                     .map(rewrite)
@@ -2603,6 +2615,23 @@ impl<'t> Binder<'t> {
         }))
     }
 
+    /// An aggregate's `FILTER (WHERE ...)`: a boolean over the input row,
+    /// which may hold no aggregate of its own (nor a window function) in a
+    /// plain aggregate call; in a window aggregate it is evaluated over the
+    /// window's input, as its arguments are (`aggs` then given).
+    fn bind_filter(&mut self, e: &ast::Expr, scope: &Scope, aggs: Option<&mut AggState>) -> Result<Expr> {
+        let b = self.in_clause("FILTER", |b| b.bind_expr_inner(e, scope, aggs))?;
+        let b = self.fold(b);
+        let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
+        match infer_type(&b, &types) {
+            DataType::Bool | DataType::Unknown => Ok(b),
+            ty => Err(SqlError::mismatch(format!(
+                "argument of FILTER must be type boolean, not type {}",
+                ty.name()
+            ))),
+        }
+    }
+
     fn bind_function(
         &mut self,
         f: &ast::Function,
@@ -2613,8 +2642,8 @@ impl<'t> Binder<'t> {
         if f.null_treatment.is_some() {
             return Err(SqlError::unsupported(format!("IGNORE/RESPECT NULLS on {name}")));
         }
-        if f.filter.is_some() || !f.within_group.is_empty() {
-            return Err(SqlError::unsupported(format!("FILTER or WITHIN GROUP on {name}")));
+        if !f.within_group.is_empty() {
+            return Err(SqlError::unsupported(format!("WITHIN GROUP on {name}")));
         }
         let (distinct, args): (bool, Vec<&ast::FunctionArg>) = match &f.args {
             ast::FunctionArguments::None => (false, vec![]),
@@ -2647,15 +2676,22 @@ impl<'t> Binder<'t> {
             "lastval" => Some(SeqFunc::LastVal),
             _ => None,
         };
+        if f.filter.is_some() && agg_func(&name).is_none() {
+            return Err(SqlError::new(
+                codes::WRONG_OBJECT_TYPE,
+                format!("FILTER specified, but {name} is not an aggregate function"),
+            ));
+        }
         if let Some(func) = seq_func {
             return self.bind_sequence_call(func, &args, scope, aggs);
         }
         if let Some(mut func) = agg_func(&name) {
             let Some(state) = aggs else {
-                return Err(SqlError::new(
-                    codes::GROUPING_ERROR,
-                    format!("aggregate functions are not allowed here ({name})"),
-                ));
+                let message = match self.window_clause {
+                    Some("FILTER") => "aggregate functions are not allowed in FILTER".to_string(),
+                    _ => format!("aggregate functions are not allowed here ({name})"),
+                };
+                return Err(SqlError::new(codes::GROUPING_ERROR, message));
             };
             let mut bound = Vec::new();
             for a in &args {
@@ -2672,10 +2708,15 @@ impl<'t> Binder<'t> {
                 }
             }
             let func = self.check_agg_args(&name, func, &bound, scope)?;
+            let filter = match &f.filter {
+                Some(e) => Some(self.bind_filter(e, scope, None)?),
+                None => None,
+            };
             let call = AggCall {
                 func,
                 args: bound,
                 distinct,
+                filter,
             };
             let k = match state.calls.iter().position(|c| *c == call) {
                 Some(k) => k,

@@ -762,6 +762,11 @@ impl Operator for AggregateOp<'_> {
                     }
                 };
                 for (call, acc) in self.aggs.iter().zip(groups[gi].1.iter_mut()) {
+                    if let Some(filter) = &call.filter
+                        && !filter.eval(&row, ctx)?.is_true()
+                    {
+                        continue;
+                    }
                     let args = call
                         .args
                         .iter()

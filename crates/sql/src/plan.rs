@@ -112,6 +112,18 @@ pub struct AggCall {
     pub func: AggFunc,
     pub args: Vec<Expr>,
     pub distinct: bool,
+    /// `FILTER (WHERE ...)`: only rows where it is true are aggregated.
+    pub filter: Option<Expr>,
+}
+
+impl AggCall {
+    /// The call as EXPLAIN shows it.
+    pub fn explain(&self) -> String {
+        match &self.filter {
+            Some(f) => format!("{:?} filter {}", self.func, expr_text(f)),
+            None => format!("{:?}", self.func),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -311,10 +323,7 @@ impl Plan {
             Plan::Aggregate { group_by, aggs, .. } => format!(
                 "Aggregate group by [{}] aggs [{}]",
                 group_by.iter().map(expr_text).collect::<Vec<_>>().join(", "),
-                aggs.iter()
-                    .map(|a| format!("{:?}", a.func))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                aggs.iter().map(AggCall::explain).collect::<Vec<_>>().join(", ")
             ),
             Plan::Sort { keys, .. } => format!(
                 "Sort {}",

@@ -288,6 +288,9 @@ fn range_offset_position(
 pub struct WindowCall {
     pub func: WinFunc,
     pub args: Vec<Expr>,
+    /// An aggregate's `FILTER (WHERE ...)`: rows where it is not true are
+    /// left out of every frame.
+    pub filter: Option<Expr>,
     pub partition_by: Vec<Expr>,
     pub order_by: Vec<SortKey>,
     pub frame: Frame,
@@ -307,7 +310,19 @@ impl WindowCall {
             let o: Vec<String> = self
                 .order_by
                 .iter()
-                .map(|k| format!("{}{}", expr_text(&k.expr), if k.desc { " DESC" } else { "" }))
+                .map(|k| {
+                    // NULLS only where it differs from the direction's default.
+                    let nulls = match (k.desc, k.nulls_first) {
+                        (false, true) => " NULLS FIRST",
+                        (true, false) => " NULLS LAST",
+                        _ => "",
+                    };
+                    format!(
+                        "{}{}{nulls}",
+                        expr_text(&k.expr),
+                        if k.desc { " DESC" } else { "" }
+                    )
+                })
                 .collect();
             over.push(format!("ORDER BY {}", o.join(", ")));
         }
@@ -323,7 +338,11 @@ impl WindowCall {
             WinFunc::Agg(AggFunc::CountStar) => "count".to_string(),
             f => f.name(),
         };
-        format!("{name}({args}) OVER ({})", over.join(" "))
+        let filter = match &self.filter {
+            Some(f) => format!(" FILTER (WHERE {})", expr_text(f)),
+            None => String::new(),
+        };
+        format!("{name}({args}){filter} OVER ({})", over.join(" "))
     }
 }
 
@@ -464,6 +483,15 @@ fn evaluate(call: &WindowCall, s: &Sorted, rows: &[Row], ctx: &mut ExecCtx) -> R
                 .collect::<Result<Vec<_>>>()?,
         );
     }
+    // Rows the call's FILTER keeps, in window order (all without one).
+    let mut kept: Vec<bool> = Vec::new();
+    if let Some(filter) = &call.filter {
+        for &r in &s.order {
+            ctx.check()?;
+            kept.push(filter.eval(&rows[r], ctx)?.is_true());
+        }
+    }
+    let keeps = |pos: usize| kept.get(pos).copied().unwrap_or(true);
     let arg = |pos: usize, k: usize| args[pos].get(k).cloned().unwrap_or(Value::Null);
     for &(ps, pe) in &s.partitions {
         let len = pe - ps;
@@ -589,13 +617,16 @@ fn evaluate(call: &WindowCall, s: &Sorted, rows: &[Row], ctx: &mut ExecCtx) -> R
                                 func,
                                 args: vec![],
                                 distinct: false,
+                                filter: None,
                             };
                             (Acc::new(&c), fs)
                         }
                     };
                     for j in from..fe {
                         ctx.check()?;
-                        a.add(args[ps + j].clone())?;
+                        if keeps(ps + j) {
+                            a.add(args[ps + j].clone())?;
+                        }
                     }
                     let v = a.finish();
                     acc = Some((a, fs, fe));

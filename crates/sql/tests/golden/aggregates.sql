@@ -12,8 +12,16 @@ SELECT x + 1 AS y, count(*) FROM s GROUP BY x + 1 ORDER BY y;
 SELECT g, x FROM s GROUP BY g;
 SELECT sum(g) FROM s;
 SELECT count(*) FROM s WHERE count(*) > 1;
+-- FILTER: only rows where it is true are aggregated
+SELECT count(*) FILTER (WHERE x > 1), sum(x) FILTER (WHERE f), count(x) FILTER (WHERE NULL) FROM s;
+SELECT g, count(*) FILTER (WHERE x IS NULL), avg(x) FILTER (WHERE x % 2 = 0), sum(x) FROM s GROUP BY g ORDER BY g;
+SELECT count(DISTINCT g) FILTER (WHERE f) FROM s;
+SELECT g FROM s GROUP BY g HAVING count(*) FILTER (WHERE f) = 2;
+EXPLAIN SELECT count(*) FILTER (WHERE x > 1) FROM s;
+SELECT count(*) FILTER (WHERE x) FROM s;
+SELECT count(*) FILTER (WHERE count(*) > 1) FROM s;
+SELECT abs(x) FILTER (WHERE x > 1) FROM s;
 -- clauses that change an aggregate's input are refused, never ignored
-SELECT count(*) FILTER (WHERE x > 1) FROM s;
 SELECT string_agg(g, ',' ORDER BY g) FROM s;
 -- arithmetic on an aggregate or an outer column is not narrowed to the other operand's type
 SELECT count(*) + 2147483647 FROM (VALUES (1)) v;

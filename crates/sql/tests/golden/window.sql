@@ -110,7 +110,8 @@ SELECT sum(dept) OVER () FROM e;
 SELECT ntile(0) OVER (ORDER BY id) FROM e;
 SELECT nth_value(sal, 0) OVER (ORDER BY id) FROM e;
 SELECT count(DISTINCT sal) OVER () FROM e;
-SELECT count(*) FILTER (WHERE sal > 1) OVER () FROM e;
+SELECT rank() FILTER (WHERE sal > 1) OVER () FROM e;
+SELECT count(*) FILTER (WHERE sal) OVER () FROM e;
 SELECT lag(sal) IGNORE NULLS OVER (ORDER BY id) FROM e;
 EXPLAIN SELECT id, rank() OVER (PARTITION BY dept ORDER BY sal DESC), sum(sal) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM e ORDER BY id;
 SELECT row_number(1) OVER () FROM e;
@@ -134,3 +135,7 @@ SELECT count(*) OVER (ORDER BY x RANGE BETWEEN CAST('NaN' AS float8) PRECEDING A
 SELECT count(*) OVER (ORDER BY x::numeric RANGE BETWEEN CAST(1.5 AS float8) PRECEDING AND CURRENT ROW) FROM wf;
 -- a quoted offset is an untyped literal
 SELECT x, count(*) OVER (ORDER BY x ROWS BETWEEN '1' PRECEDING AND CURRENT ROW) FROM wf ORDER BY x;
+-- FILTER on a window aggregate leaves rows out of every frame
+SELECT id, sal, count(*) FILTER (WHERE sal > 100) OVER (ORDER BY id), sum(sal) FILTER (WHERE id <> 2) OVER (PARTITION BY dept ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW), avg(sal) FILTER (WHERE sal IS NOT NULL) OVER () FROM e ORDER BY id;
+SELECT dept, sum(count(*)) FILTER (WHERE dept IS NOT NULL) OVER (ORDER BY dept) FROM e GROUP BY dept ORDER BY dept;
+EXPLAIN SELECT sum(sal) FILTER (WHERE sal > 1) OVER (ORDER BY sal NULLS FIRST, id DESC NULLS LAST, dept DESC) FROM e;
