@@ -1372,7 +1372,19 @@ impl<'t> Binder<'t> {
                     let t = agg_type(a, &types, state);
                     // PostgreSQL's argument is `integer`: bigint does not
                     // convert to it implicitly.
-                    if !(t.is_integer() && t != DataType::Int8 || t == DataType::Unknown) {
+                    // lag/lead's default must be of the value's type (an
+                    // untyped literal or NULL converts to it).
+                    let default_fits = match (f, bound.as_slice()) {
+                        (WinFunc::Lag | WinFunc::Lead, [value, _, default]) => {
+                            untyped(default)
+                                || union_compatible(
+                                    agg_type(value, &types, state),
+                                    agg_type(default, &types, state),
+                                )
+                        }
+                        _ => true,
+                    };
+                    if !(t.is_integer() && t != DataType::Int8 || t == DataType::Unknown) || !default_fits {
                         let names: Vec<&str> =
                             bound.iter().map(|a| agg_type(a, &types, state).name()).collect();
                         return Err(SqlError::new(
@@ -2852,8 +2864,25 @@ impl<'t> Binder<'t> {
         }
         if matches!(func, Func::Greatest | Func::Least) {
             // One type for all, as PostgreSQL resolves them (a mix of
-            // INTEGER and NUMERIC compares and returns NUMERIC).
+            // INTEGER and NUMERIC compares and returns NUMERIC); untyped
+            // literals take it, other types must be of its category.
             let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
+            let typed: Vec<DataType> = bound
+                .iter()
+                .filter(|a| !untyped(a))
+                .map(|a| infer_type(a, &types))
+                .filter(|t| *t != DataType::Unknown)
+                .collect();
+            if let Some(&first) = typed.first()
+                && let Some(&other) = typed.iter().find(|&&t| !union_compatible(first, t))
+            {
+                return Err(SqlError::mismatch(format!(
+                    "{} types {} and {} cannot be matched",
+                    name.to_uppercase(),
+                    first.name(),
+                    other.name()
+                )));
+            }
             let common = bound.iter().fold(DataType::Unknown, |t, a| {
                 DataType::common(t, infer_type(a, &types))
             });
@@ -3022,6 +3051,12 @@ fn check_distinct_on(cols: &[usize], order: &[(usize, &ast::OrderByOptions)]) ->
         return Err(mismatch());
     }
     Ok(())
+}
+
+/// An untyped literal: a quoted string or NULL, which PostgreSQL converts
+/// to whatever type its place needs.
+fn untyped(e: &Expr) -> bool {
+    matches!(e, Expr::Literal(Value::Text(_) | Value::Null))
 }
 
 /// Whether a recursive term's type `step` may be cast to its non-recursive

@@ -367,6 +367,14 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
             "month" => day_start(days_from_civil(y, m, 1)),
             "quarter" => day_start(days_from_civil(y, (m - 1) / 3 * 3 + 1, 1)),
             "year" => day_start(days_from_civil(y, 1, 1)),
+            // The decade of the years 1-9 starts in 1 BC, which no
+            // timestamp here can hold.
+            "decade" if y < 10 => {
+                return Err(SqlError::new(
+                    codes::DATETIME_FIELD_OVERFLOW,
+                    "timestamp out of range",
+                ));
+            }
             "decade" => day_start(days_from_civil(y - y.rem_euclid(10), 1, 1)),
             "century" => day_start(days_from_civil((y - 1) / 100 * 100 + 1, 1, 1)),
             "millennium" => day_start(days_from_civil((y - 1) / 1000 * 1000 + 1, 1, 1)),

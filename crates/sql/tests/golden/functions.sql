@@ -14,10 +14,16 @@ SELECT replace(NULL, 'a', 'b'), lpad(NULL, 3), strpos('a', NULL);
 -- greatest / least
 SELECT greatest(1, 5, 3), least(1, 5, 3), greatest(1, NULL, 2), least(NULL, NULL), greatest('b', 'a', 'c');
 SELECT greatest(1, 2.5), least(3, 2.5), greatest(1.5::float8, 2);
+-- untyped literals take the others' type; other types must match
+SELECT greatest(1, '2'), least('b', 'a'), greatest(NULL, 2);
+SELECT greatest(1, true);
+SELECT least(1, 'x'::text);
 CREATE TABLE g (a INT, b INT);
 INSERT INTO g VALUES (1, 9), (7, 2), (NULL, 4);
 SELECT a, b, greatest(a, b) AS hi, least(a, b) AS lo FROM g ORDER BY b;
 -- date and time
+SELECT date_trunc('decade', DATE '0005-06-01');
+SELECT date_trunc('decade', DATE '0010-06-01'), date_trunc('century', DATE '0005-06-01');
 SELECT date_trunc('month', TIMESTAMP '2024-05-17 13:45:12.5'), date_trunc('hour', TIMESTAMP '2024-05-17 13:45:12.5'), date_trunc('week', TIMESTAMP '2024-05-17 13:45:12.5');
 SELECT date_trunc('year', TIMESTAMP '2024-05-17 13:45:12'), date_trunc('quarter', TIMESTAMP '2024-05-17 13:45:12'), date_trunc('decade', TIMESTAMP '2024-05-17 13:45:12'), date_trunc('century', TIMESTAMP '2024-05-17 13:45:12'), date_trunc('millennium', TIMESTAMP '2024-05-17 13:45:12');
 SELECT date_trunc('second', TIMESTAMP '2024-05-17 13:45:12.75'), date_trunc('minute', TIMESTAMP '2024-05-17 13:45:12.75'), date_trunc('day', TIMESTAMP '2024-05-17 13:45:12.75'), date_trunc('milliseconds', TIMESTAMP '2024-05-17 13:45:12.123456');
