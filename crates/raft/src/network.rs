@@ -318,6 +318,8 @@ impl Connection {
             open.unanswered = sent;
         }
         if !sent {
+            // Requests fired on the old stream may never have arrived.
+            self.drop_stream();
             let first = RaftRequest {
                 target: self.target,
                 data,
@@ -477,6 +479,8 @@ impl Connection {
 /// refusal needs nothing more: the peer refuses the later request for the
 /// same reason (a higher vote stays, and the later request's
 /// `prev_log_id` is at least the fired one's), and that answer is real.
+/// (`Connection::known` stays as it is: the later request's own reply
+/// updates or clears it.)
 fn fired_reply(fired: &mut VecDeque<Fired>, reply: &RaftReply, lease: &LeaderLease, target: NodeId) {
     // Older entries were lost with their replies (cannot happen on one
     // ordered stream, but costs nothing to skip).

@@ -1293,3 +1293,35 @@ async fn window_parameters_through_a_driver() {
         .expect_err("a NULL offset");
     assert_eq!(sqlstate(&err), "22004");
 }
+
+/// An aggregate's FILTER with parameters: Describe types a parameter that
+/// is the whole condition as boolean, and the rows it leaves out are not
+/// aggregated, in a plain and in a windowed aggregate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregate_filters_with_parameters_through_a_driver() {
+    let server = start_default().await;
+    let c = connect(&server).await;
+    c.batch_execute(
+        "CREATE TABLE fw (id INT PRIMARY KEY, v INT); INSERT INTO fw VALUES (1, 10), (2, 20), (3, 30)",
+    )
+    .await
+    .expect("schema");
+    let stmt = c
+        .prepare("SELECT count(*) FILTER (WHERE v > $1), sum(v) FILTER (WHERE $2) FROM fw")
+        .await
+        .expect("prepare");
+    assert_eq!(stmt.params(), &[Type::INT4, Type::BOOL]);
+    for (above, keep, want) in [(15, true, (2i64, Some(60i64))), (25, false, (1, None))] {
+        let row = c.query_one(&stmt, &[&above, &keep]).await.expect("run");
+        assert_eq!((row.get::<_, i64>(0), row.get::<_, Option<i64>>(1)), want);
+    }
+    let windowed = c
+        .query(
+            "SELECT id, sum(v) FILTER (WHERE id <> $1) OVER (ORDER BY id) FROM fw ORDER BY id",
+            &[&2i32],
+        )
+        .await
+        .expect("windowed");
+    let got: Vec<(i32, i64)> = windowed.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(got, [(1, 10), (2, 10), (3, 40)]);
+}

@@ -1281,7 +1281,7 @@ impl<'t> Binder<'t> {
         let mut call = r?;
         call.filter = match (&f.filter, call.func) {
             (None, _) => None,
-            (Some(e), WinFunc::Agg(_)) => Some(self.bind_filter(e, scope, Some(state))?),
+            (Some(e), WinFunc::Agg(_)) => Some(self.bind_filter(e, scope)?),
             (Some(_), _) => {
                 return Err(SqlError::unsupported(
                     "FILTER is not implemented for non-aggregate window functions",
@@ -1376,7 +1376,8 @@ impl<'t> Binder<'t> {
                     // untyped literal or NULL converts to it).
                     let default_fits = match (f, bound.as_slice()) {
                         (WinFunc::Lag | WinFunc::Lead, [value, _, default]) => {
-                            untyped(default)
+                            untyped(value)
+                                || untyped(default)
                                 || union_compatible(
                                     agg_type(value, &types, state),
                                     agg_type(default, &types, state),
@@ -2627,13 +2628,16 @@ impl<'t> Binder<'t> {
         }))
     }
 
-    /// An aggregate's `FILTER (WHERE ...)`: a boolean over the input row,
-    /// which may hold no aggregate of its own (nor a window function) in a
-    /// plain aggregate call; in a window aggregate it is evaluated over the
-    /// window's input, as its arguments are (`aggs` then given).
-    fn bind_filter(&mut self, e: &ast::Expr, scope: &Scope, aggs: Option<&mut AggState>) -> Result<Expr> {
-        let b = self.in_clause("FILTER", |b| b.bind_expr_inner(e, scope, aggs))?;
+    /// An aggregate's `FILTER (WHERE ...)`: a boolean over the input row
+    /// (an untyped literal or parameter is read as one), which may hold no
+    /// aggregate or window function, also on a windowed aggregate (as in
+    /// PostgreSQL).
+    fn bind_filter(&mut self, e: &ast::Expr, scope: &Scope) -> Result<Expr> {
+        let b = self.in_clause("FILTER", |b| b.bind_expr_inner(e, scope, None))?;
         let b = self.fold(b);
+        if untyped(&b) {
+            return Ok(self.fold(Expr::Cast(Box::new(b), DataType::Bool)));
+        }
         let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
         match infer_type(&b, &types) {
             DataType::Bool | DataType::Unknown => Ok(b),
@@ -2688,7 +2692,11 @@ impl<'t> Binder<'t> {
             "lastval" => Some(SeqFunc::LastVal),
             _ => None,
         };
-        if f.filter.is_some() && agg_func(&name).is_none() {
+        // On a function that does not exist, that error comes first.
+        let known = seq_func.is_some()
+            || scalar_function(&name).is_some()
+            || SPECIAL_FUNCTIONS.contains(&name.as_str());
+        if f.filter.is_some() && agg_func(&name).is_none() && known {
             return Err(SqlError::new(
                 codes::WRONG_OBJECT_TYPE,
                 format!("FILTER specified, but {name} is not an aggregate function"),
@@ -2721,7 +2729,7 @@ impl<'t> Binder<'t> {
             }
             let func = self.check_agg_args(&name, func, &bound, scope)?;
             let filter = match &f.filter {
-                Some(e) => Some(self.bind_filter(e, scope, None)?),
+                Some(e) => Some(self.bind_filter(e, scope)?),
                 None => None,
             };
             let call = AggCall {
@@ -2781,58 +2789,11 @@ impl<'t> Binder<'t> {
             }
             _ => {}
         }
-        let (func, min, max) = match name.as_str() {
-            "abs" => (Func::Abs, 1, 1),
-            "coalesce" => (Func::Coalesce, 1, usize::MAX),
-            "nullif" => (Func::NullIf, 2, 2),
-            "length" | "char_length" | "character_length" => (Func::Length, 1, 1),
-            "lower" => (Func::Lower, 1, 1),
-            "upper" => (Func::Upper, 1, 1),
-            "round" => (Func::Round, 1, 2),
-            "floor" => (Func::Floor, 1, 1),
-            "ceil" | "ceiling" => (Func::Ceil, 1, 1),
-            "mod" => (Func::Mod, 2, 2),
-            "concat" => (Func::Concat, 0, usize::MAX),
-            "substr" | "substring" => (Func::Substr, 2, 3),
-            "btrim" | "trim" => (Func::Trim, 1, 2),
-            "power" | "pow" => (Func::Power, 2, 2),
-            "sqrt" => (Func::Sqrt, 1, 1),
-            "cbrt" => (Func::Cbrt, 1, 1),
-            "exp" => (Func::Exp, 1, 1),
-            "ln" => (Func::Ln, 1, 1),
-            "log" => (Func::Log, 1, 2),
-            "log10" => (Func::Log, 1, 1),
-            "sign" => (Func::Sign, 1, 1),
-            "trunc" => (Func::Trunc, 1, 2),
-            "pi" => (Func::Pi, 0, 0),
-            "replace" => (Func::Replace, 3, 3),
-            "strpos" => (Func::StrPos, 2, 2),
-            "left" => (Func::Left, 2, 2),
-            "right" => (Func::Right, 2, 2),
-            "lpad" => (Func::Lpad, 2, 3),
-            "rpad" => (Func::Rpad, 2, 3),
-            "ltrim" => (Func::Ltrim, 1, 2),
-            "rtrim" => (Func::Rtrim, 1, 2),
-            "split_part" => (Func::SplitPart, 3, 3),
-            "starts_with" => (Func::StartsWith, 2, 2),
-            "repeat" => (Func::Repeat, 2, 2),
-            "reverse" => (Func::Reverse, 1, 1),
-            "initcap" => (Func::Initcap, 1, 1),
-            "chr" => (Func::Chr, 1, 1),
-            "ascii" => (Func::Ascii, 1, 1),
-            "octet_length" => (Func::OctetLength, 1, 1),
-            "greatest" => (Func::Greatest, 1, usize::MAX),
-            "least" => (Func::Least, 1, usize::MAX),
-            "random" => (Func::Random, 0, 0),
-            "clock_timestamp" => (Func::ClockTimestamp, 0, 0),
-            "date_trunc" => (Func::DateTrunc, 2, 2),
-            "date_part" => (Func::DatePart, 2, 2),
-            _ => {
-                return Err(SqlError::new(
-                    codes::UNDEFINED_FUNCTION,
-                    format!("function {name} does not exist"),
-                ));
-            }
+        let Some((func, min, max)) = scalar_function(&name) else {
+            return Err(SqlError::new(
+                codes::UNDEFINED_FUNCTION,
+                format!("function {name} does not exist"),
+            ));
         };
         if bound.len() < min || bound.len() > max {
             return Err(SqlError::new(
@@ -2906,6 +2867,71 @@ impl<'t> Binder<'t> {
             e
         })
     }
+}
+
+/// Functions the binder answers itself (constants of the statement, or
+/// looked up while binding) rather than through [`scalar_function`].
+const SPECIAL_FUNCTIONS: &[&str] = &[
+    "now",
+    "current_timestamp",
+    "localtimestamp",
+    "transaction_timestamp",
+    "statement_timestamp",
+    "pg_get_serial_sequence",
+    "pg_table_is_visible",
+    "current_date",
+];
+
+/// A scalar function: what it is and how many arguments it takes.
+fn scalar_function(name: &str) -> Option<(Func, usize, usize)> {
+    Some(match name {
+        "abs" => (Func::Abs, 1, 1),
+        "coalesce" => (Func::Coalesce, 1, usize::MAX),
+        "nullif" => (Func::NullIf, 2, 2),
+        "length" | "char_length" | "character_length" => (Func::Length, 1, 1),
+        "lower" => (Func::Lower, 1, 1),
+        "upper" => (Func::Upper, 1, 1),
+        "round" => (Func::Round, 1, 2),
+        "floor" => (Func::Floor, 1, 1),
+        "ceil" | "ceiling" => (Func::Ceil, 1, 1),
+        "mod" => (Func::Mod, 2, 2),
+        "concat" => (Func::Concat, 0, usize::MAX),
+        "substr" | "substring" => (Func::Substr, 2, 3),
+        "btrim" | "trim" => (Func::Trim, 1, 2),
+        "power" | "pow" => (Func::Power, 2, 2),
+        "sqrt" => (Func::Sqrt, 1, 1),
+        "cbrt" => (Func::Cbrt, 1, 1),
+        "exp" => (Func::Exp, 1, 1),
+        "ln" => (Func::Ln, 1, 1),
+        "log" => (Func::Log, 1, 2),
+        "log10" => (Func::Log, 1, 1),
+        "sign" => (Func::Sign, 1, 1),
+        "trunc" => (Func::Trunc, 1, 2),
+        "pi" => (Func::Pi, 0, 0),
+        "replace" => (Func::Replace, 3, 3),
+        "strpos" => (Func::StrPos, 2, 2),
+        "left" => (Func::Left, 2, 2),
+        "right" => (Func::Right, 2, 2),
+        "lpad" => (Func::Lpad, 2, 3),
+        "rpad" => (Func::Rpad, 2, 3),
+        "ltrim" => (Func::Ltrim, 1, 2),
+        "rtrim" => (Func::Rtrim, 1, 2),
+        "split_part" => (Func::SplitPart, 3, 3),
+        "starts_with" => (Func::StartsWith, 2, 2),
+        "repeat" => (Func::Repeat, 2, 2),
+        "reverse" => (Func::Reverse, 1, 1),
+        "initcap" => (Func::Initcap, 1, 1),
+        "chr" => (Func::Chr, 1, 1),
+        "ascii" => (Func::Ascii, 1, 1),
+        "octet_length" => (Func::OctetLength, 1, 1),
+        "greatest" => (Func::Greatest, 1, usize::MAX),
+        "least" => (Func::Least, 1, usize::MAX),
+        "random" => (Func::Random, 0, 0),
+        "clock_timestamp" => (Func::ClockTimestamp, 0, 0),
+        "date_trunc" => (Func::DateTrunc, 2, 2),
+        "date_part" => (Func::DatePart, 2, 2),
+        _ => return None,
+    })
 }
 
 /// The aggregate called `name`, if it is one.

@@ -280,7 +280,17 @@ impl Visitor for Infer {
         let boolean = Some(DataType::Bool);
         match e {
             Expr::Cast { expr, data_type, .. } => self.set(expr, map_type(data_type).ok()),
-            Expr::Function(f) if f.over.is_some() => self.window_call(f),
+            Expr::Function(f) if f.over.is_some() => {
+                if let Some(filter) = &f.filter {
+                    self.set(filter, boolean);
+                }
+                self.window_call(f)
+            }
+            Expr::Function(f) if f.filter.is_some() => {
+                if let Some(filter) = &f.filter {
+                    self.set(filter, boolean);
+                }
+            }
             Expr::BinaryOp { left, op, right } => match op {
                 B::And | B::Or => {
                     self.set(left, boolean);

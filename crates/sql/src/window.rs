@@ -472,17 +472,6 @@ impl Sorted {
 /// One call's value for every input row (indexed like the input).
 fn evaluate(call: &WindowCall, s: &Sorted, rows: &[Row], ctx: &mut ExecCtx) -> Result<Vec<Value>> {
     let mut out = vec![Value::Null; rows.len()];
-    // Argument values in window order, evaluated once.
-    let mut args: Vec<Vec<Value>> = Vec::with_capacity(s.order.len());
-    for &r in &s.order {
-        ctx.check()?;
-        args.push(
-            call.args
-                .iter()
-                .map(|e| e.eval(&rows[r], ctx))
-                .collect::<Result<Vec<_>>>()?,
-        );
-    }
     // Rows the call's FILTER keeps, in window order (all without one).
     let mut kept: Vec<bool> = Vec::new();
     if let Some(filter) = &call.filter {
@@ -490,6 +479,23 @@ fn evaluate(call: &WindowCall, s: &Sorted, rows: &[Row], ctx: &mut ExecCtx) -> R
             ctx.check()?;
             kept.push(filter.eval(&rows[r], ctx)?.is_true());
         }
+    }
+    // Argument values in window order, evaluated once, and only for rows
+    // the FILTER keeps (as PostgreSQL: `sum(10 / x) FILTER (WHERE x <> 0)`
+    // never divides by zero).
+    let mut args: Vec<Vec<Value>> = Vec::with_capacity(s.order.len());
+    for (pos, &r) in s.order.iter().enumerate() {
+        ctx.check()?;
+        if !kept.get(pos).copied().unwrap_or(true) {
+            args.push(vec![]);
+            continue;
+        }
+        args.push(
+            call.args
+                .iter()
+                .map(|e| e.eval(&rows[r], ctx))
+                .collect::<Result<Vec<_>>>()?,
+        );
     }
     let keeps = |pos: usize| kept.get(pos).copied().unwrap_or(true);
     let arg = |pos: usize, k: usize| args[pos].get(k).cloned().unwrap_or(Value::Null);

@@ -16,6 +16,8 @@ SELECT count(*) FROM s WHERE count(*) > 1;
 SELECT count(*) FILTER (WHERE x > 1), sum(x) FILTER (WHERE f), count(x) FILTER (WHERE NULL) FROM s;
 SELECT g, count(*) FILTER (WHERE x IS NULL), avg(x) FILTER (WHERE x % 2 = 0), sum(x) FROM s GROUP BY g ORDER BY g;
 SELECT count(DISTINCT g) FILTER (WHERE f) FROM s;
+SELECT sum(10 / x) FILTER (WHERE x <> 2), count(*) FILTER (WHERE 't') FROM s;
+SELECT nosuch(x) FILTER (WHERE true) FROM s;
 SELECT g FROM s GROUP BY g HAVING count(*) FILTER (WHERE f) = 2;
 EXPLAIN SELECT count(*) FILTER (WHERE x > 1) FROM s;
 SELECT count(*) FILTER (WHERE x) FROM s;

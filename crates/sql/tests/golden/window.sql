@@ -141,4 +141,7 @@ SELECT x, count(*) OVER (ORDER BY x ROWS BETWEEN '1' PRECEDING AND CURRENT ROW) 
 -- FILTER on a window aggregate leaves rows out of every frame
 SELECT id, sal, count(*) FILTER (WHERE sal > 100) OVER (ORDER BY id), sum(sal) FILTER (WHERE id <> 2) OVER (PARTITION BY dept ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW), avg(sal) FILTER (WHERE sal IS NOT NULL) OVER () FROM e ORDER BY id;
 SELECT dept, sum(count(*)) FILTER (WHERE dept IS NOT NULL) OVER (ORDER BY dept) FROM e GROUP BY dept ORDER BY dept;
+SELECT id, sum(1000 / sal) FILTER (WHERE sal <> 0 AND 't') OVER (ORDER BY id) FROM (VALUES (1, 0), (2, 50), (3, 0), (4, 100)) v(id, sal) ORDER BY id;
+SELECT dept, count(*) FILTER (WHERE count(*) > 1) OVER () FROM e GROUP BY dept;
+SELECT lag(NULL, 1, 0) OVER (ORDER BY id), lag('5', 1, 3) OVER (ORDER BY id) FROM e ORDER BY id LIMIT 2;
 EXPLAIN SELECT sum(sal) FILTER (WHERE sal > 1) OVER (ORDER BY sal NULLS FIRST, id DESC NULLS LAST, dept DESC) FROM e;
