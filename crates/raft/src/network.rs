@@ -1006,6 +1006,27 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fired_request_counts_for_the_lease_only_once_its_reply_is_read() {
+        let peer = start_peer_with(true, None, Some(Duration::from_millis(300)), None).await;
+        let mut conn = connect(&peer.addr).await;
+        let lease = conn.lease.clone();
+        let (vote, voters) = (request(4).vote, [std::collections::BTreeSet::from([1, 2])]);
+        let matched = conn.append_entries(request(4), RPCOption::new(TTL)).await;
+        assert_eq!(answered(matched.expect("first call")), Some(4));
+        let fired_at = Instant::now();
+        let fired = conn.append_entries(commit_only(4), RPCOption::new(TTL)).await;
+        assert!(matches!(fired, Ok(AppendEntriesResponse::Success)), "{fired:?}");
+        // The lease (100 ms) rests on the first request alone, sent before
+        // `fired_at`: had the fired one counted, it would still hold then.
+        let lease_ms = Duration::from_millis(100);
+        assert!(!lease.holds(&vote, &voters, fired_at + lease_ms));
+        // Its real reply, read behind the next awaited request, counts.
+        let again = conn.append_entries(commit_only(4), RPCOption::new(TTL)).await;
+        assert_eq!(answered(again.expect("awaited call")), Some(4));
+        assert!(lease.holds(&vote, &voters, fired_at + lease_ms));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_peer_without_the_stream_rpc_gets_unary_calls() {
         let peer = start_peer(false, None, None).await;
         let mut conn = connect(&peer.addr).await;
