@@ -1510,13 +1510,19 @@ impl<'t> Binder<'t> {
                 // A parameter being described stands as NULL: its value,
                 // checked when the statement runs, is not known yet.
                 Expr::Literal(Value::Null) if crate::placeholders::is_describing() => {
-                    return Ok((kind(0), (units == FrameUnits::Range).then_some(Value::Int(0))));
+                    let zero = match key_type {
+                        Some(t) if is_point_in_time(t) => Value::Interval(crate::interval::Interval::ZERO),
+                        _ => Value::Int(0),
+                    };
+                    return Ok((kind(0), (units == FrameUnits::Range).then_some(zero)));
                 }
                 // An untyped literal (a parameter sent as text) takes the
-                // offset's type: bigint, or the RANGE key's.
+                // offset's type: bigint, or for RANGE the key's (an
+                // interval beside a date or timestamp).
                 Expr::Literal(Value::Text(s)) => {
                     let ty = match (units, key_type) {
                         (FrameUnits::Range, Some(t)) if t.is_numeric() => t,
+                        (FrameUnits::Range, Some(t)) if is_point_in_time(t) => DataType::Interval,
                         _ => DataType::Int8,
                     };
                     Expr::Literal(Value::Text(s).cast(ty)?)
@@ -1547,7 +1553,11 @@ impl<'t> Binder<'t> {
                         ),
                     )
                 };
-                if !(key.is_integer() || key.is_float() || matches!(key, DataType::Numeric(_))) {
+                if !(key.is_integer()
+                    || key.is_float()
+                    || matches!(key, DataType::Numeric(_))
+                    || is_point_in_time(key))
+                {
                     return Err(SqlError::new(
                         codes::FEATURE_NOT_SUPPORTED,
                         format!(
@@ -1563,20 +1573,28 @@ impl<'t> Binder<'t> {
                             format!("frame {which} offset must not be null"),
                         ));
                     }
-                    Expr::Literal(v @ (Value::Int(_) | Value::Numeric(_) | Value::Float(_))) => v,
+                    Expr::Literal(
+                        v @ (Value::Int(_) | Value::Numeric(_) | Value::Float(_) | Value::Interval(_)),
+                    ) => v,
                     Expr::Literal(v) => return Err(offset_type_unsupported(&v)),
                     _ => return Err(SqlError::unsupported("window frame offsets other than constants")),
                 };
                 // Integer keys take integer offsets only (PostgreSQL's
                 // in_range functions).
                 // (and a NUMERIC key no double precision offset).
+                // Dates and timestamps take intervals, numbers numbers.
                 if key.is_integer() && !matches!(v, Value::Int(_))
                     || matches!(key, DataType::Numeric(_)) && matches!(v, Value::Float(_))
+                    || is_point_in_time(key) != matches!(v, Value::Interval(_))
                 {
                     return Err(offset_type_unsupported(&v));
                 }
+                let zero = match v {
+                    Value::Interval(_) => Value::Interval(crate::interval::Interval::ZERO),
+                    _ => Value::Int(0),
+                };
                 if matches!(v, Value::Float(f) if f.is_nan())
-                    || v.sql_cmp(&Value::Int(0))? == Some(std::cmp::Ordering::Less)
+                    || v.sql_cmp(&zero)? == Some(std::cmp::Ordering::Less)
                 {
                     return Err(SqlError::new(
                         "22013",
@@ -3077,6 +3095,11 @@ fn check_distinct_on(cols: &[usize], order: &[(usize, &ast::OrderByOptions)]) ->
         return Err(mismatch());
     }
     Ok(())
+}
+
+/// A date or timestamp: RANGE offsets over it are intervals.
+fn is_point_in_time(t: DataType) -> bool {
+    matches!(t, DataType::Date | DataType::Timestamp | DataType::TimestampTz)
 }
 
 /// An untyped literal: a quoted string or NULL, which PostgreSQL converts

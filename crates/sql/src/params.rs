@@ -99,8 +99,9 @@ impl Infer {
     }
 
     /// A window call's parameters as PostgreSQL types them: the integer
-    /// argument of ntile, lag, lead and nth_value, and ROWS/GROUPS frame
-    /// offsets (bigint).
+    /// argument of ntile, lag, lead and nth_value, ROWS/GROUPS frame
+    /// offsets (bigint), and RANGE offsets beside a date or timestamp key
+    /// (interval).
     fn window_call(&mut self, f: &ast::Function) {
         let name = crate::binder::object_name(&f.name).unwrap_or_default();
         let int_arg = match name.as_str() {
@@ -115,13 +116,26 @@ impl Infer {
         }
         if let Some(ast::WindowType::WindowSpec(spec)) = &f.over
             && let Some(frame) = &spec.window_frame
-            && frame.units != ast::WindowFrameUnits::Range
         {
+            // ROWS and GROUPS offsets are bigint; RANGE offsets beside a
+            // date or timestamp key are intervals (beside a number they are
+            // the key's type, left to the binder's cast).
+            let ty = match frame.units {
+                ast::WindowFrameUnits::Range => match spec.order_by.as_slice() {
+                    [key] => self
+                        .ty(&key.expr)
+                        .filter(|t| matches!(t, DataType::Date | DataType::Timestamp | DataType::TimestampTz))
+                        .map(|_| DataType::Interval),
+                    _ => None,
+                },
+                _ => Some(DataType::Int8),
+            };
             for b in std::iter::once(&frame.start_bound).chain(frame.end_bound.as_ref()) {
                 if let ast::WindowFrameBound::Preceding(Some(e)) | ast::WindowFrameBound::Following(Some(e)) =
                     b
+                    && ty.is_some()
                 {
-                    self.set(e, Some(DataType::Int8));
+                    self.set(e, ty);
                 }
             }
         }

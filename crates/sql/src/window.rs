@@ -19,9 +19,13 @@
 //! - Every loop over rows checks the statement interrupt; nothing recurses
 //!   per row.
 //!
-//! Deliberately not done: DISTINCT/FILTER/ORDER BY inside a windowed
-//! aggregate, IGNORE NULLS, RANGE offsets over non-numeric keys (an
-//! INTERVAL offset over dates or timestamps), EXCLUDE. Aggregates over a frame whose start moves
+//! RANGE offsets are numbers over numeric keys and intervals over dates and
+//! timestamps (a bound is the key plus or minus the offset, months on the
+//! calendar).
+//!
+//! Deliberately not done: DISTINCT/ORDER BY inside a windowed aggregate,
+//! FILTER on the other window functions, IGNORE NULLS, RANGE offsets over
+//! other keys, EXCLUDE. Aggregates over a frame whose start moves
 //! are recomputed per row (O(rows × frame)); frames anchored at the
 //! partition start are accumulated incrementally.
 
@@ -197,6 +201,7 @@ impl Frame {
     fn describe(&self) -> String {
         let b = |x: FrameBound, v: &Option<Value>| {
             let n = |n: u64| match v {
+                Some(v @ Value::Interval(_)) => format!("'{}'", v.to_text().unwrap_or_default()),
                 Some(v) => v.to_text().unwrap_or_default(),
                 None => n.to_string(),
             };
