@@ -1294,6 +1294,36 @@ async fn window_parameters_through_a_driver() {
     assert_eq!(sqlstate(&err), "22004");
 }
 
+/// A RANGE offset over a timestamp key is an interval: Describe types its
+/// parameter so, and one sent as text is read as an interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interval_range_offsets_through_a_driver() {
+    let server = start_default().await;
+    let c = connect(&server).await;
+    c.batch_execute(
+        "CREATE TABLE ts (t TIMESTAMP PRIMARY KEY, v INT); \
+         INSERT INTO ts VALUES ('2024-01-01 00:00', 1), ('2024-01-01 12:00', 2), ('2024-01-03 00:00', 4)",
+    )
+    .await
+    .expect("schema");
+    let sql =
+        "SELECT v, sum(v) OVER (ORDER BY t RANGE BETWEEN $1 PRECEDING AND CURRENT ROW) FROM ts ORDER BY t";
+    let described = c.prepare(sql).await.expect("prepare");
+    assert_eq!(described.params(), &[Type::INTERVAL]);
+    let as_text = c
+        .prepare_typed(sql, &[Type::TEXT])
+        .await
+        .expect("prepare as text");
+    for (offset, want) in [
+        ("1 day", [(1, 1i64), (2, 3), (4, 4)]),
+        ("2 days", [(1, 1), (2, 3), (4, 7)]),
+    ] {
+        let rows = c.query(&as_text, &[&offset]).await.expect("run");
+        let got: Vec<(i32, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        assert_eq!(got, want, "{offset}");
+    }
+}
+
 /// An aggregate's FILTER with parameters: Describe types a parameter that
 /// is the whole condition as boolean, and the rows it leaves out are not
 /// aggregated, in a plain and in a windowed aggregate.
