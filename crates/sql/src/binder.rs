@@ -1315,6 +1315,10 @@ impl<'t> Binder<'t> {
         state: &mut AggState,
     ) -> Result<WindowCall> {
         let mut bound = Vec::new();
+        // The arguments as written, before folding turns `'t'::text` or
+        // `NULL::int` into a bare literal: their types are the ones
+        // PostgreSQL resolves the function by.
+        let mut written = Vec::new();
         for a in args {
             match a {
                 ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)
@@ -1324,6 +1328,7 @@ impl<'t> Binder<'t> {
                 }
                 ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
                     let b = self.bind_expr_inner(e, scope, Some(state))?;
+                    written.push(b.clone());
                     bound.push(self.fold(b));
                 }
                 _ => return Err(SqlError::unsupported("this window function argument")),
@@ -1361,33 +1366,38 @@ impl<'t> Binder<'t> {
                 // An untyped literal there (a parameter sent as text) is an
                 // integer.
                 if let Some(i) = int_arg
+                    && written.get(i).is_some_and(untyped)
                     && let Some(Expr::Literal(Value::Text(s))) = bound.get(i)
                 {
                     let v = Value::Text(s.clone()).cast(DataType::Int4)?;
                     bound[i] = Expr::Literal(v);
                 }
+                // An untyped argument takes the type its place needs (the
+                // integer above); a typed one keeps the type it was written
+                // with.
+                let arg_type = |i: usize, state: &AggState| match (written.get(i), bound.get(i)) {
+                    (Some(w), _) if !untyped(w) => agg_type(w, &types, state),
+                    (_, Some(b)) => agg_type(b, &types, state),
+                    _ => DataType::Unknown,
+                };
                 if let Some(i) = int_arg
-                    && let Some(a) = bound.get(i)
+                    && i < bound.len()
                 {
-                    let t = agg_type(a, &types, state);
+                    let t = arg_type(i, state);
                     // PostgreSQL's argument is `integer`: bigint does not
                     // convert to it implicitly.
                     // lag/lead's default must be of the value's type (an
                     // untyped literal or NULL converts to it).
-                    let default_fits = match (f, bound.as_slice()) {
+                    let default_fits = match (f, written.as_slice()) {
                         (WinFunc::Lag | WinFunc::Lead, [value, _, default]) => {
                             untyped(value)
                                 || untyped(default)
-                                || union_compatible(
-                                    agg_type(value, &types, state),
-                                    agg_type(default, &types, state),
-                                )
+                                || union_compatible(arg_type(0, state), arg_type(2, state))
                         }
                         _ => true,
                     };
                     if !(t.is_integer() && t != DataType::Int8 || t == DataType::Unknown) || !default_fits {
-                        let names: Vec<&str> =
-                            bound.iter().map(|a| agg_type(a, &types, state).name()).collect();
+                        let names: Vec<&str> = (0..bound.len()).map(|i| arg_type(i, state).name()).collect();
                         return Err(SqlError::new(
                             codes::UNDEFINED_FUNCTION,
                             format!("function {name}({}) does not exist", names.join(", ")),
@@ -2652,13 +2662,14 @@ impl<'t> Binder<'t> {
     /// PostgreSQL).
     fn bind_filter(&mut self, e: &ast::Expr, scope: &Scope) -> Result<Expr> {
         let b = self.in_clause("FILTER", |b| b.bind_expr_inner(e, scope, None))?;
-        let b = self.fold(b);
+        // Typed as written (`'t'` and NULL are untyped, `'t'::text`,
+        // `upper('t')` and `NULL::int` are not), not after folding.
         if untyped(&b) {
             return Ok(self.fold(Expr::Cast(Box::new(b), DataType::Bool)));
         }
         let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
         match infer_type(&b, &types) {
-            DataType::Bool | DataType::Unknown => Ok(b),
+            DataType::Bool | DataType::Unknown => Ok(self.fold(b)),
             ty => Err(SqlError::mismatch(format!(
                 "argument of FILTER must be type boolean, not type {}",
                 ty.name()

@@ -943,10 +943,15 @@ fn datetime_arith(op: BinOp, l: &Value, r: &Value) -> Result<Option<Value>> {
     if let Some(r) = coerce(r, l)? {
         return datetime_arith(op, l, &r);
     }
+    // Dates are read and printed in years 1 to 9999 (see datetime).
     let shift = |d: i32, n: i64| -> Result<Value> {
-        i32::try_from(i64::from(d) + n)
-            .map(Date)
-            .map_err(|_| SqlError::overflow("date"))
+        let out_of_range = || SqlError::new(codes::DATETIME_FIELD_OVERFLOW, "date out of range");
+        let days = i64::from(d).checked_add(n).ok_or_else(out_of_range)?;
+        // (Years 1 to 9999 are well within ±10^7 days of 1970.)
+        if days.abs() > 10_000_000 || !(1..=9999).contains(&crate::datetime::civil_from_days(days).0) {
+            return Err(out_of_range());
+        }
+        i32::try_from(days).map(Date).map_err(|_| out_of_range())
     };
     let ts = |d: &i32| crate::datetime::date_to_timestamp(*d);
     let factor = |v: &Value| match v {
@@ -976,9 +981,7 @@ fn datetime_arith(op: BinOp, l: &Value, r: &Value) -> Result<Option<Value>> {
         }
         (BinOp::Div, Interval(iv), n) if factor(n).is_some() => Interval(iv.div(factor(n).unwrap_or(1.0))?),
         (BinOp::Add, Date(d), Int(n)) | (BinOp::Add, Int(n), Date(d)) => shift(*d, *n)?,
-        (BinOp::Sub, Date(d), Int(n)) => {
-            shift(*d, n.checked_neg().ok_or_else(|| SqlError::overflow("date"))?)?
-        }
+        (BinOp::Sub, Date(d), Int(n)) => shift(*d, n.checked_neg().unwrap_or(i64::MAX))?,
         (BinOp::Sub, Date(a), Date(b)) => Int(i64::from(*a) - i64::from(*b)),
         (_, Date(_) | Timestamp(_) | Bytes(_) | Interval(_), _)
         | (_, _, Date(_) | Timestamp(_) | Bytes(_) | Interval(_)) => {

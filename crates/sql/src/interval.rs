@@ -161,7 +161,10 @@ impl Interval {
             let (y, m, d) = civil_from_days(days);
             let total = y * 12 + i64::from(m) - 1 + i64::from(self.months);
             let (y, m) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u32);
-            if !(1..=9999).contains(&y) {
+            // Only the result must be in years 1 to 9999: a month step
+            // past year 9999 may come back with negative days. Within
+            // ±200,000 years the microseconds cannot overflow.
+            if !(-200_000..=200_000).contains(&y) {
                 return Err(SqlError::new(
                     codes::DATETIME_FIELD_OVERFLOW,
                     "timestamp out of range",

@@ -116,8 +116,8 @@ pub enum FrameUnits {
 }
 
 /// A frame clause. In RANGE mode an `n PRECEDING`/`n FOLLOWING` bound's
-/// offset is a value (`start_value`/`end_value`, of a numeric type; the
-/// bound's own count is then unused): the frame edge is where the single
+/// offset is a value (`start_value`/`end_value`: a number, or an interval
+/// over a date or timestamp key; the bound's own count is then unused): the frame edge is where the single
 /// ORDER BY key passes the current row's key minus/plus it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Frame {
@@ -231,7 +231,9 @@ impl Frame {
 /// after the last key not beyond it) for the row at `p`. NULL keys are
 /// only ever in range of each other: a NULL current row's offset bounds
 /// are its peer group `peers`. A bound that overflows lies beyond every
-/// key.
+/// key (numbers past their type's range; for times, a result before year
+/// 1 or after 9999, which a non-negative offset only reaches on the side
+/// it moves to).
 fn range_offset_position(
     p: &Place,
     peers: (usize, usize),

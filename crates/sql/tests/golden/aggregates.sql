@@ -21,6 +21,9 @@ SELECT nosuch(x) FILTER (WHERE true) FROM s;
 SELECT g FROM s GROUP BY g HAVING count(*) FILTER (WHERE f) = 2;
 EXPLAIN SELECT count(*) FILTER (WHERE x > 1) FROM s;
 SELECT count(*) FILTER (WHERE x) FROM s;
+SELECT count(*) FILTER (WHERE 't'::text) FROM s;
+SELECT count(*) FILTER (WHERE upper('t')) FROM s;
+SELECT count(*) FILTER (WHERE NULL::int) FROM s;
 SELECT count(*) FILTER (WHERE count(*) > 1) FROM s;
 SELECT abs(x) FILTER (WHERE x > 1) FROM s;
 -- clauses that change an aggregate's input are refused, never ignored

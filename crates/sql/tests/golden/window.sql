@@ -46,6 +46,8 @@ SELECT sum(v) OVER (ORDER BY t RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) FROM m
 SELECT sum(v) OVER (ORDER BY v RANGE BETWEEN '1 day' PRECEDING AND CURRENT ROW) FROM m;
 SELECT sum(v) OVER (ORDER BY t RANGE BETWEEN INTERVAL '-1 day' PRECEDING AND CURRENT ROW) FROM m;
 EXPLAIN SELECT sum(v) OVER (ORDER BY t RANGE BETWEEN INTERVAL '1 day 2 hours' PRECEDING AND CURRENT ROW) FROM m;
+-- a month past year 9999 that the days bring back is within range
+SELECT d, sum(v) OVER (ORDER BY d RANGE BETWEEN CURRENT ROW AND INTERVAL '1 mon -20 days' FOLLOWING) FROM (VALUES (DATE '9999-12-15', 1), (DATE '9999-12-20', 2), (DATE '9999-12-30', 3)) x(d, v) ORDER BY d;
 SELECT sum(sal) OVER (ORDER BY sal RANGE 1.5 PRECEDING) FROM e;
 SELECT sum(sal) OVER (ORDER BY sal RANGE -1 PRECEDING) FROM e;
 SELECT sum(sal) OVER (ORDER BY sal RANGE BETWEEN NULL PRECEDING AND CURRENT ROW) FROM e;
@@ -118,6 +120,9 @@ SELECT lag(sal, 1, 0.5) OVER (ORDER BY id), lead(dept, 1, 'zz') OVER (ORDER BY i
 SELECT lag(sal > 0, 1, 0) OVER () FROM e;
 SELECT lead(sal, 1, dept) OVER () FROM e;
 SELECT lag(sal > 0, 1, 'true') OVER (ORDER BY id), lead(dept, 1, NULL) OVER (ORDER BY id) FROM e ORDER BY id LIMIT 1;
+-- typed as written: a cast makes a literal typed
+SELECT lag(NULL::text, 1, 0) OVER () FROM e;
+SELECT lag(sal, '1'::text) OVER () FROM e;
 SELECT sum(dept) OVER () FROM e;
 SELECT ntile(0) OVER (ORDER BY id) FROM e;
 SELECT nth_value(sal, 0) OVER (ORDER BY id) FROM e;
