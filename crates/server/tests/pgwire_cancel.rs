@@ -1,5 +1,6 @@
 //! CancelRequest over the wire: tokio-postgres' `cancel_query` stops a
-//! long query with 57014 and the session carries on; a raw client checks
+//! long query with 57014 and the session carries on, and so does
+//! `statement_timeout`; a raw client checks
 //! that BackendKeyData's pid is `pg_backend_pid()`, that a wrong secret
 //! cancels nothing and that the right one does.
 //!
@@ -91,6 +92,95 @@ async fn cancel_query_stops_a_running_statement() {
     assert_eq!(sqlstate(&err), "25P02");
     client.batch_execute("ROLLBACK").await.expect("rollback");
     client.simple_query("SELECT 1").await.expect("after rollback");
+}
+
+/// `SET statement_timeout` stops a statement that runs past it, in the
+/// simple and the extended protocol, in a row loop and in `pg_sleep`, with
+/// PostgreSQL's 57014 message; the session carries on, a block fails until
+/// ROLLBACK, and `0` lifts the limit. If the timeout did nothing, the
+/// statements would run for a minute and succeed, and the test would fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_timeout_stops_a_statement_and_the_session_carries_on() {
+    let server = start_default().await;
+    let client = connect(&server).await;
+    cube(&client, 400).await;
+    let timed_out = |r: Result<(), tokio_postgres::Error>| {
+        let err = r.expect_err("a statement past its timeout fails");
+        assert_eq!(sqlstate(&err), "57014", "{err:?}");
+        let message = err
+            .as_db_error()
+            .map(|e| e.message().to_owned())
+            .unwrap_or_default();
+        assert_eq!(message, "canceling statement due to statement timeout");
+    };
+    client
+        .batch_execute("SET statement_timeout = 100")
+        .await
+        .expect("set");
+    let shown: String = client
+        .query_one("SHOW statement_timeout", &[])
+        .await
+        .expect("show")
+        .get(0);
+    assert_eq!(shown, "100ms");
+    let run = |sql: &'static str, extended: bool| {
+        let c = &client;
+        async move {
+            tokio::time::timeout(CANCEL_TIMEOUT, async move {
+                if extended {
+                    c.query(sql, &[]).await.map(|_| ())
+                } else {
+                    c.simple_query(sql).await.map(|_| ())
+                }
+            })
+            .await
+            .expect("the statement outlived its timeout by minutes")
+        }
+    };
+    timed_out(run("SELECT pg_sleep(60)", false).await);
+    timed_out(run("SELECT pg_sleep(60)", true).await);
+    // 64 million joined rows: far longer than 100 ms.
+    timed_out(run(LONG, true).await);
+    let row = client
+        .query_one("SELECT count(*) FROM a", &[])
+        .await
+        .expect("after the timeout");
+    assert_eq!(row.get::<_, i64>(0), 400);
+
+    client.batch_execute("BEGIN").await.expect("begin");
+    timed_out(run("SELECT pg_sleep(60)", false).await);
+    let err = client
+        .simple_query("SELECT 1")
+        .await
+        .map(|_| ())
+        .expect_err("failed block");
+    assert_eq!(sqlstate(&err), "25P02");
+    client.batch_execute("ROLLBACK").await.expect("rollback");
+
+    let err = client
+        .batch_execute("SET statement_timeout = '5 parsecs'")
+        .await
+        .expect_err("bad unit");
+    assert_eq!(sqlstate(&err), "22023");
+    client
+        .batch_execute("SET statement_timeout = '1min'")
+        .await
+        .expect("set in minutes");
+    let shown: String = client
+        .query_one("SHOW statement_timeout", &[])
+        .await
+        .expect("show")
+        .get(0);
+    assert_eq!(shown, "1min");
+    client
+        .batch_execute("SET statement_timeout = 0")
+        .await
+        .expect("no limit");
+    let row = client
+        .query_one("SELECT pg_sleep(0.3)", &[])
+        .await
+        .expect("no limit now");
+    assert_eq!(row.get::<_, String>(0), "");
 }
 
 /// A bare protocol connection that remembers its BackendKeyData.

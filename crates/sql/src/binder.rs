@@ -2957,6 +2957,7 @@ fn scalar_function(name: &str) -> Option<(Func, usize, usize)> {
         "least" => (Func::Least, 1, usize::MAX),
         "random" => (Func::Random, 0, 0),
         "clock_timestamp" => (Func::ClockTimestamp, 0, 0),
+        "pg_sleep" => (Func::PgSleep, 1, 1),
         "date_trunc" => (Func::DateTrunc, 2, 2),
         "date_part" => (Func::DatePart, 2, 2),
         _ => return None,

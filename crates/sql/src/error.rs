@@ -61,8 +61,10 @@ pub mod codes {
     pub const INVALID_DATETIME_FORMAT: &str = "22007";
     pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
     pub const INTERVAL_FIELD_OVERFLOW: &str = "22015";
-    /// The statement was cancelled (CancelRequest). PostgreSQL's `query_canceled`.
+    /// The statement was cancelled (CancelRequest, statement timeout).
+    /// PostgreSQL's `query_canceled`.
     pub const QUERY_CANCELED: &str = "57014";
+    pub const INSUFFICIENT_RESOURCES: &str = "53000";
     /// The object is in use (e.g. dropping the session's own user).
     pub const OBJECT_IN_USE: &str = "55006";
     /// A system object cannot be dropped (the `root` user).
@@ -137,7 +139,7 @@ impl From<quorumdb_storage::Error> for SqlError {
             E::ReadOnly => codes::READ_ONLY_TRANSACTION,
             E::SnapshotTooOld { .. } => codes::SNAPSHOT_TOO_OLD,
             E::Io { .. } => codes::IO_ERROR,
-            E::Canceled => codes::QUERY_CANCELED,
+            E::Canceled => return crate::interrupt::current_error(),
             _ => codes::INTERNAL_ERROR,
         };
         SqlError::new(code, e.to_string())

@@ -134,6 +134,10 @@ pub enum Func {
     Random,
     /// `clock_timestamp()`: volatile, the time of the call.
     ClockTimestamp,
+    /// `pg_sleep(seconds)`: volatile; waits (a cancel or statement timeout
+    /// ends the wait with 57014), then returns an empty string (PostgreSQL:
+    /// `void`).
+    PgSleep,
     /// `date_trunc(field, t)`.
     DateTrunc,
     /// `date_part(field, t)` (double precision).
@@ -188,6 +192,7 @@ impl Func {
             Func::Least => "least",
             Func::Random => "random",
             Func::ClockTimestamp => "clock_timestamp",
+            Func::PgSleep => "pg_sleep",
             Func::DateTrunc => "date_trunc",
             Func::DatePart => "date_part",
             Func::Extract => "extract",
@@ -222,7 +227,7 @@ impl Func {
     /// A new value at each call, whatever the arguments: never folded,
     /// evaluated per row (see [`Expr::is_volatile`]).
     pub fn is_volatile(self) -> bool {
-        matches!(self, Func::Random | Func::ClockTimestamp)
+        matches!(self, Func::Random | Func::ClockTimestamp | Func::PgSleep)
     }
 
     /// Functions evaluated and typed by [`crate::math`].
@@ -1096,6 +1101,26 @@ fn random_unit() -> f64 {
     })
 }
 
+/// `pg_sleep`: waits `seconds` (none if not positive) in slices short
+/// enough that a cancel or a statement timeout ends it within about 10 ms.
+fn sleep(seconds: f64) -> Result<Value> {
+    let Ok(total) = std::time::Duration::try_from_secs_f64(seconds.max(0.0)) else {
+        return Err(SqlError::new(
+            codes::INVALID_PARAMETER_VALUE,
+            format!("cannot sleep {seconds} seconds"),
+        ));
+    };
+    let start = std::time::Instant::now();
+    loop {
+        crate::interrupt::check_current()?;
+        let left = total.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return Ok(Value::Text(String::new()));
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(10)));
+    }
+}
+
 fn call_function(f: Func, args: Vec<Value>) -> Result<Value> {
     use Value::*;
     match f {
@@ -1200,6 +1225,10 @@ fn call_function(f: Func, args: Vec<Value>) -> Result<Value> {
         | Func::Sign
         | Func::Trunc
         | Func::Pi => crate::math::call(f, &args)?,
+        Func::PgSleep => match args.first().map(|a| a.cast(DataType::Float8)).transpose()? {
+            Some(Float(seconds)) => sleep(seconds)?,
+            other => return Err(SqlError::internal(format!("pg_sleep of {other:?}"))),
+        },
         Func::Greatest | Func::Least | Func::Random | Func::ClockTimestamp => {
             return Err(SqlError::internal(format!(
                 "{f:?} evaluated as a strict function"
@@ -1286,6 +1315,7 @@ pub fn infer_type(e: &Expr, input: &[DataType]) -> DataType {
             Func::Random | Func::DatePart => DataType::Float8,
             Func::Extract => DataType::Numeric(None),
             Func::ClockTimestamp => DataType::Timestamp,
+            Func::PgSleep => DataType::Text(None),
             Func::DateTrunc => match args.get(1).map(|a| infer_type(a, input)) {
                 Some(DataType::TimestampTz) => DataType::TimestampTz,
                 _ => DataType::Timestamp,

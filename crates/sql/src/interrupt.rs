@@ -22,13 +22,23 @@
 //!   too, and so does a commit that has not been proposed yet (nothing was
 //!   committed); all end with 57014.
 //!
+//! - A statement timeout ([`statement`]'s `timeout`, PostgreSQL's
+//!   `statement_timeout`) is the same trip, made by one process-wide
+//!   watchdog thread when the deadline passes; the error then says
+//!   `canceling statement due to statement timeout` (still 57014). The
+//!   deadline is disarmed when the statement ends, so it never hits a
+//!   later one.
+//!
 //! Deliberately not done: interrupting a commit already handed to Raft (its
-//! outcome would become unknown), sorting an in-memory buffer (the rows
-//! were already read), or timeouts (`statement_timeout`).
+//! outcome would become unknown; such a statement outlives its timeout),
+//! sorting an in-memory buffer (the rows were already read).
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
-use quorumdb_storage::cancel::Flag;
+use quorumdb_storage::cancel::{Flag, Reason};
 
 use crate::error::{Result, SqlError, codes};
 
@@ -57,17 +67,32 @@ impl Interrupt {
 
     /// `Err(57014)` once tripped.
     pub fn check(&self) -> Result<()> {
-        if self.is_tripped() {
-            Err(canceled())
-        } else {
-            Ok(())
+        match self.0.reason() {
+            Some(reason) => Err(canceled(reason)),
+            None => Ok(()),
         }
+    }
+
+    /// The 57014 this interrupt stands for now (as if the client asked,
+    /// when it is not tripped).
+    pub fn error(&self) -> SqlError {
+        canceled(self.0.reason().unwrap_or(Reason::UserRequest))
     }
 }
 
-/// The error of a cancelled statement.
-pub fn canceled() -> SqlError {
-    SqlError::new(codes::QUERY_CANCELED, "canceling statement due to user request")
+/// The error of a statement cancelled for `reason`.
+pub fn canceled(reason: Reason) -> SqlError {
+    let why = match reason {
+        Reason::UserRequest => "user request",
+        Reason::StatementTimeout => "statement timeout",
+    };
+    SqlError::new(codes::QUERY_CANCELED, format!("canceling statement due to {why}"))
+}
+
+/// The 57014 of the statement running on this thread (for a wait below
+/// the SQL layer that gave up with `Canceled`).
+pub fn current_error() -> SqlError {
+    current().map_or_else(|| canceled(Reason::UserRequest), |i| i.error())
 }
 
 /// Runs `f` with `interrupt` as this thread's current interrupt, for the
@@ -78,10 +103,118 @@ pub fn scope<T>(interrupt: &Interrupt, f: impl FnOnce() -> T) -> T {
 }
 
 /// Runs `f` as a new statement under `interrupt`: a cancel that arrived
-/// before it (while the session was idle) is forgotten first.
-pub fn statement<T>(interrupt: &Interrupt, f: impl FnOnce() -> T) -> T {
+/// before it (while the session was idle) is forgotten first. With a
+/// `timeout`, the interrupt is tripped ([`Reason::StatementTimeout`]) if
+/// `f` still runs that long after it began (53000 if the watchdog thread
+/// cannot be started).
+pub fn statement<T>(
+    interrupt: &Interrupt,
+    timeout: Option<Duration>,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
     interrupt.clear();
-    scope(interrupt, f)
+    let deadline = match timeout {
+        Some(t) => Some(Watchdog::get()?.arm(Instant::now() + t, &interrupt.0)),
+        None => None,
+    };
+    let result = scope(interrupt, f);
+    // Disarmed (no trip can follow), then a trip that came as the
+    // statement ended is forgotten: it must not stop the next one.
+    drop(deadline);
+    if interrupt.0.reason() == Some(Reason::StatementTimeout) {
+        interrupt.clear();
+    }
+    result
+}
+
+/// The thread that trips interrupts whose deadline has passed. Deadlines
+/// are kept in order; the thread sleeps until the first (or until one
+/// earlier is armed).
+struct Watchdog {
+    deadlines: Mutex<BTreeMap<(Instant, u64), Weak<Flag>>>,
+    changed: Condvar,
+    next_id: AtomicU64,
+}
+
+/// An armed deadline; dropping it disarms it.
+struct Deadline {
+    watchdog: &'static Watchdog,
+    key: (Instant, u64),
+}
+
+impl Watchdog {
+    /// The watchdog, its thread started on first use.
+    fn get() -> Result<&'static Arc<Watchdog>> {
+        static WATCHDOG: OnceLock<Arc<Watchdog>> = OnceLock::new();
+        static STARTING: Mutex<()> = Mutex::new(());
+        if let Some(w) = WATCHDOG.get() {
+            return Ok(w);
+        }
+        let _one_at_a_time = STARTING.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = WATCHDOG.get() {
+            return Ok(w);
+        }
+        let w = Arc::new(Watchdog {
+            deadlines: Mutex::default(),
+            changed: Condvar::new(),
+            next_id: AtomicU64::new(0),
+        });
+        let run = w.clone();
+        std::thread::Builder::new()
+            .name("statement-timeouts".into())
+            .spawn(move || run.run())
+            .map_err(|e| {
+                SqlError::new(
+                    codes::INSUFFICIENT_RESOURCES,
+                    format!("could not start the statement timeout thread: {e}"),
+                )
+            })?;
+        Ok(WATCHDOG.get_or_init(|| w))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(Instant, u64), Weak<Flag>>> {
+        self.deadlines.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn arm(&'static self, at: Instant, flag: &Arc<Flag>) -> Deadline {
+        let key = (at, self.next_id.fetch_add(1, Ordering::Relaxed));
+        let mut deadlines = self.lock();
+        deadlines.insert(key, Arc::downgrade(flag));
+        if deadlines.first_key_value().is_some_and(|(k, _)| *k == key) {
+            self.changed.notify_one();
+        }
+        Deadline { watchdog: self, key }
+    }
+
+    fn run(&self) {
+        let mut deadlines = self.lock();
+        loop {
+            let now = Instant::now();
+            deadlines = match deadlines.first_key_value() {
+                None => self.changed.wait(deadlines).unwrap_or_else(|e| e.into_inner()),
+                Some((&(at, _), _)) if at > now => {
+                    self.changed
+                        .wait_timeout(deadlines, at - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+                Some(_) => {
+                    if let Some((_, flag)) = deadlines.pop_first()
+                        && let Some(flag) = flag.upgrade()
+                    {
+                        flag.trip_for(Reason::StatementTimeout);
+                    }
+                    deadlines
+                }
+            };
+        }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        self.watchdog.lock().remove(&self.key);
+    }
 }
 
 /// This thread's current interrupt, if a statement is running.
@@ -92,7 +225,7 @@ pub fn current() -> Option<Interrupt> {
 /// `Err(57014)` if the current statement has been cancelled.
 pub fn check_current() -> Result<()> {
     if quorumdb_storage::cancel::current_is_tripped() {
-        Err(canceled())
+        Err(current_error())
     } else {
         Ok(())
     }
@@ -101,6 +234,46 @@ pub fn check_current() -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs a statement that spins until it is interrupted (a minute at
+    /// most, so a broken timeout fails the test instead of hanging it).
+    fn spin_until_interrupted(i: &Interrupt, timeout: Duration) -> Result<()> {
+        statement(i, Some(timeout), || {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(60) {
+                check_current()?;
+                std::thread::yield_now();
+            }
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn a_statement_past_its_timeout_stops_with_57014() {
+        let i = Interrupt::new();
+        let err = spin_until_interrupted(&i, Duration::from_millis(20)).unwrap_err();
+        assert_eq!(err.code, "57014");
+        assert_eq!(err.message, "canceling statement due to statement timeout");
+        // Forgotten once the statement is over.
+        assert!(!i.is_tripped());
+        // A client's cancel still says so.
+        i.trip();
+        assert_eq!(
+            i.check().unwrap_err().message,
+            "canceling statement due to user request"
+        );
+    }
+
+    #[test]
+    fn a_deadline_is_disarmed_when_its_statement_ends() {
+        let quick = Interrupt::new();
+        statement(&quick, Some(Duration::from_millis(5)), || Ok(())).unwrap();
+        // The watchdog trips deadlines in order: once a later one has
+        // fired, the quick statement's would have too, were it armed.
+        let slow = Interrupt::new();
+        assert!(spin_until_interrupted(&slow, Duration::from_millis(30)).is_err());
+        assert!(!quick.is_tripped());
+    }
 
     #[test]
     fn scope_installs_and_restores() {

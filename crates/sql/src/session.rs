@@ -93,6 +93,9 @@ pub struct Session {
     txn: Option<Explicit>,
     user: String,
     interrupt: Interrupt,
+    /// How long a statement may run before it is cancelled with 57014
+    /// (PostgreSQL's `statement_timeout`); `None`: no limit.
+    statement_timeout: Option<std::time::Duration>,
     /// When the statements being executed arrived (`statement_timestamp()`).
     statement_started: i64,
     /// The arrival of the client's current message, when the protocol layer
@@ -433,6 +436,7 @@ impl Session {
             txn: None,
             user: crate::users::ROOT.to_owned(),
             interrupt: Interrupt::new(),
+            statement_timeout: None,
             statement_started: 0,
             message_arrived: None,
             parsed: Default::default(),
@@ -498,6 +502,19 @@ impl Session {
         self.interrupt.clone()
     }
 
+    /// Limits how long each statement (each of a multi-statement string,
+    /// each Describe) may run: past it, the statement stops with 57014
+    /// `canceling statement due to statement timeout`. `None` (the
+    /// default): no limit.
+    pub fn set_statement_timeout(&mut self, timeout: Option<std::time::Duration>) {
+        self.statement_timeout = timeout;
+    }
+
+    /// The limit [`Session::set_statement_timeout`] set.
+    pub fn statement_timeout(&self) -> Option<std::time::Duration> {
+        self.statement_timeout
+    }
+
     /// True inside BEGIN ... COMMIT/ROLLBACK.
     pub fn in_transaction(&self) -> bool {
         self.txn.is_some()
@@ -522,7 +539,9 @@ impl Session {
     /// stops it with 57014.
     pub fn execute_with_params(&mut self, sql: &str, params: &[Value]) -> Result<Vec<QueryResult>> {
         let i = self.interrupt.clone();
-        interrupt::statement(&i, || self.execute_uninterrupted(sql, params))
+        interrupt::statement(&i, self.statement_timeout, || {
+            self.execute_uninterrupted(sql, params)
+        })
     }
 
     fn execute_uninterrupted(&mut self, sql: &str, params: &[Value]) -> Result<Vec<QueryResult>> {
@@ -635,7 +654,7 @@ impl Session {
     /// the catalog (a read version) stops it with 57014.
     pub fn describe_statement(&mut self, sql: &str) -> Result<Description> {
         let i = self.interrupt.clone();
-        interrupt::statement(&i, || {
+        interrupt::statement(&i, self.statement_timeout, || {
             placeholders::describing(|| self.describe_uninterrupted(sql))
         })
     }

@@ -16,6 +16,8 @@
 //! - [`tripped`] is woken by [`Flag::trip`] (no timer, no polling), and a
 //!   wait that ends first leaves nothing registered behind.
 //! - Outside a scope nothing is cancelled.
+//! - A flag remembers why it was tripped ([`Reason`]), so the error can say
+//!   whether the client asked or a statement timeout ran out.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -28,12 +30,32 @@ use std::task::{Context, Poll, Waker};
 #[derive(Debug, Default)]
 pub struct Flag {
     tripped: AtomicBool,
+    /// Tripped by [`Reason::StatementTimeout`] (else by the client).
+    timed_out: AtomicBool,
     waiter: Mutex<Option<Waker>>,
 }
 
+/// Why a statement was cancelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// The client asked (a CancelRequest, a dropped connection).
+    UserRequest,
+    /// The session's statement timeout ran out.
+    StatementTimeout,
+}
+
 impl Flag {
-    /// Cancels: sets the flag and wakes the wait on it, if any.
+    /// Cancels at the client's request: sets the flag and wakes the wait
+    /// on it, if any.
     pub fn trip(&self) {
+        self.trip_for(Reason::UserRequest);
+    }
+
+    /// Cancels for `reason`.
+    pub fn trip_for(&self, reason: Reason) {
+        if reason == Reason::StatementTimeout {
+            self.timed_out.store(true, Ordering::SeqCst);
+        }
         self.tripped.store(true, Ordering::SeqCst);
         if let Some(waker) = self.lock().take() {
             waker.wake();
@@ -43,6 +65,18 @@ impl Flag {
     /// Forgets an earlier [`Flag::trip`].
     pub fn clear(&self) {
         self.tripped.store(false, Ordering::Relaxed);
+        self.timed_out.store(false, Ordering::Relaxed);
+    }
+
+    /// Why the flag was tripped, if it was.
+    pub fn reason(&self) -> Option<Reason> {
+        if !self.tripped.load(Ordering::SeqCst) {
+            None
+        } else if self.timed_out.load(Ordering::SeqCst) {
+            Some(Reason::StatementTimeout)
+        } else {
+            Some(Reason::UserRequest)
+        }
     }
 
     /// One relaxed load: cheap enough for every row.

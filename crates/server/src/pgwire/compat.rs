@@ -75,6 +75,8 @@ pub struct Settings {
     /// Lower-case name → (display name, value).
     values: BTreeMap<String, (String, String)>,
     defaults: BTreeMap<String, (String, String)>,
+    /// `statement_timeout`, parsed (`None`: 0, no limit).
+    statement_timeout: Option<std::time::Duration>,
 }
 
 /// Settings a driver may set or show; (display name, default value).
@@ -143,6 +145,7 @@ impl Settings {
         let mut s = Self {
             values: defaults.clone(),
             defaults,
+            statement_timeout: None,
         };
         for (k, v) in startup {
             let lk = k.to_ascii_lowercase();
@@ -159,6 +162,22 @@ impl Settings {
     /// The value of `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(&canonical(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// How long a statement may run (`statement_timeout`; `None`: no
+    /// limit).
+    pub fn statement_timeout(&self) -> Option<std::time::Duration> {
+        self.statement_timeout
+    }
+
+    /// Recomputes what is kept parsed from the values.
+    fn refresh(&mut self) {
+        self.statement_timeout = self
+            .values
+            .get("statement_timeout")
+            .and_then(|(_, v)| parse_milliseconds("statement_timeout", v).ok())
+            .filter(|ms| *ms > 0)
+            .map(|ms| std::time::Duration::from_millis(ms.unsigned_abs()));
     }
 
     /// Sets `name`; returns a notice for unknown parameters.
@@ -182,6 +201,7 @@ impl Settings {
                 "UTF8".to_owned()
             }
             "transaction_isolation" | "default_transaction_isolation" => value.to_ascii_lowercase(),
+            "statement_timeout" => show_milliseconds(parse_milliseconds(&key, value)?),
             "timezone" => {
                 let v = value.trim();
                 if v.eq_ignore_ascii_case("utc")
@@ -206,6 +226,7 @@ impl Settings {
         };
         let known = self.values.contains_key(&key);
         self.put(&key, name, value);
+        self.refresh();
         if known {
             Ok(None)
         } else {
@@ -242,7 +263,62 @@ impl Settings {
                 }
             }
         }
+        self.refresh();
     }
+}
+
+/// A time setting's value in milliseconds, as PostgreSQL reads one whose
+/// unit is the millisecond: a number, with an optional unit (`us`, `ms`,
+/// `s`, `min`, `h`, `d`), rounded to a whole millisecond, within
+/// 0..=2147483647 (22023 otherwise).
+fn parse_milliseconds(name: &str, value: &str) -> Result<i64, SqlError> {
+    let invalid = |hint: &str| {
+        SqlError::new(
+            "22023",
+            format!("invalid value for parameter \"{name}\": \"{value}\"{hint}"),
+        )
+    };
+    let v = value.trim();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+')))
+        .unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let number: f64 = number.parse().map_err(|_| invalid(""))?;
+    let per_ms = match unit.trim() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1_000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => {
+            return Err(invalid(
+                " (valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\")",
+            ));
+        }
+    };
+    // (`as` saturates: anything out of range stays out of range.)
+    let ms = (number * per_ms).round() as i64;
+    if !(0..=i64::from(i32::MAX)).contains(&ms) {
+        return Err(SqlError::new(
+            "22023",
+            format!("{ms} ms is outside the valid range for parameter \"{name}\" (0 .. 2147483647)"),
+        ));
+    }
+    Ok(ms)
+}
+
+/// A millisecond setting as PostgreSQL shows it: in the largest unit that
+/// divides it (`5s`, `1500ms`, `2min`), `0` for none.
+fn show_milliseconds(ms: i64) -> String {
+    const UNITS: [(&str, i64); 4] = [("d", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1_000)];
+    if ms == 0 {
+        return "0".into();
+    }
+    UNITS
+        .iter()
+        .find(|(_, per)| ms % per == 0)
+        .map_or_else(|| format!("{ms}ms"), |(unit, per)| format!("{}{unit}", ms / per))
 }
 
 /// Lower-case name with PostgreSQL's aliases folded.
@@ -658,7 +734,8 @@ fn replacement(
             if let Some(notice) = settings.set(n, v)? {
                 notices.push(notice);
             }
-            string_lit(v.clone())
+            // The value as stored (`5000` reads back as `5s`).
+            string_lit(settings.get(n).unwrap_or(v).to_owned())
         }
         _ => return Ok(None),
     }))
@@ -707,6 +784,48 @@ mod tests {
             panic!()
         };
         assert_eq!(e.code, "42704");
+    }
+
+    /// Values as PostgreSQL 15 reads and shows them.
+    #[test]
+    fn statement_timeout_is_read_and_shown_like_postgresql() {
+        let mut s = Settings::new("root", &BTreeMap::new());
+        assert_eq!(s.statement_timeout(), None);
+        for (value, shown, ms) in [
+            ("5000", "5s", 5000),
+            ("1500ms", "1500ms", 1500),
+            ("1.5s", "1500ms", 1500),
+            ("1.5", "2ms", 2),
+            ("2 min", "2min", 120_000),
+            ("1500us", "2ms", 2),
+            ("86400000", "1d", 86_400_000),
+            (" 3h ", "3h", 10_800_000),
+        ] {
+            s.set("statement_timeout", value).expect(value);
+            assert_eq!(s.get("statement_timeout"), Some(shown), "{value}");
+            assert_eq!(
+                s.statement_timeout(),
+                Some(std::time::Duration::from_millis(ms)),
+                "{value}"
+            );
+        }
+        for bad in ["abc", "5 parsecs", "5S", "-1", "3000000000", "", "1e5", "NaN"] {
+            let err = s.set("statement_timeout", bad).expect_err(bad);
+            assert_eq!(err.code, "22023", "{bad}");
+        }
+        // A bad value leaves the last good one.
+        assert_eq!(s.get("statement_timeout"), Some("3h"));
+        s.set("statement_timeout", "0").expect("0");
+        assert_eq!(
+            (s.get("statement_timeout"), s.statement_timeout()),
+            (Some("0"), None)
+        );
+        s.set("statement_timeout", "1s").expect("1s");
+        s.reset(Some("statement_timeout"));
+        assert_eq!(s.statement_timeout(), None);
+        let startup = BTreeMap::from([("statement_timeout".to_owned(), "250".to_owned())]);
+        let s = Settings::new("root", &startup);
+        assert_eq!(s.statement_timeout(), Some(std::time::Duration::from_millis(250)));
     }
 
     #[test]

@@ -104,6 +104,13 @@ impl ConnState {
             .get_or_insert_with(|| Settings::new(&id.user, &BTreeMap::new()))
     }
 
+    /// Hands the session the `statement_timeout` the settings hold now
+    /// (a SET changes only the settings).
+    fn sync_statement_timeout(&mut self) {
+        let timeout = self.settings().statement_timeout();
+        self.session.set_statement_timeout(timeout);
+    }
+
     fn status(&self) -> u8 {
         if self.session.transaction_failed() {
             STATUS_FAILED
@@ -121,12 +128,14 @@ impl ConnState {
         params: &[Value],
         notices: &mut Vec<Notice>,
     ) -> Result<QueryResult, SqlError> {
+        self.sync_statement_timeout();
         // In a failed block everything but COMMIT/ROLLBACK fails with 25P02:
         // the engine enforces that, so compat answers are skipped.
         let sql: std::borrow::Cow<'_, str> = if self.session.transaction_failed() {
             text.into()
         } else {
-            if let Some(r) = pg_catalog::answer(text, &self.store, &self.id, &self.session.interrupt()) {
+            let (interrupt, timeout) = (self.session.interrupt(), self.session.statement_timeout());
+            if let Some(r) = pg_catalog::answer(text, &self.store, &self.id, &interrupt, timeout) {
                 return r;
             }
             let id = self.id.clone();
@@ -520,7 +529,7 @@ fn run_pieces(st: &mut ConnState, pieces: &[split::Piece<'_>]) -> (Vec<Out>, Opt
         // The engine clears the flag as each statement starts: a cancel
         // that came after the previous one finished stops the batch here.
         if i > 0 && interrupt.is_tripped() {
-            let e = quorumdb_sql::interrupt::canceled();
+            let e = interrupt.error();
             let code = e.code;
             out.push(Out::Error(e, None));
             return (out, Some(code));
@@ -700,7 +709,9 @@ fn prepare(
     let engine_sql = if st.session.transaction_failed() {
         text.to_owned()
     } else {
-        if let Some(r) = pg_catalog::answer(text, &st.store, &st.id, &st.session.interrupt()) {
+        st.sync_statement_timeout();
+        let (interrupt, timeout) = (st.session.interrupt(), st.session.statement_timeout());
+        if let Some(r) = pg_catalog::answer(text, &st.store, &st.id, &interrupt, timeout) {
             return Ok(Some(Prepared {
                 text: text.to_owned(),
                 param_types: vec![],

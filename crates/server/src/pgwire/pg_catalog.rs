@@ -41,12 +41,14 @@ fn oid_of(t: &Table) -> String {
 
 /// Answers `sql` if it is one of psql's catalog queries. It runs as a
 /// statement of the session `interrupt` belongs to: the flag is cleared
-/// first and a cancel ends its wait for a read version (57014).
+/// first and a cancel or the session's `timeout` ends its wait for a read
+/// version (57014).
 pub fn answer(
     sql: &str,
     store: &KvStore,
     id: &Identity,
     interrupt: &Interrupt,
+    timeout: Option<std::time::Duration>,
 ) -> Option<Result<QueryResult, SqlError>> {
     if !sql.contains("pg_catalog.") {
         return None;
@@ -54,7 +56,7 @@ pub fn answer(
     let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
     let lower = flat.to_ascii_lowercase();
     let kind = classify(&flat, &lower)?;
-    Some(interrupt::statement(interrupt, || {
+    Some(interrupt::statement(interrupt, timeout, || {
         run(kind, &flat, store, &id.user, &id.database)
     }))
 }

@@ -43,3 +43,6 @@ SELECT count(DISTINCT random()) > 1 AS differs_per_row FROM r;
 SELECT count(*) FROM r WHERE random() < 2;
 SELECT chr(-1);
 SELECT split_part('a,b', ',', -9223372036854775808);
+-- pg_sleep waits, then returns an empty string (PostgreSQL: void)
+SELECT pg_sleep(0.01), pg_sleep(NULL) IS NULL, pg_sleep(-1);
+SELECT pg_sleep('x');
