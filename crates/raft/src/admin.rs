@@ -279,16 +279,19 @@ impl Admin for AdminService {
         request: tonic::Request<AddNodeRequest>,
     ) -> Result<tonic::Response<AddNodeReply>, tonic::Status> {
         let req = request.into_inner();
+        if let Err(error) = check_new_member(&self.raft, req.id, &req.grpc_addr) {
+            return Ok(tonic::Response::new(AddNodeReply {
+                error,
+                leader_id: leader(&self.raft).map(|(id, _)| id),
+            }));
+        }
         let forwarded = req.clone();
         let raft = self.raft.clone();
         self.on_leader(
             || async move {
-                let node = Node {
-                    addr: req.grpc_addr.clone(),
-                };
-                let error = match raft.add_learner(req.id, node, true).await {
-                    Err(e) => e.to_string(),
-                    Ok(_) => match raft
+                let error = match add_caught_up_learner(&raft, req.id, &req.grpc_addr).await {
+                    Err(e) => e,
+                    Ok(()) => match raft
                         .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([req.id])), false)
                         .await
                     {
@@ -318,6 +321,19 @@ impl Admin for AdminService {
         let raft = self.raft.clone();
         self.on_leader(
             || async move {
+                let member = raft
+                    .metrics()
+                    .borrow()
+                    .membership_config
+                    .membership()
+                    .get_node(&req.id)
+                    .is_some();
+                if !member {
+                    return Ok(tonic::Response::new(RemoveNodeReply {
+                        error: format!("node {} is not a member of the cluster", req.id),
+                        leader_id: leader(&raft).map(|(id, _)| id),
+                    }));
+                }
                 let change = ChangeMembers::RemoveVoters(BTreeSet::from([req.id]));
                 let mut error = match raft.change_membership(change, false).await {
                     Ok(_) => String::new(),
@@ -346,3 +362,88 @@ impl Admin for AdminService {
 
 /// How long a forwarded commit may take before its outcome is unknown.
 pub const COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long [`add_caught_up_learner`] waits for a new learner's log to
+/// reach the entry that added it. The joining node asks again after a
+/// failure, so this bounds one attempt, not the join.
+const CATCH_UP_WAIT: Duration = Duration::from_secs(20);
+
+/// Refuses an AddNode that cannot be right: id 0, an address that is not
+/// `host:port`, or an id that is already a member at another address (a
+/// node that asks again with the same address is fine: a join retried).
+fn check_new_member(raft: &Raft, id: NodeId, addr: &str) -> Result<(), String> {
+    if id == 0 {
+        return Err("node ids start at 1".into());
+    }
+    let well_formed = addr
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0))
+        && tonic::transport::Endpoint::from_shared(format!("http://{addr}")).is_ok();
+    if !well_formed {
+        return Err(format!("{addr:?} is not a gRPC address (host:port)"));
+    }
+    let metrics = raft.metrics().borrow().clone();
+    if let Some(node) = metrics.membership_config.membership().get_node(&id)
+        && node.addr != addr
+    {
+        return Err(format!(
+            "node {id} is already a member at {}; remove it first to add it at {addr}",
+            node.addr
+        ));
+    }
+    Ok(())
+}
+
+/// Adds `id` as a learner and waits until its log holds the entry that
+/// added it, so that only a node that answers becomes a voter (openraft's
+/// own "caught up" test passes any learner while the log is shorter than
+/// the lag threshold). A learner that never answered within
+/// [`CATCH_UP_WAIT`] is taken out again; one that is still catching up
+/// (a large snapshot) stays a learner, and the joining node asks again.
+async fn add_caught_up_learner(raft: &Raft, id: NodeId, addr: &str) -> Result<(), String> {
+    let was_member = raft
+        .metrics()
+        .borrow()
+        .membership_config
+        .membership()
+        .get_node(&id)
+        .is_some();
+    let node = Node {
+        addr: addr.to_owned(),
+    };
+    let added = raft
+        .add_learner(id, node, false)
+        .await
+        .map_err(|e| e.to_string())?;
+    let target = added.log_id.index;
+    let matched = |m: &openraft::RaftMetrics<NodeId, Node>| -> Option<u64> {
+        m.replication
+            .as_ref()?
+            .get(&id)
+            .copied()
+            .flatten()
+            .map(|l| l.index)
+    };
+    let caught_up = raft
+        .wait(Some(CATCH_UP_WAIT))
+        .metrics(
+            |m| matched(m).is_some_and(|i| i >= target),
+            "the new learner caught up",
+        )
+        .await;
+    if caught_up.is_ok() {
+        return Ok(());
+    }
+    let answered = matched(&raft.metrics().borrow()).is_some();
+    if !answered && !was_member {
+        let _ = raft
+            .change_membership(ChangeMembers::RemoveNodes(BTreeSet::from([id])), false)
+            .await;
+        return Err(format!(
+            "node {id} at {addr} did not answer within {CATCH_UP_WAIT:?}; it was not added"
+        ));
+    }
+    Err(format!(
+        "node {id} at {addr} is still catching up; it stays a learner until it has"
+    ))
+}
