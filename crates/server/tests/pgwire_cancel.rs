@@ -137,7 +137,7 @@ async fn statement_timeout_stops_a_statement_and_the_session_carries_on() {
             .expect("the statement outlived its timeout by minutes")
         }
     };
-    timed_out(run("SELECT pg_sleep(60)", false).await);
+    timed_out(run("SELECT pg_sleep('infinity')", false).await);
     timed_out(run("SELECT pg_sleep(60)", true).await);
     // 64 million joined rows: far longer than 100 ms.
     timed_out(run(LONG, true).await);
@@ -181,6 +181,75 @@ async fn statement_timeout_stops_a_statement_and_the_session_carries_on() {
         .await
         .expect("no limit now");
     assert_eq!(row.get::<_, String>(0), "");
+
+    // SET LOCAL lasts until the block ends; a SET in a rolled-back block,
+    // or in a query string that failed, is undone.
+    client
+        .batch_execute("BEGIN; SET LOCAL statement_timeout = '100ms'")
+        .await
+        .expect("set local");
+    timed_out(run("SELECT pg_sleep(60)", true).await);
+    client.batch_execute("ROLLBACK").await.expect("rollback");
+    client
+        .batch_execute("BEGIN; SET statement_timeout = '100ms'; ROLLBACK")
+        .await
+        .expect("undone");
+    let err = client
+        .simple_query("SET statement_timeout = '100ms'; SELECT 1/0")
+        .await
+        .map(|_| ())
+        .expect_err("division by zero");
+    assert_eq!(sqlstate(&err), "22012");
+    let shown: String = client
+        .query_one("SHOW statement_timeout", &[])
+        .await
+        .expect("show")
+        .get(0);
+    assert_eq!(shown, "0");
+    let row = client
+        .query_one("SELECT pg_sleep(0.3)", &[])
+        .await
+        .expect("no limit after the block");
+    assert_eq!(row.get::<_, String>(0), "");
+
+    // COPY FROM runs under the timeout in force when it starts, as one
+    // statement (its row batches share one deadline).
+    use futures::SinkExt;
+    client
+        .batch_execute(
+            "CREATE TABLE cp (id INT PRIMARY KEY); SET statement_timeout = 1; SET statement_timeout = 0",
+        )
+        .await
+        .expect("setup");
+    let copy = |rows: u32| {
+        let c = &client;
+        async move {
+            let sink = c.copy_in("COPY cp FROM STDIN").await?;
+            futures::pin_mut!(sink);
+            let data: String = (0..rows).map(|i| format!("{i}\n")).collect();
+            sink.send(bytes::Bytes::from(data)).await?;
+            sink.finish().await
+        }
+    };
+    assert_eq!(copy(600).await.expect("no limit: the last SET counts"), 600);
+    client
+        .batch_execute("TRUNCATE cp; SET statement_timeout = 50")
+        .await
+        .expect("set");
+    let err = copy(300_000)
+        .await
+        .expect_err("300,000 rows take longer than 50 ms");
+    assert_eq!(sqlstate(&err), "57014", "{err:?}");
+    client
+        .batch_execute("SET statement_timeout = 0")
+        .await
+        .expect("reset");
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM cp", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(n, 0, "a timed-out COPY leaves nothing behind");
 }
 
 /// A bare protocol connection that remembers its BackendKeyData.

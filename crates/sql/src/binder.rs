@@ -1335,6 +1335,16 @@ impl<'t> Binder<'t> {
             }
         }
         let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
+        // A NULL written with a type (`NULL::int`) keeps it: folding left
+        // a bare NULL, which would take its type from its neighbours.
+        for (b, w) in bound.iter_mut().zip(&written) {
+            if matches!(b, Expr::Literal(Value::Null)) && !untyped(w) {
+                let t = agg_type(w, &types, state);
+                if t != DataType::Unknown {
+                    *b = Expr::Cast(Box::new(Expr::Literal(Value::Null)), t);
+                }
+            }
+        }
         match func {
             WinFunc::Agg(a) => {
                 func = WinFunc::Agg(self.check_agg_args(name, a, &bound, scope)?);
@@ -2829,6 +2839,19 @@ impl<'t> Binder<'t> {
                 codes::UNDEFINED_FUNCTION,
                 format!("function {name} with {} arguments does not exist", bound.len()),
             ));
+        }
+        if func == Func::PgSleep
+            && let [arg] = bound.as_slice()
+            && !untyped(arg)
+        {
+            let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
+            let t = infer_type(arg, &types);
+            if !(t.is_numeric() || t == DataType::Unknown) {
+                return Err(SqlError::new(
+                    codes::UNDEFINED_FUNCTION,
+                    format!("function pg_sleep({}) does not exist", t.name()),
+                ));
+            }
         }
         if matches!(func, Func::Log | Func::Trunc) && bound.len() == 2 {
             // Only `log(numeric, numeric)` and `trunc(numeric, integer)`

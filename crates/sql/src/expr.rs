@@ -1101,14 +1101,14 @@ fn random_unit() -> f64 {
     })
 }
 
-/// `pg_sleep`: waits `seconds` (none if not positive) in slices short
-/// enough that a cancel or a statement timeout ends it within about 10 ms.
+/// `pg_sleep`: waits `seconds` (none if not positive or NaN; until
+/// cancelled if beyond any clock) in slices short enough that a cancel or
+/// a statement timeout ends it within about 10 ms.
 fn sleep(seconds: f64) -> Result<Value> {
-    let Ok(total) = std::time::Duration::try_from_secs_f64(seconds.max(0.0)) else {
-        return Err(SqlError::new(
-            codes::INVALID_PARAMETER_VALUE,
-            format!("cannot sleep {seconds} seconds"),
-        ));
+    let total = if seconds.is_nan() {
+        std::time::Duration::ZERO
+    } else {
+        std::time::Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(std::time::Duration::MAX)
     };
     let start = std::time::Instant::now();
     loop {

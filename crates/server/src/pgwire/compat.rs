@@ -8,7 +8,10 @@
 //!   `RESET` / `RESET ALL` / `SHOW` / `SHOW ALL` against [`Settings`].
 //!   An unknown parameter in SET is remembered and answered with a WARNING
 //!   notice, not an error (drivers and tools set things we do not
-//!   implement). `SET TRANSACTION ...` and `SET SESSION CHARACTERISTICS`
+//!   implement). As in PostgreSQL, settings are transactional: a SET
+//!   inside a transaction block is undone if the block rolls back, and a
+//!   `SET LOCAL` (or `set_config(..., true)`) lasts until the block ends
+//!   (outside one it only warns). `SET TRANSACTION ...` and `SET SESSION CHARACTERISTICS`
 //!   are accepted and ignored (the engine runs SERIALIZABLE).
 //! - Function calls rewritten to literals before the engine runs the
 //!   statement: `version()`, `current_schema[()]`, `current_database()`,
@@ -77,6 +80,24 @@ pub struct Settings {
     defaults: BTreeMap<String, (String, String)>,
     /// `statement_timeout`, parsed (`None`: 0, no limit).
     statement_timeout: Option<std::time::Duration>,
+    /// Whether the session is in a transaction block (the protocol layer
+    /// says so before each statement).
+    in_transaction: bool,
+    /// What to put back when the block ends.
+    undo: Undo,
+}
+
+/// One setting as stored (display name, value), or `None`: not set.
+type Stored = Option<(String, String)>;
+
+/// The values a transaction block changed, as they were.
+#[derive(Debug, Clone, Default)]
+struct Undo {
+    /// At the start of the block: restored on ROLLBACK.
+    at_begin: BTreeMap<String, Stored>,
+    /// The session's value once the block commits, for settings changed
+    /// by SET LOCAL (the value before it, or a later plain SET's).
+    after_commit: BTreeMap<String, Stored>,
 }
 
 /// Settings a driver may set or show; (display name, default value).
@@ -146,14 +167,23 @@ impl Settings {
             values: defaults.clone(),
             defaults,
             statement_timeout: None,
+            in_transaction: false,
+            undo: Undo::default(),
         };
-        for (k, v) in startup {
+        let options = startup
+            .get("options")
+            .map(|o| parse_options(o))
+            .unwrap_or_default();
+        let given = startup.iter().map(|(k, v)| (k.clone(), v.clone()));
+        for (k, v) in given.chain(options) {
             let lk = k.to_ascii_lowercase();
             if matches!(lk.as_str(), "user" | "database" | "options" | "replication") {
                 continue;
             }
+            // (A value that does not parse is ignored; PostgreSQL would
+            // refuse the connection.)
             if s.values.contains_key(&lk) && !READ_ONLY.contains(&lk.as_str()) {
-                let _ = s.set(&lk, v);
+                let _ = s.set(&lk, &v);
             }
         }
         s
@@ -180,8 +210,69 @@ impl Settings {
             .map(|ms| std::time::Duration::from_millis(ms.unsigned_abs()));
     }
 
-    /// Sets `name`; returns a notice for unknown parameters.
+    /// Whether the session is in a transaction block now (SET and RESET
+    /// are then undone by ROLLBACK, SET LOCAL at the block's end).
+    pub fn set_in_transaction(&mut self, in_transaction: bool) {
+        self.in_transaction = in_transaction;
+    }
+
+    /// The block ended: puts back what ROLLBACK (`committed` false) or the
+    /// end of SET LOCAL (`committed` true) undoes.
+    pub fn end_transaction(&mut self, committed: bool) {
+        let undo = std::mem::take(&mut self.undo);
+        let restore = if committed {
+            undo.after_commit
+        } else {
+            undo.at_begin
+        };
+        for (key, stored) in restore {
+            match stored {
+                Some(v) => {
+                    self.values.insert(key, v);
+                }
+                None => {
+                    self.values.remove(&key);
+                }
+            }
+        }
+        self.in_transaction = false;
+        self.refresh();
+    }
+
+    /// Records `key`'s value before a change in a transaction block.
+    fn before_change(&mut self, key: &str, local: bool) {
+        if !self.in_transaction {
+            return;
+        }
+        let current = self.values.get(key).cloned();
+        self.undo
+            .at_begin
+            .entry(key.to_owned())
+            .or_insert_with(|| current.clone());
+        if local {
+            self.undo.after_commit.entry(key.to_owned()).or_insert(current);
+        }
+    }
+
+    /// A plain SET after a SET LOCAL of the same setting is what stays
+    /// once the block commits.
+    fn after_change(&mut self, key: &str, local: bool) {
+        if self.in_transaction && !local && self.undo.after_commit.contains_key(key) {
+            let now = self.values.get(key).cloned();
+            self.undo.after_commit.insert(key.to_owned(), now);
+        }
+    }
+
+    /// Sets `name` for the session; returns a notice for unknown
+    /// parameters.
     pub fn set(&mut self, name: &str, value: &str) -> Result<Option<Notice>, SqlError> {
+        self.set_scoped(name, value, false)
+    }
+
+    /// Sets `name`, for the session or (`local`) until the transaction
+    /// block ends; returns a notice for unknown parameters, or for a SET
+    /// LOCAL outside a block (which changes nothing).
+    pub fn set_scoped(&mut self, name: &str, value: &str, local: bool) -> Result<Option<Notice>, SqlError> {
         let key = canonical(name);
         if READ_ONLY.contains(&key.as_str()) {
             return Err(SqlError::new(
@@ -214,7 +305,12 @@ impl Settings {
                     v.to_owned()
                 } else {
                     // Timestamps are without time zone; remember it, warn.
+                    if local && !self.in_transaction {
+                        return Ok(Some(local_outside_block()));
+                    }
+                    self.before_change(&key, local);
                     self.put(&key, name, v.to_owned());
+                    self.after_change(&key, local);
                     return Ok(Some(Notice {
                         severity: "WARNING",
                         code: "01000",
@@ -224,8 +320,13 @@ impl Settings {
             }
             _ => value.to_owned(),
         };
+        if local && !self.in_transaction {
+            return Ok(Some(local_outside_block()));
+        }
         let known = self.values.contains_key(&key);
+        self.before_change(&key, local);
         self.put(&key, name, value);
+        self.after_change(&key, local);
         self.refresh();
         if known {
             Ok(None)
@@ -250,20 +351,83 @@ impl Settings {
     /// RESET name (`None`: RESET ALL).
     pub fn reset(&mut self, name: Option<&str>) {
         match name {
-            None => self.values = self.defaults.clone(),
+            None => {
+                let keys: Vec<String> = self.values.keys().chain(self.defaults.keys()).cloned().collect();
+                for key in &keys {
+                    self.before_change(key, false);
+                }
+                self.values = self.defaults.clone();
+                for key in &keys {
+                    self.after_change(key, false);
+                }
+            }
             Some(n) => {
                 let key = canonical(n);
+                self.before_change(&key, false);
                 match self.defaults.get(&key) {
                     Some(d) => {
-                        self.values.insert(key, d.clone());
+                        self.values.insert(key.clone(), d.clone());
                     }
                     None => {
                         self.values.remove(&key);
                     }
                 }
+                self.after_change(&key, false);
             }
         }
         self.refresh();
+    }
+
+    /// `name`'s default value, if it has one.
+    fn default_of(&self, name: &str) -> Option<String> {
+        self.defaults.get(&canonical(name)).map(|(_, v)| v.clone())
+    }
+}
+
+/// The settings in a startup packet's `options` (libpq's `PGOPTIONS`):
+/// `-c name=value`, `-cname=value` or `--name=value`, separated by spaces,
+/// a backslash escaping the next character. Anything else is skipped.
+fn parse_options(options: &str) -> Vec<(String, String)> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = options.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => word.extend(chars.next()),
+            c if c.is_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    let mut out = Vec::new();
+    let mut words = words.into_iter();
+    while let Some(w) = words.next() {
+        let setting = if w == "-c" {
+            words.next()
+        } else if let Some(rest) = w.strip_prefix("--") {
+            Some(rest.to_owned())
+        } else {
+            w.strip_prefix("-c").map(str::to_owned)
+        };
+        if let Some((name, value)) = setting.as_deref().and_then(|s| s.split_once('=')) {
+            out.push((name.replace('-', "_"), value.to_owned()));
+        }
+    }
+    out
+}
+
+/// PostgreSQL's answer to SET LOCAL outside a transaction block.
+fn local_outside_block() -> Notice {
+    Notice {
+        severity: "WARNING",
+        code: "25P01",
+        message: "SET LOCAL can only be used in transaction blocks".into(),
     }
 }
 
@@ -279,9 +443,21 @@ fn parse_milliseconds(name: &str, value: &str) -> Result<i64, SqlError> {
         )
     };
     let v = value.trim();
-    let split = v
-        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+')))
-        .unwrap_or(v.len());
+    // The number: digits, a sign, a point, an exponent (`1.5e3`).
+    let bytes = v.as_bytes();
+    let mut split = 0;
+    while split < bytes.len() {
+        let c = bytes[split];
+        let exponent = matches!(c, b'e' | b'E')
+            && split > 0
+            && bytes
+                .get(split + 1)
+                .is_some_and(|d| d.is_ascii_digit() || matches!(d, b'+' | b'-'));
+        if !(c.is_ascii_digit() || matches!(c, b'.' | b'+' | b'-') || exponent) {
+            break;
+        }
+        split += 1;
+    }
     let (number, unit) = v.split_at(split);
     let number: f64 = number.parse().map_err(|_| invalid(""))?;
     let per_ms = match unit.trim() {
@@ -297,9 +473,13 @@ fn parse_milliseconds(name: &str, value: &str) -> Result<i64, SqlError> {
             ));
         }
     };
-    // (`as` saturates: anything out of range stays out of range.)
-    let ms = (number * per_ms).round() as i64;
-    if !(0..=i64::from(i32::MAX)).contains(&ms) {
+    // Rounded half to even, as PostgreSQL's rint().
+    let ms = (number * per_ms).round_ties_even();
+    if !ms.is_finite() || ms.abs() > f64::from(i32::MAX) {
+        return Err(invalid(" (value exceeds integer range)"));
+    }
+    let ms = ms as i64;
+    if ms < 0 {
         return Err(SqlError::new(
             "22023",
             format!("{ms} ms is outside the valid range for parameter \"{name}\" (0 .. 2147483647)"),
@@ -444,9 +624,11 @@ fn unquote(v: &str) -> String {
 
 fn do_set(text: &str, settings: &mut Settings, notices: &mut Vec<Notice>) -> Result<QueryResult, SqlError> {
     let mut rest = text[3..].trim_start();
+    let mut local = false;
     for kw in ["session ", "local "] {
         if rest.get(..kw.len()).is_some_and(|h| h.eq_ignore_ascii_case(kw)) {
             rest = rest.get(kw.len()..).unwrap_or_default().trim_start();
+            local = kw == "local ";
         }
     }
     let lower = rest.to_ascii_lowercase();
@@ -480,14 +662,23 @@ fn do_set(text: &str, settings: &mut Settings, notices: &mut Vec<Notice>) -> Res
     if name.is_empty() || value.is_empty() {
         return Err(SqlError::syntax(format!("syntax error in SET: {text}")));
     }
-    if value.eq_ignore_ascii_case("default")
-        || value.eq_ignore_ascii_case("local") && name.eq_ignore_ascii_case("TimeZone")
-    {
-        settings.reset(Some(&name));
-        return Ok(command("SET"));
-    }
-    let value = value.split(',').map(unquote).collect::<Vec<_>>().join(", ");
-    if let Some(n) = settings.set(&name, &value)? {
+    let to_default = value.eq_ignore_ascii_case("default")
+        || value.eq_ignore_ascii_case("local") && name.eq_ignore_ascii_case("TimeZone");
+    let value = match (to_default, local) {
+        (false, _) => value.split(',').map(unquote).collect::<Vec<_>>().join(", "),
+        (true, true) if settings.default_of(&name).is_some() => {
+            settings.default_of(&name).unwrap_or_default()
+        }
+        (true, _) => {
+            if local && !settings.in_transaction {
+                notices.push(local_outside_block());
+            } else {
+                settings.reset(Some(&name));
+            }
+            return Ok(command("SET"));
+        }
+    };
+    if let Some(n) = settings.set_scoped(&name, &value, local)? {
         notices.push(n);
     }
     Ok(command("SET"))
@@ -730,12 +921,22 @@ fn replacement(
                 ));
             }
         },
-        ("set_config", [n, v, _local]) => {
-            if let Some(notice) = settings.set(n, v)? {
-                notices.push(notice);
+        ("set_config", [n, v, local]) => {
+            let local = local == "true";
+            if local && !settings.in_transaction {
+                // Outside a block the statement is the transaction: the
+                // value is checked and returned, the session keeps its own.
+                let mut probe = settings.clone();
+                probe.set_in_transaction(true);
+                probe.set_scoped(n, v, true)?;
+                string_lit(probe.get(n).unwrap_or(v).to_owned())
+            } else {
+                if let Some(notice) = settings.set_scoped(n, v, local)? {
+                    notices.push(notice);
+                }
+                // The value as stored (`5000` reads back as `5s`).
+                string_lit(settings.get(n).unwrap_or(v).to_owned())
             }
-            // The value as stored (`5000` reads back as `5s`).
-            string_lit(settings.get(n).unwrap_or(v).to_owned())
         }
         _ => return Ok(None),
     }))
@@ -809,7 +1010,28 @@ mod tests {
                 "{value}"
             );
         }
-        for bad in ["abc", "5 parsecs", "5S", "-1", "3000000000", "", "1e5", "NaN"] {
+        for (value, ms) in [
+            ("1e5", 100_000),
+            ("1e3ms", 1000),
+            ("0.5", 0),
+            ("2.5", 2),
+            ("1.5E1s", 15_000),
+        ] {
+            s.set("statement_timeout", value).expect(value);
+            assert_eq!(s.statement_timeout().map_or(0, |d| d.as_millis()), ms, "{value}");
+        }
+        s.set("statement_timeout", "3h").expect("3h");
+        for bad in [
+            "abc",
+            "5 parsecs",
+            "5S",
+            "-1",
+            "3000000000",
+            "",
+            "e5",
+            "NaN",
+            "1e400",
+        ] {
             let err = s.set("statement_timeout", bad).expect_err(bad);
             assert_eq!(err.code, "22023", "{bad}");
         }
@@ -826,6 +1048,86 @@ mod tests {
         let startup = BTreeMap::from([("statement_timeout".to_owned(), "250".to_owned())]);
         let s = Settings::new("root", &startup);
         assert_eq!(s.statement_timeout(), Some(std::time::Duration::from_millis(250)));
+        // libpq's PGOPTIONS, pgjdbc's `options`.
+        for options in [
+            "-c statement_timeout=50",
+            "-cstatement_timeout=50",
+            "--statement-timeout=50",
+        ] {
+            let startup = BTreeMap::from([("options".to_owned(), format!("-c search_path=a\\ b {options}"))]);
+            let s = Settings::new("root", &startup);
+            assert_eq!(
+                s.statement_timeout(),
+                Some(std::time::Duration::from_millis(50)),
+                "{options}"
+            );
+            assert_eq!(s.get("search_path"), Some("a b"), "{options}");
+        }
+    }
+
+    /// The sequence PostgreSQL 15 answers with 2s, 3s, 2s, 4s, 5s, a
+    /// warning and 5s, 8s and 5s, 0 and 5s, 5s.
+    #[test]
+    fn settings_are_transactional_and_set_local_lasts_until_the_block_ends() {
+        let mut s = Settings::new("root", &BTreeMap::new());
+        let mut n = vec![];
+        let mut run = |s: &mut Settings, sql: &str| {
+            let r = intercept(sql, s, &id(), &mut n);
+            assert!(
+                matches!(r, Intercept::Answer(Ok(_)) | Intercept::Rewrite(_)),
+                "{sql}: {r:?}"
+            );
+            r
+        };
+        let shown = |s: &Settings| s.get("statement_timeout").unwrap_or_default().to_owned();
+        run(&mut s, "SET statement_timeout = '2s'");
+        // BEGIN; SET; ROLLBACK.
+        s.set_in_transaction(true);
+        run(&mut s, "SET statement_timeout = '1min'");
+        s.end_transaction(false);
+        assert_eq!(shown(&s), "2s");
+        // BEGIN; SET LOCAL; COMMIT.
+        s.set_in_transaction(true);
+        run(&mut s, "SET LOCAL statement_timeout = '3s'");
+        assert_eq!(shown(&s), "3s");
+        assert_eq!(s.statement_timeout(), Some(std::time::Duration::from_secs(3)));
+        s.end_transaction(true);
+        assert_eq!(shown(&s), "2s");
+        // SET LOCAL, then SET: the SET stays.
+        s.set_in_transaction(true);
+        run(&mut s, "SET LOCAL statement_timeout = '3s'");
+        run(&mut s, "SET statement_timeout = '4s'");
+        s.end_transaction(true);
+        assert_eq!(shown(&s), "4s");
+        // SET, then SET LOCAL: the SET stays.
+        s.set_in_transaction(true);
+        run(&mut s, "SET statement_timeout = '5s'");
+        run(&mut s, "SET LOCAL statement_timeout = '6s'");
+        s.end_transaction(true);
+        assert_eq!(shown(&s), "5s");
+        // SET LOCAL outside a block: a warning, no change.
+        let mut warned = vec![];
+        intercept("SET LOCAL statement_timeout = '7s'", &mut s, &id(), &mut warned);
+        assert_eq!(warned.first().map(|w| w.code), Some("25P01"));
+        assert_eq!(shown(&s), "5s");
+        // set_config(.., true) outside a block: checked and returned only.
+        let Intercept::Rewrite(sql) = run(&mut s, "SELECT set_config('statement_timeout', '8s', true)")
+        else {
+            unreachable!()
+        };
+        assert!(sql.contains("'8s'"), "{sql}");
+        assert_eq!(shown(&s), "5s");
+        // SET LOCAL ... TO DEFAULT, and RESET ALL rolled back.
+        s.set_in_transaction(true);
+        run(&mut s, "SET LOCAL statement_timeout TO DEFAULT");
+        assert_eq!((shown(&s), s.statement_timeout()), ("0".to_owned(), None));
+        s.end_transaction(true);
+        assert_eq!(shown(&s), "5s");
+        s.set_in_transaction(true);
+        run(&mut s, "RESET ALL");
+        s.end_transaction(false);
+        assert_eq!(shown(&s), "5s");
+        assert_eq!(s.statement_timeout(), Some(std::time::Duration::from_secs(5)));
     }
 
     #[test]

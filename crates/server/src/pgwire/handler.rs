@@ -129,6 +129,8 @@ impl ConnState {
         notices: &mut Vec<Notice>,
     ) -> Result<QueryResult, SqlError> {
         self.sync_statement_timeout();
+        let in_block = self.session.in_transaction();
+        self.settings().set_in_transaction(in_block);
         // In a failed block everything but COMMIT/ROLLBACK fails with 25P02:
         // the engine enforces that, so compat answers are skipped.
         let sql: std::borrow::Cow<'_, str> = if self.session.transaction_failed() {
@@ -170,8 +172,12 @@ impl ConnState {
             "abort" => "ROLLBACK".into(),
             _ => sql,
         };
-        let mut results = self.session.execute_with_params(&sql, params)?;
-        results
+        let result = self.session.execute_with_params(&sql, params);
+        if was_in_txn && !self.session.in_transaction() {
+            let committed = matches!(&result, Ok(r) if r.last().is_some_and(|r| r.tag == "COMMIT"));
+            self.settings().end_transaction(committed);
+        }
+        result?
             .pop()
             .ok_or_else(|| SqlError::new("42601", "empty statement"))
     }
@@ -251,10 +257,47 @@ struct CopyIn {
     pending: Vec<Vec<Value>>,
     rows: u64,
     error: Option<SqlError>,
+    /// When `statement_timeout` ends the whole COPY (its row batches are
+    /// statements of their own to the session).
+    deadline: Option<std::time::Instant>,
 }
 
 /// Rows per INSERT when loading COPY data.
 const COPY_BATCH: usize = 256;
+
+/// COPY rows ready to insert.
+struct CopyBatch {
+    table: String,
+    columns: Vec<String>,
+    rows: Vec<Vec<Value>>,
+    deadline: Option<std::time::Instant>,
+}
+
+/// Inserts COPY rows through the session, [`COPY_BATCH`] per statement.
+fn copy_insert(
+    st: &mut ConnState,
+    table: &str,
+    columns: &[String],
+    rows: &[Vec<Value>],
+) -> Result<(), SqlError> {
+    for chunk in rows.chunks(COPY_BATCH) {
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        let mut params = Vec::with_capacity(chunk.len() * columns.len());
+        for (i, row) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for (j, v) in row.iter().enumerate() {
+                params.push(v.clone());
+                if j > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${}", params.len()));
+            }
+            sql.push(')');
+        }
+        st.session.execute_with_params(&sql, &params)?;
+    }
+    Ok(())
+}
 
 /// The extended protocol's statement parser for one connection.
 pub struct Parser {
@@ -512,6 +555,8 @@ fn run_simple(st: &mut ConnState, sql: &str) -> Vec<Out> {
         if st.session.in_transaction() {
             let _ = st.session.execute("ROLLBACK");
         }
+        // A SET in the string lasts if the implicit block committed.
+        st.settings().end_transaction(outcome.is_none());
         if outcome == Some("40001") && attempt < BATCH_RETRIES {
             attempt += 1;
             continue;
@@ -1290,7 +1335,12 @@ impl ConnHandler {
     async fn copy_in_open(&self, spec: CopySpec) -> Result<usize, SqlError> {
         let table = spec.table.clone();
         let given = spec.columns.clone();
-        let (columns, began) = with_state(&self.state, Some(&self.status), move |st| {
+        let (columns, began, deadline) = with_state(&self.state, Some(&self.status), move |st| {
+            st.sync_statement_timeout();
+            let deadline = st
+                .session
+                .statement_timeout()
+                .map(|t| std::time::Instant::now() + t);
             if st.session.transaction_failed() {
                 return Err(SqlError::new(
                     "25P02",
@@ -1311,7 +1361,7 @@ impl ConnHandler {
             if began {
                 st.session.execute("BEGIN")?;
             }
-            Ok((columns, began))
+            Ok((columns, began, deadline))
         })
         .await
         .map_err(|e| SqlError::internal(e.to_string()))??;
@@ -1324,6 +1374,7 @@ impl ConnHandler {
             pending: Vec::new(),
             rows: 0,
             error: None,
+            deadline,
         });
         Ok(n)
     }
@@ -1350,7 +1401,7 @@ impl ConnHandler {
     }
 
     /// Parses buffered records; returns a batch to insert when one is due.
-    fn copy_take(&self, at_end: bool) -> Option<(String, Vec<String>, Vec<Vec<Value>>)> {
+    fn copy_take(&self, at_end: bool) -> Option<CopyBatch> {
         let mut guard = self.copy_in.lock().unwrap_or_else(|p| p.into_inner());
         let ci = guard.as_mut()?;
         if ci.error.is_some() {
@@ -1386,34 +1437,36 @@ impl ConnHandler {
         if ci.pending.is_empty() || (!at_end && ci.pending.len() < COPY_BATCH) {
             return None;
         }
-        Some((
-            ci.spec.table.clone(),
-            ci.columns.clone(),
-            std::mem::take(&mut ci.pending),
-        ))
+        Some(CopyBatch {
+            table: ci.spec.table.clone(),
+            columns: ci.columns.clone(),
+            rows: std::mem::take(&mut ci.pending),
+            deadline: ci.deadline,
+        })
     }
 
-    /// Inserts a batch of COPY rows through the session.
-    async fn copy_flush(&self, table: String, columns: Vec<String>, rows: Vec<Vec<Value>>) {
+    /// Inserts a batch of COPY rows through the session, within what is
+    /// left of the COPY's statement timeout.
+    async fn copy_flush(&self, batch: CopyBatch) {
+        let CopyBatch {
+            table,
+            columns,
+            rows,
+            deadline,
+        } = batch;
         let count = rows.len() as u64;
         let r = with_state(&self.state, Some(&self.status), move |st| {
-            for chunk in rows.chunks(COPY_BATCH) {
-                let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-                let mut params = Vec::with_capacity(chunk.len() * columns.len());
-                for (i, row) in chunk.iter().enumerate() {
-                    sql.push_str(if i == 0 { "(" } else { ", (" });
-                    for (j, v) in row.iter().enumerate() {
-                        params.push(v.clone());
-                        if j > 0 {
-                            sql.push_str(", ");
-                        }
-                        sql.push_str(&format!("${}", params.len()));
-                    }
-                    sql.push(')');
-                }
-                st.session.execute_with_params(&sql, &params)?;
+            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
+                return Err(quorumdb_sql::interrupt::canceled(
+                    quorumdb_storage::cancel::Reason::StatementTimeout,
+                ));
             }
-            Ok::<(), SqlError>(())
+            let own = st.session.statement_timeout();
+            st.session.set_statement_timeout(left.or(own));
+            let inserted = copy_insert(st, &table, &columns, &rows);
+            st.session.set_statement_timeout(own);
+            inserted
         })
         .await;
         let mut guard = self.copy_in.lock().unwrap_or_else(|p| p.into_inner());
@@ -1460,8 +1513,8 @@ impl CopyHandler for ConnHandler {
                 ci.reader.push(&data.data);
             }
         }
-        if let Some((table, columns, rows)) = self.copy_take(false) {
-            self.copy_flush(table, columns, rows).await;
+        if let Some(batch) = self.copy_take(false) {
+            self.copy_flush(batch).await;
         }
         Ok(())
     }
@@ -1472,8 +1525,8 @@ impl CopyHandler for ConnHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        if let Some((table, columns, rows)) = self.copy_take(true) {
-            self.copy_flush(table, columns, rows).await;
+        if let Some(batch) = self.copy_take(true) {
+            self.copy_flush(batch).await;
         }
         let ci = self.copy_in.lock().unwrap_or_else(|p| p.into_inner()).take();
         let Some(ci) = ci else {

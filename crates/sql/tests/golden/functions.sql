@@ -46,3 +46,6 @@ SELECT split_part('a,b', ',', -9223372036854775808);
 -- pg_sleep waits, then returns an empty string (PostgreSQL: void)
 SELECT pg_sleep(0.01), pg_sleep(NULL) IS NULL, pg_sleep(-1);
 SELECT pg_sleep('x');
+SELECT pg_sleep(true);
+SELECT pg_sleep('0'::text);
+SELECT pg_sleep('NaN'), pg_sleep('-infinity');

@@ -159,3 +159,6 @@ SELECT id, sum(1000 / sal) FILTER (WHERE sal <> 0 AND 't') OVER (ORDER BY id) FR
 SELECT dept, count(*) FILTER (WHERE count(*) > 1) OVER () FROM e GROUP BY dept;
 SELECT lag(NULL, 1, 0) OVER (ORDER BY id), lag('5', 1, 3) OVER (ORDER BY id) FROM e ORDER BY id LIMIT 2;
 EXPLAIN SELECT sum(sal) FILTER (WHERE sal > 1) OVER (ORDER BY sal NULLS FIRST, id DESC NULLS LAST, dept DESC) FROM e;
+-- a typed NULL keeps its type: the default must convert to it
+SELECT lag(NULL::int, 1, 'x') OVER () FROM e;
+SELECT lag(NULL::int, 1, '7') OVER (ORDER BY id) FROM e ORDER BY id LIMIT 2;
