@@ -82,10 +82,29 @@ fn parse_date_part(s: &str, kind: &str, orig: &str) -> Result<i64> {
 }
 
 pub fn parse_date(s: &str) -> Result<i32> {
-    let t = s.trim();
+    let t = strip_era(s.trim(), "date", s)?;
     let date = t.split([' ', 'T']).next().unwrap_or(t);
     let days = parse_date_part(date, "date", s)?;
+    // A time of day after the date is allowed and dropped, as in
+    // PostgreSQL; anything else there is not a date.
+    if date.len() < t.len() {
+        parse_timestamp(t).map_err(|_| invalid("date", s))?;
+    }
     i32::try_from(days).map_err(|_| invalid("date", s))
+}
+
+/// `t` without a trailing ` AD`; a ` BC` date is before year 1, outside
+/// the years QuorumDB holds (22008).
+fn strip_era<'a>(t: &'a str, what: &str, s: &str) -> Result<&'a str> {
+    let upper = t.len().checked_sub(3).and_then(|i| t.get(i..)).map(str::to_ascii_uppercase);
+    match upper.as_deref() {
+        Some(" BC") => Err(SqlError::new(
+            codes::DATETIME_FIELD_OVERFLOW,
+            format!("{what} out of range: \"{s}\" (years before 1 are not supported)"),
+        )),
+        Some(" AD") => Ok(t[..t.len() - 3].trim_end()),
+        _ => Ok(t),
+    }
 }
 
 /// Splits a trailing UTC offset off a timestamp: the text before it and
@@ -146,7 +165,7 @@ pub fn split_offset(s: &str) -> Result<(&str, Option<i64>)> {
 
 /// A TIMESTAMPTZ: microseconds since 1970-01-01 00:00:00 UTC.
 pub fn parse_timestamptz(s: &str) -> Result<i64> {
-    let (local, offset) = split_offset(s)?;
+    let (local, offset) = split_offset(strip_era(s.trim(), "timestamp with time zone", s)?)?;
     let micros = parse_local_timestamp(local, s)?;
     micros
         .checked_sub(offset.unwrap_or(0) * 1_000_000)
@@ -156,7 +175,7 @@ pub fn parse_timestamptz(s: &str) -> Result<i64> {
 /// A TIMESTAMP (without time zone); a UTC offset is ignored, as in
 /// PostgreSQL.
 pub fn parse_timestamp(s: &str) -> Result<i64> {
-    let (local, _) = split_offset(s)?;
+    let (local, _) = split_offset(strip_era(s.trim(), "timestamp", s)?)?;
     parse_local_timestamp(local, s)
 }
 

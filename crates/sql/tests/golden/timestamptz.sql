@@ -19,3 +19,8 @@ SELECT id FROM ev WHERE '2024-01-01 10:30:00Z' > at;
 SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'ev' ORDER BY ordinal_position;
 UPDATE ev SET at = '2024-06-01 00:00:00-07' WHERE id = 3;
 SELECT at FROM ev WHERE id = 3;
+-- eras: AD is accepted, BC dates are before the years held here
+SELECT DATE '2024-01-01 AD', DATE '2024-01-01 10:30', TIMESTAMP '2024-01-01 10:30 ad';
+SELECT DATE '0001-01-01 BC';
+SELECT TIMESTAMP '2024-01-01 00:00:00 BC';
+SELECT DATE '2024-01-01 garbage';
