@@ -113,16 +113,7 @@ async fn statement_timeout_stops_a_statement_and_the_session_carries_on() {
             .unwrap_or_default();
         assert_eq!(message, "canceling statement due to statement timeout");
     };
-    client
-        .batch_execute("SET statement_timeout = 100")
-        .await
-        .expect("set");
-    let shown: String = client
-        .query_one("SHOW statement_timeout", &[])
-        .await
-        .expect("show")
-        .get(0);
-    assert_eq!(shown, "100ms");
+    assert_eq!(set_timeout(&client, "100").await, "100ms");
     let run = |sql: &'static str, extended: bool| {
         let c = &client;
         async move {
@@ -162,16 +153,7 @@ async fn statement_timeout_stops_a_statement_and_the_session_carries_on() {
         .await
         .expect_err("bad unit");
     assert_eq!(sqlstate(&err), "22023");
-    client
-        .batch_execute("SET statement_timeout = '1min'")
-        .await
-        .expect("set in minutes");
-    let shown: String = client
-        .query_one("SHOW statement_timeout", &[])
-        .await
-        .expect("show")
-        .get(0);
-    assert_eq!(shown, "1min");
+    assert_eq!(set_timeout(&client, "'1min'").await, "1min");
     client
         .batch_execute("SET statement_timeout = 0")
         .await
@@ -200,12 +182,7 @@ async fn statement_timeout_stops_a_statement_and_the_session_carries_on() {
         .map(|_| ())
         .expect_err("division by zero");
     assert_eq!(sqlstate(&err), "22012");
-    let shown: String = client
-        .query_one("SHOW statement_timeout", &[])
-        .await
-        .expect("show")
-        .get(0);
-    assert_eq!(shown, "0");
+    assert_eq!(show_timeout(&client).await, "0");
     let row = client
         .query_one("SELECT pg_sleep(0.3)", &[])
         .await
@@ -250,6 +227,21 @@ async fn statement_timeout_stops_a_statement_and_the_session_carries_on() {
         .expect("count")
         .get(0);
     assert_eq!(n, 0, "a timed-out COPY leaves nothing behind");
+}
+
+/// `SET statement_timeout = value`, then what SHOW says.
+async fn set_timeout(c: &tokio_postgres::Client, value: &str) -> String {
+    c.batch_execute(&format!("SET statement_timeout = {value}"))
+        .await
+        .expect("set statement_timeout");
+    show_timeout(c).await
+}
+
+async fn show_timeout(c: &tokio_postgres::Client) -> String {
+    c.query_one("SHOW statement_timeout", &[])
+        .await
+        .expect("show")
+        .get(0)
 }
 
 /// A bare protocol connection that remembers its BackendKeyData.

@@ -96,7 +96,11 @@ pub fn parse_date(s: &str) -> Result<i32> {
 /// `t` without a trailing ` AD`; a ` BC` date is before year 1, outside
 /// the years QuorumDB holds (22008).
 fn strip_era<'a>(t: &'a str, what: &str, s: &str) -> Result<&'a str> {
-    let upper = t.len().checked_sub(3).and_then(|i| t.get(i..)).map(str::to_ascii_uppercase);
+    let upper = t
+        .len()
+        .checked_sub(3)
+        .and_then(|i| t.get(i..))
+        .map(str::to_ascii_uppercase);
     match upper.as_deref() {
         Some(" BC") => Err(SqlError::new(
             codes::DATETIME_FIELD_OVERFLOW,
