@@ -140,7 +140,7 @@ async fn attack_raft(grpc: SocketAddr, target: u64) {
     }
 }
 
-async fn attack_admin(grpc: SocketAddr) {
+async fn attack_admin(grpc: SocketAddr, member: SocketAddr) {
     let mut admin = AdminClient::new(channel(grpc).await);
     for data in payloads() {
         let r = tokio::time::timeout(ANSWER, admin.commit(CommitRequest { commit: data.into() })).await;
@@ -166,8 +166,9 @@ async fn attack_admin(grpc: SocketAddr) {
         .await;
     }
     // Id 0, addresses that are not host:port, a member's id at another
-    // address, and a well-formed address where nothing answers (refused
-    // after a bounded wait, not made a voter).
+    // address, a well-formed address where nothing answers, and a member's
+    // address under another id (refused after a bounded wait, not added).
+    let member = member.to_string();
     for (id, addr) in [
         (0, "127.0.0.1:1"),
         (9, ""),
@@ -176,6 +177,7 @@ async fn attack_admin(grpc: SocketAddr) {
         (9, "host:0"),
         (1, "127.0.0.1:1"),
         (9, "127.0.0.1:1"),
+        (9, member.as_str()),
     ] {
         let r = tokio::time::timeout(
             ANSWER,
@@ -216,7 +218,7 @@ async fn garbage_on_every_port_leaves_every_node_serving() {
     // Membership changes go to the leader whichever node is asked: once
     // through a follower is enough.
     let follower = cluster.running().find(|p| p.id != leader).expect("a follower");
-    attack_admin(follower.grpc).await;
+    attack_admin(follower.grpc, cluster.get(leader).grpc).await;
     let (members, _) = node_status(cluster.get(leader).grpc).await;
     assert_eq!(members.len(), 3, "membership changed: {members:?}");
     for p in cluster.running() {

@@ -286,11 +286,13 @@ impl Admin for AdminService {
             }));
         }
         let forwarded = req.clone();
-        let raft = self.raft.clone();
+        let (raft, channels) = (self.raft.clone(), self.channels.clone());
         self.on_leader(
             || async move {
-                let error = match add_caught_up_learner(&raft, req.id, &req.grpc_addr).await {
+                let error = match add_caught_up_learner(&raft, &channels, req.id, &req.grpc_addr).await {
                     Err(e) => e,
+                    // Already a voter (a join asked again): nothing to change.
+                    Ok(()) if is_voter(&raft, req.id) => String::new(),
                     Ok(()) => match raft
                         .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([req.id])), false)
                         .await
@@ -321,31 +323,26 @@ impl Admin for AdminService {
         let raft = self.raft.clone();
         self.on_leader(
             || async move {
-                let member = raft
-                    .metrics()
-                    .borrow()
-                    .membership_config
-                    .membership()
-                    .get_node(&req.id)
-                    .is_some();
-                if !member {
+                let membership = raft.metrics().borrow().membership_config.clone();
+                let membership = membership.membership();
+                if membership.get_node(&req.id).is_none() {
                     return Ok(tonic::Response::new(RemoveNodeReply {
                         error: format!("node {} is not a member of the cluster", req.id),
                         leader_id: leader(&raft).map(|(id, _)| id),
                     }));
                 }
-                let change = ChangeMembers::RemoveVoters(BTreeSet::from([req.id]));
-                let mut error = match raft.change_membership(change, false).await {
+                // A voter is demoted and dropped in one change; a learner
+                // (never promoted) is only dropped: `RemoveVoters` of a
+                // learner would change nothing and still succeed.
+                let change = if membership.voter_ids().any(|v| v == req.id) {
+                    ChangeMembers::RemoveVoters(BTreeSet::from([req.id]))
+                } else {
+                    ChangeMembers::RemoveNodes(BTreeSet::from([req.id]))
+                };
+                let error = match raft.change_membership(change, false).await {
                     Ok(_) => String::new(),
                     Err(e) => e.to_string(),
                 };
-                // A learner (never promoted) is removed as a node instead.
-                if !error.is_empty() {
-                    let nodes = ChangeMembers::RemoveNodes(BTreeSet::from([req.id]));
-                    if raft.change_membership(nodes, false).await.is_ok() {
-                        error.clear();
-                    }
-                }
                 if error.is_empty() {
                     tracing::info!(node = req.id, "removed a node");
                 }
@@ -363,9 +360,9 @@ impl Admin for AdminService {
 /// How long a forwarded commit may take before its outcome is unknown.
 pub const COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long [`add_caught_up_learner`] waits for a new learner's log to
-/// reach the entry that added it. The joining node asks again after a
-/// failure, so this bounds one attempt, not the join.
+/// How long [`add_caught_up_learner`] waits for a learner's log to reach
+/// the entry that added it. The joining node asks again after a failure,
+/// so this bounds one attempt, not the join.
 const CATCH_UP_WAIT: Duration = Duration::from_secs(20);
 
 /// Refuses an AddNode that cannot be right: id 0, an address that is not
@@ -394,28 +391,74 @@ fn check_new_member(raft: &Raft, id: NodeId, addr: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Adds `id` as a learner and waits until its log holds the entry that
-/// added it, so that only a node that answers becomes a voter (openraft's
-/// own "caught up" test passes any learner while the log is shorter than
-/// the lag threshold). A learner that never answered within
-/// [`CATCH_UP_WAIT`] is taken out again; one that is still catching up
-/// (a large snapshot) stays a learner, and the joining node asks again.
-async fn add_caught_up_learner(raft: &Raft, id: NodeId, addr: &str) -> Result<(), String> {
-    let was_member = raft
-        .metrics()
-        .borrow()
-        .membership_config
-        .membership()
-        .get_node(&id)
-        .is_some();
+/// Whether `id` votes in the (uniform) membership this node knows.
+fn is_voter(raft: &Raft, id: NodeId) -> bool {
+    let m = raft.metrics().borrow().membership_config.clone();
+    let joint = m.membership().get_joint_config();
+    joint.len() == 1 && joint.iter().all(|c| c.contains(&id))
+}
+
+/// How long [`probe`] waits for a would-be member to answer `Status`.
+const PROBE_WAIT: Duration = Duration::from_secs(5);
+
+/// Asks the node at `addr` for its status and checks that it is node `id`:
+/// a learner is only added where a node answers, and only under its own
+/// id (two nodes must never share one, nor one node two).
+async fn probe(channels: &Channels, id: NodeId, addr: &str) -> Result<(), String> {
     let node = Node {
         addr: addr.to_owned(),
     };
-    let added = raft
-        .add_learner(id, node, false)
+    let mut client = client(channels, id, &node)?;
+    let reply = tokio::time::timeout(PROBE_WAIT, client.status(StatusRequest {}))
         .await
-        .map_err(|e| e.to_string())?;
-    let target = added.log_id.index;
+        .map_err(|_| format!("node {id} at {addr} did not answer within {PROBE_WAIT:?}; it was not added"))?
+        .map_err(|s| {
+            format!(
+                "node {id} at {addr} does not answer ({}); it was not added",
+                s.message()
+            )
+        })?;
+    let answered = reply.into_inner().node_id;
+    if answered != id {
+        return Err(format!(
+            "the node at {addr} is node {answered}, not node {id}; it was not added"
+        ));
+    }
+    Ok(())
+}
+
+/// Makes `id` a learner and waits until its log holds the entry that made
+/// it one, so that only a node that follows the log becomes a voter
+/// (openraft's own "caught up" test passes any learner while the log is
+/// shorter than the lag threshold).
+///
+/// A new node is first [`probe`]d, then added. A node that is already a
+/// member at this address (a join asked again) is not added a second
+/// time: a new membership entry would restart replication to it and drop
+/// a snapshot it is halfway through receiving, so a large snapshot would
+/// never finish. A learner that has not caught up within
+/// [`CATCH_UP_WAIT`] stays a learner, and the joining node asks again.
+async fn add_caught_up_learner(
+    raft: &Raft,
+    channels: &Channels,
+    id: NodeId,
+    addr: &str,
+) -> Result<(), String> {
+    let membership = raft.metrics().borrow().membership_config.clone();
+    let target = if membership.membership().get_node(&id).is_some() {
+        membership.log_id().map(|l| l.index).unwrap_or(0)
+    } else {
+        probe(channels, id, addr).await?;
+        let node = Node {
+            addr: addr.to_owned(),
+        };
+        let added = raft
+            .add_learner(id, node, false)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(node = id, %addr, "added a learner");
+        added.log_id.index
+    };
     let matched = |m: &openraft::RaftMetrics<NodeId, Node>| -> Option<u64> {
         m.replication
             .as_ref()?
@@ -424,26 +467,12 @@ async fn add_caught_up_learner(raft: &Raft, id: NodeId, addr: &str) -> Result<()
             .flatten()
             .map(|l| l.index)
     };
-    let caught_up = raft
-        .wait(Some(CATCH_UP_WAIT))
+    raft.wait(Some(CATCH_UP_WAIT))
         .metrics(
             |m| matched(m).is_some_and(|i| i >= target),
             "the new learner caught up",
         )
-        .await;
-    if caught_up.is_ok() {
-        return Ok(());
-    }
-    let answered = matched(&raft.metrics().borrow()).is_some();
-    if !answered && !was_member {
-        let _ = raft
-            .change_membership(ChangeMembers::RemoveNodes(BTreeSet::from([id])), false)
-            .await;
-        return Err(format!(
-            "node {id} at {addr} did not answer within {CATCH_UP_WAIT:?}; it was not added"
-        ));
-    }
-    Err(format!(
-        "node {id} at {addr} is still catching up; it stays a learner until it has"
-    ))
+        .await
+        .map(|_| ())
+        .map_err(|_| format!("node {id} at {addr} is still catching up; it stays a learner until it has"))
 }

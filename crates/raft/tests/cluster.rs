@@ -600,6 +600,74 @@ async fn concurrent_increments_through_every_node_are_exact() {
     }
 }
 
+/// Asks `via` for a membership change; the reply's error ("" = done).
+async fn add_node(via: SocketAddr, id: u64, addr: String) -> String {
+    use quorumdb_raft::pb::admin::{AddNodeRequest, admin_client::AdminClient};
+    let mut admin = AdminClient::connect(format!("http://{via}"))
+        .await
+        .expect("connect");
+    let req = AddNodeRequest { id, grpc_addr: addr };
+    admin.add_node(req).await.expect("answered").into_inner().error
+}
+
+async fn remove_node(via: SocketAddr, id: u64) -> String {
+    use quorumdb_raft::pb::admin::{RemoveNodeRequest, admin_client::AdminClient};
+    let mut admin = AdminClient::connect(format!("http://{via}"))
+        .await
+        .expect("connect");
+    admin
+        .remove_node(RemoveNodeRequest { id })
+        .await
+        .expect("answered")
+        .into_inner()
+        .error
+}
+
+fn members(node: &RaftNode) -> Vec<u64> {
+    let m = node.raft().metrics().borrow().membership_config.clone();
+    m.membership().nodes().map(|(id, _)| *id).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_changes_refuse_the_wrong_node_and_remove_a_learner() {
+    let dir = tempfile::tempdir().unwrap();
+    let n1 = start(1, dir.path(), None, tuning()).await;
+    eventually(30, "n1 leads", || {
+        n1.raft().metrics().borrow().current_leader == Some(1)
+    })
+    .await;
+    let n2 = start(2, dir.path(), Some(n1.grpc_addr()), tuning()).await;
+    eventually(60, "n2 becomes a voter, the change complete", || {
+        let m = n1.raft().metrics().borrow().membership_config.clone();
+        voters(&n1) == 2 && m.membership().get_joint_config().len() == 1
+    })
+    .await;
+
+    // Node 2's address offered as node 7: refused, nothing changes.
+    let error = add_node(n1.grpc_addr(), 7, n2.grpc_addr().to_string()).await;
+    assert!(error.contains("is node 2, not node 7"), "{error}");
+    // A join asked again by a member succeeds and writes no new membership.
+    let before = n1.raft().metrics().borrow().membership_config.log_id().to_owned();
+    let error = add_node(n1.grpc_addr(), 2, n2.grpc_addr().to_string()).await;
+    assert_eq!(error, "");
+    let after = n1.raft().metrics().borrow().membership_config.log_id().to_owned();
+    assert_eq!(before, after, "a repeated join changed the membership");
+    assert_eq!(members(&n1), vec![1, 2]);
+
+    // Demote node 2 to a learner; removing it must then drop it entirely.
+    let demote = openraft::ChangeMembers::RemoveVoters([2].into());
+    n1.raft().change_membership(demote, true).await.expect("demoted");
+    assert_eq!(voters(&n1), 1);
+    assert_eq!(members(&n1), vec![1, 2], "node 2 is a learner");
+    let error = remove_node(n2.grpc_addr(), 2).await;
+    assert_eq!(error, "");
+    eventually(30, "node 2 is gone", || members(&n1) == vec![1]).await;
+    let error = remove_node(n1.grpc_addr(), 2).await;
+    assert!(error.contains("not a member"), "{error}");
+    n2.shutdown().await;
+    n1.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_data_directory_refuses_another_node_id() {
     let dir = tempfile::tempdir().unwrap();
