@@ -88,7 +88,13 @@ pub fn parse_date(s: &str) -> Result<i32> {
     // A time of day after the date is allowed and dropped, as in
     // PostgreSQL; anything else there is not a date.
     if date.len() < t.len() {
-        parse_timestamp(t).map_err(|_| invalid("date", s))?;
+        parse_timestamp(t).map_err(|e| {
+            if e.code == codes::DATETIME_FIELD_OVERFLOW {
+                e
+            } else {
+                invalid("date", s)
+            }
+        })?;
     }
     i32::try_from(days).map_err(|_| invalid("date", s))
 }
@@ -183,6 +189,14 @@ pub fn parse_timestamp(s: &str) -> Result<i64> {
     parse_local_timestamp(local, s)
 }
 
+/// Microseconds from the digits after a decimal point, rounded as
+/// PostgreSQL rounds them: `rint(0.digits * 1e6)` in floating point (a
+/// carry makes 1,000,000: a whole second).
+fn round_micros(digits: &str) -> i64 {
+    let fraction: f64 = format!("0.{digits}").parse().unwrap_or(0.0);
+    (fraction * 1e6).round_ties_even() as i64
+}
+
 fn parse_local_timestamp(t: &str, s: &str) -> Result<i64> {
     let t = t.trim();
     let (date, time) = match t.find([' ', 'T']) {
@@ -206,14 +220,16 @@ fn parse_local_timestamp(t: &str, s: &str) -> Result<i64> {
             Some(x) => {
                 let (whole, frac) = x.split_once('.').unwrap_or((x, ""));
                 let sec: i64 = whole.parse().map_err(|_| invalid("timestamp", s))?;
-                if frac.len() > 9 || !frac.chars().all(|c| c.is_ascii_digit()) {
+                if !frac.chars().all(|c| c.is_ascii_digit()) {
                     return Err(invalid("timestamp", s));
                 }
-                let digits: String = frac.chars().chain(std::iter::repeat('0')).take(6).collect();
-                (sec, digits.parse::<i64>().unwrap_or(0))
+                (sec, round_micros(frac))
             }
         };
-        if !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..60).contains(&sec) {
+        // As in PostgreSQL: a leap second (:60) runs into the next minute,
+        // and 24:00:00 is the end of the day (the next one's midnight).
+        let end_of_day = h == 24 && mi == 0 && sec == 0 && frac == 0;
+        if !((0..24).contains(&h) || end_of_day) || !(0..60).contains(&mi) || !(0..=60).contains(&sec) {
             return Err(SqlError::new(
                 codes::DATETIME_FIELD_OVERFLOW,
                 format!("date/time field value out of range: \"{s}\""),

@@ -174,8 +174,10 @@ impl Settings {
             .get("options")
             .map(|o| parse_options(o))
             .unwrap_or_default();
+        // As in PostgreSQL, `options` first: a parameter the client
+        // names in the packet itself wins over the same one in `options`.
         let given = startup.iter().map(|(k, v)| (k.clone(), v.clone()));
-        for (k, v) in given.chain(options) {
+        for (k, v) in options.into_iter().chain(given) {
             let lk = k.to_ascii_lowercase();
             if matches!(lk.as_str(), "user" | "database" | "options" | "replication") {
                 continue;
@@ -870,6 +872,23 @@ fn literal_args(f: &ast::Function) -> Option<Vec<String>> {
         .collect()
 }
 
+/// A boolean literal as PostgreSQL reads one: `true`/`false`, `yes`/`no`,
+/// `on`/`off`, `1`/`0`, or a unique prefix of a word, in any case.
+fn pg_bool(text: &str) -> Result<bool, SqlError> {
+    let t = text.trim().to_ascii_lowercase();
+    let prefix = |word: &str, min: usize| t.len() >= min && word.starts_with(&t);
+    if prefix("true", 1) || prefix("yes", 1) || prefix("on", 2) || t == "1" {
+        Ok(true)
+    } else if prefix("false", 1) || prefix("no", 1) || prefix("off", 2) || t == "0" {
+        Ok(false)
+    } else {
+        Err(SqlError::new(
+            "22P02",
+            format!("invalid input syntax for type boolean: \"{text}\""),
+        ))
+    }
+}
+
 fn replacement(
     e: &Expr,
     settings: &mut Settings,
@@ -913,7 +932,9 @@ fn replacement(
         ("pg_is_in_recovery", []) => Expr::value(ast::Value::Boolean(false)),
         ("current_setting", [n]) | ("current_setting", [n, _]) => match settings.get(n) {
             Some(v) => string_lit(v.to_owned()),
-            None if args.get(1).is_some_and(|m| m == "true") => Expr::value(ast::Value::Null),
+            None if args.get(1).map(|m| pg_bool(m)).transpose()? == Some(true) => {
+                Expr::value(ast::Value::Null)
+            }
             None => {
                 return Err(SqlError::new(
                     "42704",
@@ -922,7 +943,7 @@ fn replacement(
             }
         },
         ("set_config", [n, v, local]) => {
-            let local = local == "true";
+            let local = pg_bool(local)?;
             if local && !settings.in_transaction {
                 // Outside a block the statement is the transaction: the
                 // value is checked and returned, the session keeps its own.
@@ -1063,6 +1084,38 @@ mod tests {
             );
             assert_eq!(s.get("search_path"), Some("a b"), "{options}");
         }
+        // A parameter named in the packet wins over `options`.
+        let startup = BTreeMap::from([
+            ("options".to_owned(), "-c statement_timeout=50".to_owned()),
+            ("statement_timeout".to_owned(), "70".to_owned()),
+        ]);
+        let s = Settings::new("root", &startup);
+        assert_eq!(s.statement_timeout(), Some(std::time::Duration::from_millis(70)));
+    }
+
+    #[test]
+    fn booleans_are_read_like_postgresql() {
+        for t in ["true", "TRUE", "t", "tr", " yes ", "y", "on", "1"] {
+            assert_eq!(pg_bool(t).ok(), Some(true), "{t}");
+        }
+        for f in ["false", "f", "no", "n", "off", "of", "0"] {
+            assert_eq!(pg_bool(f).ok(), Some(false), "{f}");
+        }
+        for bad in ["", "o", "2", "truee", "nope"] {
+            assert_eq!(pg_bool(bad).map_err(|e| e.code), Err("22P02"), "{bad}");
+        }
+        let mut s = Settings::new("root", &BTreeMap::new());
+        let mut n = vec![];
+        intercept("BEGIN", &mut s, &id(), &mut n);
+        let Intercept::Rewrite(sql) = intercept(
+            "SELECT set_config('statement_timeout', '8s', 'on')",
+            &mut s,
+            &id(),
+            &mut n,
+        ) else {
+            panic!()
+        };
+        assert!(sql.contains("'8s'"), "{sql}");
     }
 
     /// The sequence PostgreSQL 15 answers with 2s, 3s, 2s, 4s, 5s, a

@@ -273,14 +273,23 @@ struct CopyBatch {
     deadline: Option<std::time::Instant>,
 }
 
-/// Inserts COPY rows through the session, [`COPY_BATCH`] per statement.
+/// Inserts COPY rows through the session, [`COPY_BATCH`] per statement,
+/// each within what is left of the COPY's `deadline` (57014 once none is).
 fn copy_insert(
     st: &mut ConnState,
     table: &str,
     columns: &[String],
     rows: &[Vec<Value>],
+    deadline: Option<std::time::Instant>,
 ) -> Result<(), SqlError> {
+    let own = st.session.statement_timeout();
     for chunk in rows.chunks(COPY_BATCH) {
+        let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+        if left.is_some_and(|l| l.is_zero()) {
+            return Err(quorumdb_sql::interrupt::canceled(
+                quorumdb_storage::cancel::Reason::StatementTimeout,
+            ));
+        }
         let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
         let mut params = Vec::with_capacity(chunk.len() * columns.len());
         for (i, row) in chunk.iter().enumerate() {
@@ -294,7 +303,10 @@ fn copy_insert(
             }
             sql.push(')');
         }
-        st.session.execute_with_params(&sql, &params)?;
+        st.session.set_statement_timeout(left.or(own));
+        let inserted = st.session.execute_with_params(&sql, &params);
+        st.session.set_statement_timeout(own);
+        inserted?;
     }
     Ok(())
 }
@@ -1456,17 +1468,7 @@ impl ConnHandler {
         } = batch;
         let count = rows.len() as u64;
         let r = with_state(&self.state, Some(&self.status), move |st| {
-            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
-            if left.is_some_and(|l| l.is_zero()) {
-                return Err(quorumdb_sql::interrupt::canceled(
-                    quorumdb_storage::cancel::Reason::StatementTimeout,
-                ));
-            }
-            let own = st.session.statement_timeout();
-            st.session.set_statement_timeout(left.or(own));
-            let inserted = copy_insert(st, &table, &columns, &rows);
-            st.session.set_statement_timeout(own);
-            inserted
+            copy_insert(st, &table, &columns, &rows, deadline)
         })
         .await;
         let mut guard = self.copy_in.lock().unwrap_or_else(|p| p.into_inner());
