@@ -188,6 +188,41 @@ async fn statement_timeout_stops_a_statement_and_the_session_carries_on() {
         .await
         .expect("no limit after the block");
     assert_eq!(row.get::<_, String>(0), "");
+    // Savepoints: ROLLBACK TO puts settings back as the savepoint found
+    // them; RELEASE keeps them (PostgreSQL 15 answers 2s, 1s, 4s, 5s, 5s).
+    client
+        .batch_execute(
+            "BEGIN; SET statement_timeout = '1s'; SAVEPOINT a; SET statement_timeout = '2s'; \
+             SAVEPOINT b; SET LOCAL statement_timeout = '3s'; ROLLBACK TO b",
+        )
+        .await
+        .expect("savepoints");
+    assert_eq!(show_timeout(&client).await, "2s");
+    client
+        .batch_execute("ROLLBACK TO a")
+        .await
+        .expect("rollback to a");
+    assert_eq!(show_timeout(&client).await, "1s");
+    client
+        .batch_execute("RELEASE a; SET statement_timeout = '4s'; COMMIT")
+        .await
+        .expect("commit");
+    assert_eq!(show_timeout(&client).await, "4s");
+    client
+        .batch_execute("BEGIN; SAVEPOINT a; SET statement_timeout = '5s'; RELEASE a; SAVEPOINT b")
+        .await
+        .expect("release");
+    client
+        .batch_execute("SELECT 1/0")
+        .await
+        .expect_err("division by zero");
+    client
+        .batch_execute("ROLLBACK TO b")
+        .await
+        .expect("rollback to b");
+    assert_eq!(show_timeout(&client).await, "5s");
+    client.batch_execute("COMMIT").await.expect("commit");
+    assert_eq!(set_timeout(&client, "0").await, "0");
 
     // COPY FROM runs under the timeout in force when it starts, as one
     // statement (its row batches share one deadline).

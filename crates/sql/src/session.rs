@@ -520,6 +520,11 @@ impl Session {
         self.txn.is_some()
     }
 
+    /// How many savepoints the explicit transaction holds (0 outside one).
+    pub fn savepoint_depth(&self) -> usize {
+        self.txn.as_ref().map_or(0, |t| t.savepoints.len())
+    }
+
     /// True when the explicit transaction has failed (awaiting ROLLBACK).
     pub fn transaction_failed(&self) -> bool {
         self.txn.as_ref().is_some_and(|t| t.failed)

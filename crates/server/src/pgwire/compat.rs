@@ -75,9 +75,8 @@ pub struct Identity {
 /// Session settings (GUCs) of one connection.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Lower-case name → (display name, value).
-    values: BTreeMap<String, (String, String)>,
-    defaults: BTreeMap<String, (String, String)>,
+    values: Values,
+    defaults: Values,
     /// `statement_timeout`, parsed (`None`: 0, no limit).
     statement_timeout: Option<std::time::Duration>,
     /// Whether the session is in a transaction block (the protocol layer
@@ -85,7 +84,13 @@ pub struct Settings {
     in_transaction: bool,
     /// What to put back when the block ends.
     undo: Undo,
+    /// The settings as each of the block's savepoints found them, oldest
+    /// first: what ROLLBACK TO puts back.
+    savepoints: Vec<(Values, Undo)>,
 }
+
+/// Settings by lower-case name: (display name, value).
+type Values = BTreeMap<String, (String, String)>;
 
 /// One setting as stored (display name, value), or `None`: not set.
 type Stored = Option<(String, String)>;
@@ -169,6 +174,7 @@ impl Settings {
             statement_timeout: None,
             in_transaction: false,
             undo: Undo::default(),
+            savepoints: Vec::new(),
         };
         let options = startup
             .get("options")
@@ -221,6 +227,7 @@ impl Settings {
     /// The block ended: puts back what ROLLBACK (`committed` false) or the
     /// end of SET LOCAL (`committed` true) undoes.
     pub fn end_transaction(&mut self, committed: bool) {
+        self.savepoints.clear();
         let undo = std::mem::take(&mut self.undo);
         let restore = if committed {
             undo.after_commit
@@ -239,6 +246,23 @@ impl Settings {
         }
         self.in_transaction = false;
         self.refresh();
+    }
+
+    /// The block now holds `depth` savepoints: a new one remembers the
+    /// settings as they are; after ROLLBACK TO (`rolled_back`) the
+    /// settings go back to what the remaining innermost one remembers;
+    /// released ones are forgotten.
+    pub fn savepoints_changed(&mut self, depth: usize, rolled_back: bool) {
+        if rolled_back && let Some((values, undo)) = depth.checked_sub(1).and_then(|i| self.savepoints.get(i))
+        {
+            self.values = values.clone();
+            self.undo = undo.clone();
+            self.refresh();
+        }
+        self.savepoints.truncate(depth);
+        while self.savepoints.len() < depth {
+            self.savepoints.push((self.values.clone(), self.undo.clone()));
+        }
     }
 
     /// Records `key`'s value before a change in a transaction block.

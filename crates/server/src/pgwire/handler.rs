@@ -172,10 +172,19 @@ impl ConnState {
             "abort" => "ROLLBACK".into(),
             _ => sql,
         };
+        let depth = self.session.savepoint_depth();
         let result = self.session.execute_with_params(&sql, params);
         if was_in_txn && !self.session.in_transaction() {
             let committed = matches!(&result, Ok(r) if r.last().is_some_and(|r| r.tag == "COMMIT"));
             self.settings().end_transaction(committed);
+        } else if self.session.in_transaction() {
+            // SAVEPOINT, RELEASE or ROLLBACK TO: settings follow the
+            // savepoints (ROLLBACK TO keeps the depth it rolls back to).
+            let rolled_back = matches!(&result, Ok(r) if r.last().is_some_and(|r| r.tag == "ROLLBACK"));
+            let now = self.session.savepoint_depth();
+            if now != depth || rolled_back {
+                self.settings().savepoints_changed(now, rolled_back);
+            }
         }
         result?
             .pop()
