@@ -286,13 +286,15 @@ impl Admin for AdminService {
             }));
         }
         let forwarded = req.clone();
-        let (raft, channels) = (self.raft.clone(), self.channels.clone());
+        let raft = self.raft.clone();
         self.on_leader(
             || async move {
-                let error = match add_caught_up_learner(&raft, &channels, req.id, &req.grpc_addr).await {
+                let error = match add_caught_up_learner(&raft, req.id, &req.grpc_addr).await {
                     Err(e) => e,
-                    // Already a voter (a join asked again): nothing to change.
-                    Ok(()) if is_voter(&raft, req.id) => String::new(),
+                    // Already a voter (a join asked again): nothing to
+                    // change once the change that made it one is applied
+                    // here (an entry not yet committed could still be lost).
+                    Ok(()) if is_voter(&raft, req.id) => voter_entry_applied(&raft).await,
                     Ok(()) => match raft
                         .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([req.id])), false)
                         .await
@@ -398,17 +400,43 @@ fn is_voter(raft: &Raft, id: NodeId) -> bool {
     joint.len() == 1 && joint.iter().all(|c| c.contains(&id))
 }
 
+/// Waits (up to [`CATCH_UP_WAIT`]) until the membership this node uses
+/// is applied here, i.e. committed; "" once it is, else why not.
+async fn voter_entry_applied(raft: &Raft) -> String {
+    let Some(index) = raft
+        .metrics()
+        .borrow()
+        .membership_config
+        .log_id()
+        .map(|l| l.index)
+    else {
+        return String::new();
+    };
+    match raft
+        .wait(Some(CATCH_UP_WAIT))
+        .applied_index_at_least(Some(index), "the membership is committed")
+        .await
+    {
+        Ok(_) => String::new(),
+        Err(e) => format!("the membership change is not committed yet: {e}"),
+    }
+}
+
 /// How long [`probe`] waits for a would-be member to answer `Status`.
 const PROBE_WAIT: Duration = Duration::from_secs(5);
 
 /// Asks the node at `addr` for its status and checks that it is node `id`:
 /// a learner is only added where a node answers, and only under its own
 /// id (two nodes must never share one, nor one node two).
-async fn probe(channels: &Channels, id: NodeId, addr: &str) -> Result<(), String> {
-    let node = Node {
-        addr: addr.to_owned(),
-    };
-    let mut client = client(channels, id, &node)?;
+///
+/// The probe has a connection of its own, dropped afterwards: caching it
+/// would let anyone grow the channel cache with made-up addresses.
+async fn probe(id: NodeId, addr: &str) -> Result<(), String> {
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .map_err(|e| format!("bad address {addr:?}: {e}"))?
+        .connect_timeout(PROBE_WAIT)
+        .tcp_nodelay(true);
+    let mut client = AdminClient::new(endpoint.connect_lazy());
     let reply = tokio::time::timeout(PROBE_WAIT, client.status(StatusRequest {}))
         .await
         .map_err(|_| format!("node {id} at {addr} did not answer within {PROBE_WAIT:?}; it was not added"))?
@@ -438,17 +466,12 @@ async fn probe(channels: &Channels, id: NodeId, addr: &str) -> Result<(), String
 /// a snapshot it is halfway through receiving, so a large snapshot would
 /// never finish. A learner that has not caught up within
 /// [`CATCH_UP_WAIT`] stays a learner, and the joining node asks again.
-async fn add_caught_up_learner(
-    raft: &Raft,
-    channels: &Channels,
-    id: NodeId,
-    addr: &str,
-) -> Result<(), String> {
+async fn add_caught_up_learner(raft: &Raft, id: NodeId, addr: &str) -> Result<(), String> {
     let membership = raft.metrics().borrow().membership_config.clone();
     let target = if membership.membership().get_node(&id).is_some() {
         membership.log_id().map(|l| l.index).unwrap_or(0)
     } else {
-        probe(channels, id, addr).await?;
+        probe(id, addr).await?;
         let node = Node {
             addr: addr.to_owned(),
         };
@@ -456,6 +479,14 @@ async fn add_caught_up_learner(
             .add_learner(id, node, false)
             .await
             .map_err(|e| e.to_string())?;
+        // Two nodes that asked at once under one id: the first added wins
+        // (openraft keeps a node's first address), the other is refused.
+        let membership = raft.metrics().borrow().membership_config.clone();
+        if let Some(node) = membership.membership().get_node(&id)
+            && node.addr != addr
+        {
+            return Err(format!("node {id} is already a member at {}", node.addr));
+        }
         tracing::info!(node = id, %addr, "added a learner");
         added.log_id.index
     };

@@ -143,7 +143,7 @@ pub fn split_offset(s: &str) -> Result<(&str, Option<i64>)> {
     let digits = &zone[1..];
     let fields: Vec<&str> = if digits.contains(':') {
         digits.split(':').collect()
-    } else if digits.len() == 4 {
+    } else if digits.len() == 4 && digits.is_ascii() {
         vec![&digits[..2], &digits[2..]]
     } else {
         vec![digits]
@@ -177,9 +177,10 @@ pub fn split_offset(s: &str) -> Result<(&str, Option<i64>)> {
 pub fn parse_timestamptz(s: &str) -> Result<i64> {
     let (local, offset) = split_offset(strip_era(s.trim(), "timestamp with time zone", s)?)?;
     let micros = parse_local_timestamp(local, s)?;
-    micros
+    let utc = micros
         .checked_sub(offset.unwrap_or(0) * 1_000_000)
-        .ok_or_else(|| SqlError::overflow("timestamp with time zone"))
+        .ok_or_else(|| SqlError::overflow("timestamp with time zone"))?;
+    within_years(utc, "timestamp with time zone", s)
 }
 
 /// A TIMESTAMP (without time zone); a UTC offset is ignored, as in
@@ -227,17 +228,38 @@ fn parse_local_timestamp(t: &str, s: &str) -> Result<i64> {
             }
         };
         // As in PostgreSQL: a leap second (:60) runs into the next minute,
-        // and 24:00:00 is the end of the day (the next one's midnight).
-        let end_of_day = h == 24 && mi == 0 && sec == 0 && frac == 0;
-        if !((0..24).contains(&h) || end_of_day) || !(0..60).contains(&mi) || !(0..=60).contains(&sec) {
-            return Err(SqlError::new(
+        // and 24:00:00 is the end of the day (the next one's midnight),
+        // but no time of day is later than that.
+        let out_of_range = || {
+            SqlError::new(
                 codes::DATETIME_FIELD_OVERFLOW,
                 format!("date/time field value out of range: \"{s}\""),
-            ));
+            )
+        };
+        if !(0..=24).contains(&h) || !(0..60).contains(&mi) || !(0..=60).contains(&sec) {
+            return Err(out_of_range());
         }
         micros = ((h * 60 + mi) * 60 + sec) * 1_000_000 + frac;
+        if micros > MICROS_PER_DAY {
+            return Err(out_of_range());
+        }
     }
-    Ok(days * MICROS_PER_DAY + micros)
+    within_years(days * MICROS_PER_DAY + micros, "timestamp", s)
+}
+
+/// `micros` if it falls in the years 1 to 9999 that timestamps here
+/// hold (24:00:00 or a leap second on 9999-12-31 would not), else 22008.
+fn within_years(micros: i64, what: &str, s: &str) -> Result<i64> {
+    let first = days_from_civil(1, 1, 1) * MICROS_PER_DAY;
+    let end = days_from_civil(10000, 1, 1) * MICROS_PER_DAY;
+    if (first..end).contains(&micros) {
+        Ok(micros)
+    } else {
+        Err(SqlError::new(
+            codes::DATETIME_FIELD_OVERFLOW,
+            format!("{what} out of range: \"{s}\""),
+        ))
+    }
 }
 
 pub fn format_date(days: i32) -> String {

@@ -520,6 +520,16 @@ impl Session {
         self.txn.is_some()
     }
 
+    /// Marks the explicit transaction failed, as a statement's error does:
+    /// for a statement that ended without returning (it panicked), whose
+    /// partial writes must never commit. COMMIT then rolls back; ROLLBACK
+    /// TO a savepoint recovers as after any error.
+    pub fn fail_transaction(&mut self) {
+        if let Some(t) = self.txn.as_mut() {
+            t.failed = true;
+        }
+    }
+
     /// How many savepoints the explicit transaction holds (0 outside one).
     pub fn savepoint_depth(&self) -> usize {
         self.txn.as_ref().map_or(0, |t| t.savepoints.len())
@@ -1000,6 +1010,24 @@ mod tests {
             },
             other => panic!("{sql}: {other:?}"),
         }
+    }
+
+    /// A statement that panicked halfway leaves its writes in the
+    /// transaction: the block must then refuse to commit them.
+    #[test]
+    fn a_failed_transaction_never_commits_its_writes() {
+        let mut s = session();
+        s.execute("CREATE TABLE t (id INT PRIMARY KEY)").unwrap();
+        s.execute("BEGIN; INSERT INTO t VALUES (1)").unwrap();
+        s.fail_transaction();
+        let err = s.execute("INSERT INTO t VALUES (2)").unwrap_err();
+        assert_eq!(err.code, codes::IN_FAILED_TRANSACTION);
+        let tag = s.execute("COMMIT").unwrap().pop().unwrap().tag;
+        assert_eq!(tag, "ROLLBACK");
+        let rows = s.execute("SELECT count(*) FROM t").unwrap().pop().unwrap().rows;
+        assert_eq!(rows, vec![vec![Value::Int(0)]]);
+        s.fail_transaction(); // outside a block: nothing to fail
+        assert!(!s.in_transaction());
     }
 
     /// Returns once the wall clock has moved past every time seen so far.

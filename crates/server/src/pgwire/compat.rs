@@ -954,18 +954,19 @@ fn replacement(
         ("current_user" | "session_user" | "user" | "current_role", []) => string_lit(id.user.clone()),
         ("pg_backend_pid", []) => Expr::value(ast::Value::Number(id.pid.to_string(), false)),
         ("pg_is_in_recovery", []) => Expr::value(ast::Value::Boolean(false)),
-        ("current_setting", [n]) | ("current_setting", [n, _]) => match settings.get(n) {
-            Some(v) => string_lit(v.to_owned()),
-            None if args.get(1).map(|m| pg_bool(m)).transpose()? == Some(true) => {
-                Expr::value(ast::Value::Null)
+        ("current_setting", [n]) | ("current_setting", [n, _]) => {
+            let missing_ok = args.get(1).map(|m| pg_bool(m)).transpose()? == Some(true);
+            match settings.get(n) {
+                Some(v) => string_lit(v.to_owned()),
+                None if missing_ok => Expr::value(ast::Value::Null),
+                None => {
+                    return Err(SqlError::new(
+                        "42704",
+                        format!("unrecognized configuration parameter \"{n}\""),
+                    ));
+                }
             }
-            None => {
-                return Err(SqlError::new(
-                    "42704",
-                    format!("unrecognized configuration parameter \"{n}\""),
-                ));
-            }
-        },
+        }
         ("set_config", [n, v, local]) => {
             let local = pg_bool(local)?;
             if local && !settings.in_transaction {

@@ -433,7 +433,15 @@ async fn with_state<T>(
         }
         r
     }))
-    .map_err(|_| user_error(&SqlError::internal("the statement panicked"), None))
+    .map_err(|_| {
+        // Whatever the statement wrote so far must not commit.
+        let mut st = lock(state);
+        st.session.fail_transaction();
+        if let Some(cell) = status {
+            cell.store(st.status(), Ordering::Release);
+        }
+        user_error(&SqlError::internal("the statement panicked"), None)
+    })
 }
 
 /// An SqlError as pgwire's error (ERROR severity, SQLSTATE, position).
