@@ -381,16 +381,19 @@ fn check_new_member(raft: &Raft, id: NodeId, addr: &str) -> Result<(), String> {
     if !well_formed {
         return Err(format!("{addr:?} is not a gRPC address (host:port)"));
     }
-    let metrics = raft.metrics().borrow().clone();
-    if let Some(node) = metrics.membership_config.membership().get_node(&id)
-        && node.addr != addr
-    {
-        return Err(format!(
+    not_elsewhere(raft, id, addr)
+}
+
+/// Refuses `id` at `addr` if the membership has it at another address.
+fn not_elsewhere(raft: &Raft, id: NodeId, addr: &str) -> Result<(), String> {
+    let membership = raft.metrics().borrow().membership_config.clone();
+    match membership.membership().get_node(&id) {
+        Some(node) if node.addr != addr => Err(format!(
             "node {id} is already a member at {}; remove it first to add it at {addr}",
             node.addr
-        ));
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Whether `id` votes in the (uniform) membership this node knows.
@@ -481,12 +484,7 @@ async fn add_caught_up_learner(raft: &Raft, id: NodeId, addr: &str) -> Result<()
             .map_err(|e| e.to_string())?;
         // Two nodes that asked at once under one id: the first added wins
         // (openraft keeps a node's first address), the other is refused.
-        let membership = raft.metrics().borrow().membership_config.clone();
-        if let Some(node) = membership.membership().get_node(&id)
-            && node.addr != addr
-        {
-            return Err(format!("node {id} is already a member at {}", node.addr));
-        }
+        not_elsewhere(raft, id, addr)?;
         tracing::info!(node = id, %addr, "added a learner");
         added.log_id.index
     };

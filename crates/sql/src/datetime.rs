@@ -247,12 +247,16 @@ fn parse_local_timestamp(t: &str, s: &str) -> Result<i64> {
     within_years(days * MICROS_PER_DAY + micros, "timestamp", s)
 }
 
-/// `micros` if it falls in the years 1 to 9999 that timestamps here
-/// hold (24:00:00 or a leap second on 9999-12-31 would not), else 22008.
+/// Whether a timestamp (microseconds since 1970) falls in the years 1
+/// to 9999 that timestamps here are read and printed in.
+pub fn in_years(micros: i64) -> bool {
+    (1..=9999).contains(&civil_from_days(micros.div_euclid(MICROS_PER_DAY)).0)
+}
+
+/// `micros` if it is [`in_years`] (24:00:00 or a leap second on
+/// 9999-12-31 would not be), else 22008.
 fn within_years(micros: i64, what: &str, s: &str) -> Result<i64> {
-    let first = days_from_civil(1, 1, 1) * MICROS_PER_DAY;
-    let end = days_from_civil(10000, 1, 1) * MICROS_PER_DAY;
-    if (first..end).contains(&micros) {
+    if in_years(micros) {
         Ok(micros)
     } else {
         Err(SqlError::new(

@@ -182,9 +182,7 @@ impl Interval {
             )
             .and_then(|t| t.checked_add(self.micros))
             .ok_or_else(out_of_range)?;
-        // The years timestamps are read and printed in (see datetime).
-        let (year, _, _) = civil_from_days(ts.div_euclid(MICROS_PER_DAY));
-        if !(1..=9999).contains(&year) {
+        if !crate::datetime::in_years(ts) {
             return Err(out_of_range());
         }
         Ok(ts)
