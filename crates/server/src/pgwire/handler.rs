@@ -1589,7 +1589,95 @@ impl CopyHandler for ConnHandler {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
+    use quorumdb_storage::{Engine, MemoryEngine};
+
     use super::*;
+
+    fn conn_state() -> ConnState {
+        let store = KvStore::local(Arc::new(MemoryEngine::new()) as Arc<dyn Engine>).expect("store");
+        ConnState {
+            session: Session::new(store.clone()),
+            store,
+            settings: None,
+            id: Identity {
+                user: "root".into(),
+                database: "root".into(),
+                pid: 1,
+            },
+        }
+    }
+
+    fn count(st: &mut ConnState, table: &str) -> i64 {
+        let result = st
+            .session
+            .execute(&format!("SELECT count(*) FROM {table}"))
+            .expect("count");
+        match result.last().map(|r| r.rows.as_slice()) {
+            Some([row]) => match row.as_slice() {
+                [Value::Int(n)] => *n,
+                other => panic!("count: {other:?}"),
+            },
+            other => panic!("count: {other:?}"),
+        }
+    }
+
+    /// COPY's rows go in as INSERTs of [`COPY_BATCH`] rows, each within
+    /// what is left of the COPY's deadline: none is left, nothing goes in
+    /// (57014); time enough, every row does, and the session's own
+    /// `statement_timeout` is back in place afterwards.
+    #[test]
+    fn copy_insert_keeps_to_the_copy_deadline() {
+        let mut st = conn_state();
+        st.session
+            .execute("CREATE TABLE c (id INT PRIMARY KEY)")
+            .expect("create");
+        let rows: Vec<Vec<Value>> = (0..2 * COPY_BATCH as i64 + 1)
+            .map(|i| vec![Value::Int(i)])
+            .collect();
+        let columns = ["id".to_owned()];
+        let own = Some(Duration::from_secs(3));
+        st.session.set_statement_timeout(own);
+
+        let err =
+            copy_insert(&mut st, "c", &columns, &rows, Some(Instant::now())).expect_err("past deadline");
+        assert_eq!(err.code, "57014", "{err:?}");
+        assert_eq!(st.session.statement_timeout(), own);
+        assert_eq!(count(&mut st, "c"), 0);
+
+        let later = Instant::now() + Duration::from_secs(600);
+        copy_insert(&mut st, "c", &columns, &rows, Some(later)).expect("in time");
+        assert_eq!(count(&mut st, "c"), rows.len() as i64);
+        assert_eq!(st.session.statement_timeout(), own);
+    }
+
+    /// A statement that panics fails this call with XX000 and fails its
+    /// transaction block: what it wrote never commits, and the connection
+    /// reports the failed block (`E`) until ROLLBACK.
+    #[test]
+    fn a_panicking_statement_fails_its_block() {
+        let state = Mutex::new(conn_state());
+        let status = AtomicU8::new(STATUS_IDLE);
+        lock(&state)
+            .session
+            .execute("CREATE TABLE p (id INT PRIMARY KEY); BEGIN")
+            .expect("begin");
+        let r = futures::executor::block_on(with_state(&state, Some(&status), |st| {
+            st.session.execute("INSERT INTO p VALUES (1)").expect("insert");
+            panic!("a statement's bug");
+        }));
+        let Err(PgWireError::UserError(info)) = r else {
+            panic!("a panic must fail the call");
+        };
+        assert_eq!(info.code, "XX000");
+        assert_eq!(status.load(Ordering::Acquire), STATUS_FAILED);
+        let mut st = lock(&state);
+        let tag = st.session.execute("COMMIT").expect("commit").pop().map(|r| r.tag);
+        assert_eq!(tag.as_deref(), Some("ROLLBACK"));
+        assert_eq!(st.status(), STATUS_IDLE);
+        assert_eq!(count(&mut st, "p"), 0);
+    }
 
     #[test]
     fn deallocate_forms() {
