@@ -5,8 +5,12 @@
 # BENCH_DIR      nodes' data and logs  (default: /tmp/quorumdb-bench; wiped
 #                by every start, so its last part must begin with
 #                "quorumdb-bench")
-# NODE_FLAGS     extra `quorumdb start` flags for every node, e.g.
-#                "--worker-threads 1"
+# NODE_FLAGS     extra `quorumdb start` flags for every node (default:
+#                "--worker-threads W" with W = CPUs / 3, at least 1: three
+#                nodes share this machine, and docs/operations.md tells
+#                operators to split the CPUs between such nodes, as
+#                `quorumdb demo` does; NODE_FLAGS="" gives each node one
+#                worker per CPU)
 # CLIENTS        workload clients      (default: 16)
 #
 # Nodes listen on loopback: SQL 45431-45433, gRPC 47431-47433, HTTP
@@ -16,7 +20,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 QUORUMDB_BIN=${QUORUMDB_BIN:-$ROOT/target/release/quorumdb}
 WORKLOAD_BIN=${WORKLOAD_BIN:-$ROOT/target/release/workload}
 BENCH_DIR=${BENCH_DIR:-/tmp/quorumdb-bench}
-NODE_FLAGS=${NODE_FLAGS:-}
+SHARED_WORKERS=$(( $(nproc) / 3 > 0 ? $(nproc) / 3 : 1 ))
+NODE_FLAGS=${NODE_FLAGS-"--worker-threads $SHARED_WORKERS"}
 CLIENTS=${CLIENTS:-16}
 case "$(basename "$BENCH_DIR")" in
 quorumdb-bench*) ;;
