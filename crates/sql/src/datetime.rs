@@ -86,11 +86,17 @@ pub fn parse_date(s: &str) -> Result<i32> {
     let date = t.split([' ', 'T']).next().unwrap_or(t);
     let days = parse_date_part(date, "date", s)?;
     // A time of day after the date is allowed and dropped, as in
-    // PostgreSQL; anything else there is not a date.
+    // PostgreSQL; anything else there is not a date. It is checked after a
+    // date of its own, so that one which runs into the next day (24:00:00,
+    // a rounded-up fraction) still leaves the date it follows, also on the
+    // last day there is (9999-12-31).
     if date.len() < t.len() {
-        parse_timestamp(t).map_err(|e| {
+        parse_timestamp(&format!("2000-01-01{}", &t[date.len()..])).map_err(|e| {
             if e.code == codes::DATETIME_FIELD_OVERFLOW {
-                e
+                SqlError::new(
+                    codes::DATETIME_FIELD_OVERFLOW,
+                    format!("date/time field value out of range: \"{s}\""),
+                )
             } else {
                 invalid("date", s)
             }

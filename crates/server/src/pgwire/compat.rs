@@ -878,7 +878,7 @@ fn string_lit(s: impl Into<String>) -> Expr {
 }
 
 /// Literal arguments of a call (strings and booleans as text).
-fn literal_args(f: &ast::Function) -> Option<Vec<String>> {
+fn literal_args(f: &ast::Function) -> Option<Vec<LiteralArg>> {
     let ast::FunctionArguments::List(list) = &f.args else {
         return Some(vec![]);
     };
@@ -886,14 +886,60 @@ fn literal_args(f: &ast::Function) -> Option<Vec<String>> {
         .iter()
         .map(|a| match a {
             ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Value(v))) => match &v.value {
-                ast::Value::SingleQuotedString(s) => Some(s.clone()),
-                ast::Value::Boolean(b) => Some(b.to_string()),
-                ast::Value::Number(n, _) => Some(n.clone()),
+                ast::Value::SingleQuotedString(s) => Some(LiteralArg::new(s.clone(), "unknown")),
+                ast::Value::Boolean(b) => Some(LiteralArg::new(b.to_string(), "boolean")),
+                ast::Value::Number(n, _) => Some(LiteralArg::new(n.clone(), number_type(n))),
                 _ => None,
             },
             _ => None,
         })
         .collect()
+}
+
+/// A constant argument of an intercepted function: its text, and the type
+/// PostgreSQL gives that literal when it resolves the call.
+struct LiteralArg {
+    text: String,
+    ty: &'static str,
+}
+
+impl LiteralArg {
+    fn new(text: String, ty: &'static str) -> Self {
+        Self { text, ty }
+    }
+}
+
+/// The type of a numeric literal, as PostgreSQL types one.
+fn number_type(n: &str) -> &'static str {
+    if n.parse::<i32>().is_ok() {
+        "integer"
+    } else if n.parse::<i64>().is_ok() {
+        "bigint"
+    } else {
+        "numeric"
+    }
+}
+
+/// Refuses a call to an intercepted function whose constant arguments
+/// have types no version of it takes, as PostgreSQL does (42883): a text
+/// parameter takes a string literal, a boolean one also `true`/`false`;
+/// no number is taken for either (`set_config('x', 'y', 1)`).
+fn check_signature(name: &str, args: &[LiteralArg]) -> Result<(), SqlError> {
+    const TEXT: &[&str] = &["unknown"];
+    const BOOL: &[&str] = &["unknown", "boolean"];
+    let wanted: &[&[&str]] = match name {
+        "current_setting" => &[TEXT, BOOL],
+        "set_config" => &[TEXT, TEXT, BOOL],
+        _ => return Ok(()),
+    };
+    if args.iter().zip(wanted).all(|(a, ok)| ok.contains(&a.ty)) {
+        return Ok(());
+    }
+    let types: Vec<&str> = args.iter().map(|a| a.ty).collect();
+    Err(SqlError::new(
+        "42883",
+        format!("function {name}({}) does not exist", types.join(", ")),
+    ))
 }
 
 /// A boolean literal as PostgreSQL reads one: `true`/`false`, `yes`/`no`,
@@ -947,6 +993,8 @@ fn replacement(
         },
         None => vec![],
     };
+    check_signature(&name, &args)?;
+    let args: Vec<String> = args.into_iter().map(|a| a.text).collect();
     Ok(Some(match (name.as_str(), args.as_slice()) {
         ("version", []) => string_lit(version_string()),
         ("current_schema", []) => string_lit("public"),
@@ -1139,6 +1187,47 @@ mod tests {
             &mut n,
         ) else {
             panic!()
+        };
+        assert!(sql.contains("'8s'"), "{sql}");
+    }
+
+    /// A number where a setting function takes text or a boolean matches
+    /// no version of it (42883, as in PostgreSQL), and nothing is set.
+    #[test]
+    fn setting_functions_refuse_numbers_for_text_and_booleans() {
+        let mut s = Settings::new("root", &BTreeMap::new());
+        let mut n = vec![];
+        for (sql, message) in [
+            (
+                "SELECT set_config('statement_timeout', '8s', 1)",
+                "function set_config(unknown, unknown, integer) does not exist",
+            ),
+            (
+                "SELECT set_config('statement_timeout', 8000, false)",
+                "function set_config(unknown, integer, boolean) does not exist",
+            ),
+            (
+                "SELECT current_setting('statement_timeout', 0)",
+                "function current_setting(unknown, integer) does not exist",
+            ),
+            (
+                "SELECT pg_catalog.current_setting(1.5)",
+                "function current_setting(numeric) does not exist",
+            ),
+        ] {
+            let Intercept::Answer(Err(e)) = intercept(sql, &mut s, &id(), &mut n) else {
+                panic!("{sql}: not refused");
+            };
+            assert_eq!((e.code, e.message.as_str()), ("42883", message), "{sql}");
+        }
+        assert_eq!(s.statement_timeout(), None);
+        let Intercept::Rewrite(sql) = intercept(
+            "SELECT set_config('statement_timeout', '8s', false), current_setting('x', true)",
+            &mut s,
+            &id(),
+            &mut n,
+        ) else {
+            panic!("a boolean literal is a boolean")
         };
         assert!(sql.contains("'8s'"), "{sql}");
     }
