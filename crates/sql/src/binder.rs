@@ -3230,32 +3230,71 @@ fn rewrite_grouped(e: Expr, groups: &[Expr], ng: usize) -> Result<Expr> {
 
 /// The output column name PostgreSQL would give an expression.
 pub fn expr_name(e: &ast::Expr) -> String {
+    figure_name(e).map_or_else(|| "?column?".into(), |(name, _)| name)
+}
+
+/// PostgreSQL's rule for naming an output column (`FigureColname`): a
+/// name, and how strongly the expression claims it. A column's or a
+/// function's own name is strong (2); a stand-in such as `case` or a
+/// cast's type name is weak (1), and an enclosing cast replaces a weak name
+/// with its own type's (`CASE ... END::text` is `text`, `a::text` is `a`).
+fn figure_name(e: &ast::Expr) -> Option<(String, u8)> {
+    let strong = |name: &str| Some((name.to_owned(), 2));
     match e {
-        ast::Expr::Identifier(i) => ident(i),
-        ast::Expr::CompoundIdentifier(p) => p.last().map(ident).unwrap_or_default(),
-        ast::Expr::Function(f) => object_name(&f.name).unwrap_or_else(|_| "?column?".into()),
-        ast::Expr::Nested(e) => expr_name(e),
-        ast::Expr::Cast { expr, .. } => match &**expr {
-            ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_) => expr_name(expr),
-            _ => "?column?".into(),
+        ast::Expr::Identifier(i) => Some((ident(i), 2)),
+        ast::Expr::CompoundIdentifier(p) => Some((p.last().map(ident).unwrap_or_default(), 2)),
+        ast::Expr::Function(f) => object_name(&f.name).ok().map(|n| (n, 2)),
+        ast::Expr::Nested(e) => figure_name(e),
+        ast::Expr::Cast { expr, data_type, .. } => match figure_name(expr) {
+            Some((name, 2)) => Some((name, 2)),
+            weak => type_column_name(data_type).map(|n| (n, 1)).or(weak),
         },
-        ast::Expr::Case { .. } => "case".into(),
-        ast::Expr::Floor { .. } => "floor".into(),
-        ast::Expr::Ceil { .. } => "ceil".into(),
-        ast::Expr::Substring { shorthand: true, .. } => "substr".into(),
-        ast::Expr::Substring { .. } => "substring".into(),
-        ast::Expr::Trim { trim_where, .. } => match trim_where {
+        ast::Expr::TypedString(t) => type_column_name(&t.data_type).map(|n| (n, 1)),
+        ast::Expr::Interval(_) => Some(("interval".into(), 1)),
+        ast::Expr::Case { .. } => Some(("case".into(), 1)),
+        ast::Expr::Floor { .. } => strong("floor"),
+        ast::Expr::Ceil { .. } => strong("ceil"),
+        ast::Expr::Substring { shorthand: true, .. } => strong("substr"),
+        ast::Expr::Substring { .. } => strong("substring"),
+        ast::Expr::Trim { trim_where, .. } => strong(match trim_where {
             Some(ast::TrimWhereField::Leading) => "ltrim",
             Some(ast::TrimWhereField::Trailing) => "rtrim",
             _ => "btrim",
-        }
-        .into(),
-        ast::Expr::Position { .. } => "position".into(),
-        ast::Expr::Extract { .. } => "extract".into(),
-        ast::Expr::Interval(_) => "interval".into(),
-        ast::Expr::Exists { .. } => "exists".into(),
-        _ => "?column?".into(),
+        }),
+        ast::Expr::Position { .. } => strong("position"),
+        ast::Expr::Extract { .. } => strong("extract"),
+        ast::Expr::Exists { .. } => strong("exists"),
+        _ => None,
     }
+}
+
+/// The name PostgreSQL gives a column that is a cast to `t` (its internal
+/// type name: `int8` for BIGINT, `bpchar` for CHAR(n), ...), or `None`
+/// for a type without one here.
+fn type_column_name(t: &ast::DataType) -> Option<String> {
+    use ast::DataType as T;
+    Some(
+        match t {
+            T::Boolean | T::Bool => "bool",
+            T::SmallInt(_) | T::Int2(_) => "int2",
+            T::Int(_) | T::Integer(_) | T::Int4(_) | T::MediumInt(_) => "int4",
+            T::BigInt(_) | T::Int8(_) | T::Signed | T::SignedInteger | T::Int64 => "int8",
+            T::Real | T::Float4 => "float4",
+            T::Double(_) | T::DoublePrecision | T::Float8 | T::Float(_) | T::Float64 => "float8",
+            T::Numeric(_) | T::Decimal(_) | T::Dec(_) => "numeric",
+            T::Text | T::String(_) => "text",
+            T::Varchar(_) | T::CharacterVarying(_) | T::CharVarying(_) => "varchar",
+            T::Char(_) | T::Character(_) => "bpchar",
+            T::Date => "date",
+            T::Interval { .. } => "interval",
+            T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => "timestamptz",
+            T::Timestamp(..) | T::Datetime(_) => "timestamp",
+            T::Bytea | T::Blob(_) | T::Varbinary(_) | T::Binary(_) => "bytea",
+            T::Custom(name, _) => return object_name(name).ok(),
+            _ => return None,
+        }
+        .to_owned(),
+    )
 }
 
 /// A numeric literal: an integer when it fits BIGINT, else NUMERIC (as in

@@ -15,6 +15,8 @@ SELECT 'hello' LIKE 'h%o', 'hello' LIKE 'H%', 'hello' ILIKE 'H%', 'abc' NOT LIKE
 -- functions and casts
 SELECT abs(-5), round(2.567, 2), floor(2.5), ceil(2.1), mod(10, 3), CAST('42' AS INTEGER), CAST(3.7 AS INTEGER), '12'::BIGINT + 1;
 SELECT CAST(1 AS TEXT) || 'x', CAST('t' AS BOOLEAN), CAST(2.5 AS REAL);
+-- a cast's column is named after what it casts when that has a name of its own, else after the type (as PostgreSQL names them)
+SELECT CAST(n AS TEXT), CASE WHEN n > 0 THEN 1 END::TEXT, abs(n)::BIGINT, (1::INT)::TEXT, 'x'::VARCHAR(3), 'x'::CHAR(2), 1::DOUBLE PRECISION, 1::SMALLINT, CAST(CAST(n AS INT) AS NUMERIC(5,1)), NULL::DATE FROM (SELECT 2 AS n) AS t;
 -- dates, timestamps, bytea
 SELECT DATE '2024-02-28' + 1, DATE '2024-03-01' - DATE '2024-01-01', CAST('2001-02-03 04:05:06.25' AS TIMESTAMP);
 SELECT CAST('2023-02-29' AS DATE);
