@@ -3264,6 +3264,24 @@ fn figure_name(e: &ast::Expr) -> Option<(String, u8)> {
         ast::Expr::Position { .. } => strong("position"),
         ast::Expr::Extract { .. } => strong("extract"),
         ast::Expr::Exists { .. } => strong("exists"),
+        // A scalar subquery is named after its first output column.
+        ast::Expr::Subquery(q) => first_output_name(&q.body).map(|n| (n, 2)),
+        _ => None,
+    }
+}
+
+/// The name of a query's first output column, as far as its text tells
+/// (`None` for `*`, whose names only the catalog knows).
+fn first_output_name(body: &ast::SetExpr) -> Option<String> {
+    match body {
+        ast::SetExpr::Select(s) => match s.projection.first()? {
+            ast::SelectItem::UnnamedExpr(e) => Some(expr_name(e)),
+            ast::SelectItem::ExprWithAlias { alias, .. } => Some(ident(alias)),
+            _ => None,
+        },
+        ast::SetExpr::Query(q) => first_output_name(&q.body),
+        ast::SetExpr::SetOperation { left, .. } => first_output_name(left),
+        ast::SetExpr::Values(_) => Some("column1".into()),
         _ => None,
     }
 }

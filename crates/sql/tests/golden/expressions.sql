@@ -17,6 +17,8 @@ SELECT abs(-5), round(2.567, 2), floor(2.5), ceil(2.1), mod(10, 3), CAST('42' AS
 SELECT CAST(1 AS TEXT) || 'x', CAST('t' AS BOOLEAN), CAST(2.5 AS REAL);
 -- a cast's column is named after what it casts when that has a name of its own, else after the type (as PostgreSQL names them)
 SELECT CAST(n AS TEXT), CASE WHEN n > 0 THEN 1 END::TEXT, abs(n)::BIGINT, (1::INT)::TEXT, 'x'::VARCHAR(3), 'x'::CHAR(2), 1::DOUBLE PRECISION, 1::SMALLINT, CAST(CAST(n AS INT) AS NUMERIC(5,1)), NULL::DATE FROM (SELECT 2 AS n) AS t;
+-- a scalar subquery is named after its first output column
+SELECT (SELECT 1 AS a), (SELECT 2), (SELECT x FROM (SELECT 1 AS x) t), (SELECT 1 UNION SELECT 2 LIMIT 1), ((SELECT 'a' AS b)), (SELECT y::text FROM (SELECT 1 AS y) u), (SELECT (SELECT 3 AS z));
 -- dates, timestamps, bytea
 SELECT DATE '2024-02-28' + 1, DATE '2024-03-01' - DATE '2024-01-01', CAST('2001-02-03 04:05:06.25' AS TIMESTAMP);
 SELECT CAST('2023-02-29' AS DATE);
