@@ -2976,6 +2976,7 @@ fn scalar_function(name: &str) -> Option<(Func, usize, usize)> {
         "chr" => (Func::Chr, 1, 1),
         "ascii" => (Func::Ascii, 1, 1),
         "octet_length" => (Func::OctetLength, 1, 1),
+        "md5" => (Func::Md5, 1, 1),
         "greatest" => (Func::Greatest, 1, usize::MAX),
         "least" => (Func::Least, 1, usize::MAX),
         "random" => (Func::Random, 0, 0),

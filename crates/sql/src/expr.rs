@@ -127,6 +127,7 @@ pub enum Func {
     Chr,
     Ascii,
     OctetLength,
+    Md5,
     /// `greatest(...)` / `least(...)`: not strict (NULLs are skipped).
     Greatest,
     Least,
@@ -188,6 +189,7 @@ impl Func {
             Func::Chr => "chr",
             Func::Ascii => "ascii",
             Func::OctetLength => "octet_length",
+            Func::Md5 => "md5",
             Func::Greatest => "greatest",
             Func::Least => "least",
             Func::Random => "random",
@@ -221,6 +223,7 @@ impl Func {
                 | Func::Chr
                 | Func::Ascii
                 | Func::OctetLength
+                | Func::Md5
         )
     }
 

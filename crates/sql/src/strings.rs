@@ -197,6 +197,14 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
             Some(Value::Bytes(b)) => b.len() as i64,
             _ => text(0).len() as i64,
         }),
+        // The hex MD5 of a text's UTF-8 bytes, or of a bytea's bytes.
+        Func::Md5 => Value::Text(format!(
+            "{:x}",
+            match args.first() {
+                Some(Value::Bytes(b)) => md5::compute(b),
+                _ => md5::compute(text(0).as_bytes()),
+            }
+        )),
         _ => return Err(SqlError::internal(format!("{f:?} is not a string function"))),
     })
 }

@@ -8,6 +8,7 @@ SELECT split_part('a,b,c', ',', 2), split_part('a,b,c', ',', -1), split_part('a,
 SELECT split_part('a,b', ',', 0);
 SELECT starts_with('hello', 'he'), starts_with('hello', 'lo'), repeat('ab', 3), repeat('ab', 0), reverse('héllo');
 SELECT initcap('hELLO wORLD-x1y'), chr(65), chr(233), ascii('A'), ascii(''), octet_length('héllo'), length('héllo');
+SELECT md5('a'), md5(''), md5('héllo'), md5(NULL), md5('\x00ff'::bytea);
 SELECT chr(0);
 SELECT repeat('x', 2000000000);
 SELECT replace(NULL, 'a', 'b'), lpad(NULL, 3), strpos('a', NULL);
