@@ -3287,33 +3287,18 @@ fn first_output_name(body: &ast::SetExpr) -> Option<String> {
     }
 }
 
-/// The name PostgreSQL gives a column that is a cast to `t` (its internal
-/// type name: `int8` for BIGINT, `bpchar` for CHAR(n), ...), or `None`
-/// for a type without one here.
+/// The name PostgreSQL gives a column that is a cast to `t`: the type's
+/// internal name (`int8` for BIGINT, ...). VARCHAR and CHAR(n) are named
+/// by their syntax (`varchar`, `bpchar`), since both are stored as TEXT
+/// here. `None` for a type without a name here.
 fn type_column_name(t: &ast::DataType) -> Option<String> {
     use ast::DataType as T;
-    Some(
-        match t {
-            T::Boolean | T::Bool => "bool",
-            T::SmallInt(_) | T::Int2(_) => "int2",
-            T::Int(_) | T::Integer(_) | T::Int4(_) | T::MediumInt(_) => "int4",
-            T::BigInt(_) | T::Int8(_) | T::Signed | T::SignedInteger | T::Int64 => "int8",
-            T::Real | T::Float4 => "float4",
-            T::Double(_) | T::DoublePrecision | T::Float8 | T::Float(_) | T::Float64 => "float8",
-            T::Numeric(_) | T::Decimal(_) | T::Dec(_) => "numeric",
-            T::Text | T::String(_) => "text",
-            T::Varchar(_) | T::CharacterVarying(_) | T::CharVarying(_) => "varchar",
-            T::Char(_) | T::Character(_) => "bpchar",
-            T::Date => "date",
-            T::Interval { .. } => "interval",
-            T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => "timestamptz",
-            T::Timestamp(..) | T::Datetime(_) => "timestamp",
-            T::Bytea | T::Blob(_) | T::Varbinary(_) | T::Binary(_) => "bytea",
-            T::Custom(name, _) => return object_name(name).ok(),
-            _ => return None,
-        }
-        .to_owned(),
-    )
+    match t {
+        T::Varchar(_) | T::CharacterVarying(_) | T::CharVarying(_) => Some("varchar".into()),
+        T::Char(_) | T::Character(_) => Some("bpchar".into()),
+        T::Custom(name, _) => object_name(name).ok(),
+        _ => map_type(t).ok().map(|d| d.internal_name().to_owned()),
+    }
 }
 
 /// A numeric literal: an integer when it fits BIGINT, else NUMERIC (as in

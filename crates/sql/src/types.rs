@@ -74,6 +74,26 @@ impl DataType {
             DataType::Interval => "interval",
         }
     }
+    /// PostgreSQL's internal name for the type (`pg_type.typname`).
+    pub fn internal_name(self) -> &'static str {
+        match self {
+            DataType::Bool => "bool",
+            DataType::Int2 => "int2",
+            DataType::Int4 => "int4",
+            DataType::Int8 => "int8",
+            DataType::Float4 => "float4",
+            DataType::Float8 => "float8",
+            DataType::Numeric(_) => "numeric",
+            DataType::Text(None) => "text",
+            DataType::Text(Some(_)) => "varchar",
+            DataType::Date => "date",
+            DataType::Timestamp => "timestamp",
+            DataType::TimestampTz => "timestamptz",
+            DataType::Bytea => "bytea",
+            DataType::Unknown => "unknown",
+            DataType::Interval => "interval",
+        }
+    }
     /// PostgreSQL type OID, for the wire protocol.
     pub fn oid(self) -> u32 {
         match self {
