@@ -114,36 +114,6 @@ pub fn find_binary() -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.is_file())
 }
 
-/// A loopback port a node can listen on later. Chosen *below* the kernel's
-/// ephemeral range: a port from `bind(:0)` is free only until someone else
-/// binds port 0 or connects out, and on a machine running other tests the
-/// kernel handed the same port to another socket before the node bound it
-/// (CI saw "Address already in use"). Below the range only explicit
-/// choosers compete, and ports already handed out by this process are
-/// skipped.
-async fn free_port() -> Result<SocketAddr> {
-    use rand::Rng;
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|p| p.parse::<u16>().ok()))
-        .unwrap_or(32768);
-    let low = 10_000u16.min(ephemeral_start.saturating_sub(1000));
-    for _ in 0..200 {
-        let port = rand::rng().random_range(low..ephemeral_start.max(low + 1));
-        if GIVEN.lock().unwrap_or_else(|e| e.into_inner()).contains(&port) {
-            continue;
-        }
-        if let Ok(l) = TcpListener::bind(("127.0.0.1", port)).await {
-            let addr = l.local_addr()?;
-            GIVEN.lock().unwrap_or_else(|e| e.into_inner()).push(port);
-            return Ok(addr);
-        }
-    }
-    let l = TcpListener::bind("127.0.0.1:0").await?;
-    Ok(l.local_addr()?)
-}
-
 /// A minimal HTTP/1.0 GET on loopback: (status code, body).
 pub async fn http_get(addr: SocketAddr, path: &str, timeout: Duration) -> Option<(u16, String)> {
     let fut = async {
@@ -239,9 +209,9 @@ impl Cluster {
         for slot in 0..n {
             let proxy_listener = TcpListener::bind("127.0.0.1:0").await?;
             let addrs = NodeAddrs {
-                sql: free_port().await?,
-                grpc: free_port().await?,
-                http: free_port().await?,
+                sql: crate::ports::loopback()?,
+                grpc: crate::ports::loopback()?,
+                http: crate::ports::loopback()?,
                 proxy: proxy_listener.local_addr()?,
             };
             cluster.net.serve(slot, proxy_listener, addrs.grpc);

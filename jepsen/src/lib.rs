@@ -13,7 +13,8 @@
 //! The runner half:
 //! * [`cluster`]: N `quorumdb` processes on loopback, owned by PID, with
 //!   kill -9 / restart / SIGSTOP / SIGCONT / membership changes and cleanup
-//!   on drop.
+//!   on drop; [`ports`] chooses their loopback ports (also for the
+//!   multi-process tests of `quorumdb-cli`).
 //! * [`proxy`]: a fault-injecting TCP proxy in front of every node's gRPC
 //!   port (partitions, one-way faults) that knows which node connected.
 //! * [`nemesis`]: the fault kinds and the healthy/faulty schedule, one
@@ -31,6 +32,7 @@ pub mod elle;
 pub mod history;
 pub mod linearizable;
 pub mod nemesis;
+pub mod ports;
 pub mod proxy;
 pub mod report;
 pub mod runner;

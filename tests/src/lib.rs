@@ -5,10 +5,8 @@
 //! - [`slt_pgwire`]: the same runner over the PostgreSQL wire protocol.
 //! - [`slt_corpus`]: which corpus files to run, and the per-file report.
 //! - [`clients`]: the client-driver matrix (`tests/clients/`).
-//! - [`ports`]: loopback ports for nodes started as separate processes.
 
 pub mod clients;
-pub mod ports;
 pub mod slt;
 pub mod slt_corpus;
 pub mod slt_pgwire;

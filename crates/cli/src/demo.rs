@@ -147,34 +147,39 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, BoxError> {
     let tmp = tempfile::Builder::new().prefix("quorumdb-demo-").tempdir()?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = (cpus / args.nodes as usize).clamp(1, 1024);
-    let mut nodes = Vec::new();
-    for id in 1..=args.nodes {
-        nodes.push(DemoNode {
-            id,
-            sql: free_port()?,
-            grpc: free_port()?,
-            http: free_port()?,
-            dir: tmp.path().join(format!("n{id}")),
-            child: None,
-            workers,
-        });
-    }
-    let mut cluster = Cluster { nodes, _tmp: tmp };
-    let seed = cluster.nodes[0].grpc;
+    let mut cluster = Cluster {
+        nodes: Vec::new(),
+        _tmp: tmp,
+    };
     eprintln!(
         "Starting a {}-node QuorumDB cluster in {} ...",
         args.nodes,
         cluster._tmp.path().display()
     );
-    for i in 0..cluster.nodes.len() {
-        let join = (i > 0).then_some(seed);
-        let node = &mut cluster.nodes[i];
-        spawn(node, join)?;
+    let mut seed = None;
+    for id in 1..=args.nodes {
+        // Each node's ports are chosen just before it starts: a port from
+        // bind(:0) stays free only until the kernel hands it to another
+        // socket, so the window is kept short.
+        cluster.nodes.push(DemoNode {
+            id,
+            sql: free_port()?,
+            grpc: free_port()?,
+            http: free_port()?,
+            dir: cluster._tmp.path().join(format!("n{id}")),
+            child: None,
+            workers,
+        });
+        let Some(node) = cluster.nodes.last_mut() else {
+            break;
+        };
+        spawn(node, seed)?;
         wait_until("healthy", node, 120, |n| healthy(n.http))?;
         eprintln!(
             "  node {} up: SQL {}, gRPC {}, HTTP {}",
             node.id, node.sql, node.grpc, node.http
         );
+        seed.get_or_insert(node.grpc);
     }
     let voters = args.nodes as usize;
     let runtime = tokio::runtime::Builder::new_current_thread()

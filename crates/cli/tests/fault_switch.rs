@@ -16,7 +16,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 fn free_addr() -> SocketAddr {
-    quorumdb_tests::ports::loopback()
+    quorumdb_jepsen::ports::loopback().expect("a free loopback port")
 }
 
 struct Node {

@@ -20,7 +20,7 @@ fn have_tools() -> bool {
 }
 
 fn free() -> SocketAddr {
-    quorumdb_tests::ports::loopback()
+    quorumdb_jepsen::ports::loopback().expect("a free loopback port")
 }
 
 fn quorumdb(dir: &Path, sql: SocketAddr) -> Command {

@@ -255,9 +255,9 @@ impl Cluster {
     }
 }
 
-/// A free loopback port for a node (see [`quorumdb_tests::ports`]).
+/// A free loopback port for a node (see [`quorumdb_jepsen::ports`]).
 pub fn free() -> SocketAddr {
-    quorumdb_tests::ports::loopback()
+    quorumdb_jepsen::ports::loopback().expect("a free loopback port")
 }
 
 pub fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
