@@ -2205,6 +2205,29 @@ impl<'t> Binder<'t> {
                 op: ast::BinaryOperator::PGExp,
                 right,
             } => Expr::Func(Func::Power, vec![*b!(left), *b!(right)]),
+            E::BinaryOp {
+                left,
+                op:
+                    op @ (ast::BinaryOperator::PGRegexMatch
+                    | ast::BinaryOperator::PGRegexIMatch
+                    | ast::BinaryOperator::PGRegexNotMatch
+                    | ast::BinaryOperator::PGRegexNotIMatch),
+                right,
+            } => {
+                use ast::BinaryOperator as O;
+                let flags = match op {
+                    O::PGRegexIMatch | O::PGRegexNotIMatch => "i",
+                    _ => "",
+                };
+                let matched = Expr::Func(
+                    Func::RegexpLike,
+                    vec![*b!(left), *b!(right), Expr::Literal(Value::Text(flags.into()))],
+                );
+                match op {
+                    O::PGRegexNotMatch | O::PGRegexNotIMatch => Expr::Unary(UnOp::Not, Box::new(matched)),
+                    _ => matched,
+                }
+            }
             E::BinaryOp { left, op, right } => {
                 use ast::BinaryOperator as O;
                 let op = match op {
@@ -2394,6 +2417,11 @@ impl<'t> Binder<'t> {
                     Some(f) => *b!(f),
                     None => Expr::Literal(Value::Int(1)),
                 });
+                // `substring(s FROM pattern)`: a text (or untyped) start
+                // is a regular expression, as PostgreSQL resolves it.
+                if substring_for.is_none() && self.is_text(&args[1], scope) {
+                    return Ok(Expr::Func(Func::RegexpSubstring, args));
+                }
                 if let Some(f) = substring_for {
                     args.push(*b!(f));
                 }
@@ -2435,6 +2463,13 @@ impl<'t> Binder<'t> {
             E::Function(f) => self.bind_function(f, scope, aggs)?,
             other => return Err(SqlError::unsupported(format!("expression {other}"))),
         })
+    }
+
+    /// Whether `e` is of type text, or an untyped string literal (which
+    /// PostgreSQL resolves to text where a function takes text or a number).
+    fn is_text(&self, e: &Expr, scope: &Scope) -> bool {
+        let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
+        matches!(e, Expr::Literal(Value::Text(_))) || matches!(infer_type(e, &types), DataType::Text(_))
     }
 
     /// SMALLINT and INTEGER arithmetic (and abs) yields SMALLINT/INTEGER in
@@ -2912,6 +2947,10 @@ impl<'t> Binder<'t> {
                     .collect();
             }
         }
+        let func = match func {
+            Func::Substr if bound.len() == 2 && self.is_text(&bound[1], scope) => Func::RegexpSubstring,
+            f => f,
+        };
         let e = Expr::Func(func, bound);
         Ok(if func == Func::Abs {
             self.check_width(e, scope)
@@ -2977,6 +3016,10 @@ fn scalar_function(name: &str) -> Option<(Func, usize, usize)> {
         "ascii" => (Func::Ascii, 1, 1),
         "octet_length" => (Func::OctetLength, 1, 1),
         "md5" => (Func::Md5, 1, 1),
+        "regexp_like" => (Func::RegexpLike, 2, 3),
+        "regexp_count" => (Func::RegexpCount, 2, 4),
+        "regexp_substr" => (Func::RegexpSubstr, 2, 6),
+        "regexp_replace" => (Func::RegexpReplace, 3, 6),
         "greatest" => (Func::Greatest, 1, usize::MAX),
         "least" => (Func::Least, 1, usize::MAX),
         "random" => (Func::Random, 0, 0),

@@ -38,6 +38,8 @@ pub mod codes {
     pub const STRING_DATA_RIGHT_TRUNCATION: &str = "22001";
     pub const CARDINALITY_VIOLATION: &str = "21000";
     pub const INVALID_PARAMETER_VALUE: &str = "22023";
+    /// A regular expression that does not compile.
+    pub const INVALID_REGULAR_EXPRESSION: &str = "2201B";
     pub const SERIALIZATION_FAILURE: &str = "40001";
     pub const COMPLETION_UNKNOWN: &str = "40003";
     /// The cluster cannot commit right now (no quorum / no leader); nothing

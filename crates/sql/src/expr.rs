@@ -128,6 +128,15 @@ pub enum Func {
     Ascii,
     OctetLength,
     Md5,
+    // Regular expressions, evaluated and typed by [`crate::regexp`].
+    /// `regexp_like(s, p [, flags])`; also `s ~ p`, `s ~* p` (flags `i`).
+    RegexpLike,
+    RegexpCount,
+    RegexpSubstr,
+    RegexpReplace,
+    /// `substring(s FROM pattern)` / `substring(s, pattern)` with a text
+    /// pattern.
+    RegexpSubstring,
     /// `greatest(...)` / `least(...)`: not strict (NULLs are skipped).
     Greatest,
     Least,
@@ -190,6 +199,11 @@ impl Func {
             Func::Ascii => "ascii",
             Func::OctetLength => "octet_length",
             Func::Md5 => "md5",
+            Func::RegexpLike => "regexp_like",
+            Func::RegexpCount => "regexp_count",
+            Func::RegexpSubstr => "regexp_substr",
+            Func::RegexpReplace => "regexp_replace",
+            Func::RegexpSubstring => "substring",
             Func::Greatest => "greatest",
             Func::Least => "least",
             Func::Random => "random",
@@ -224,6 +238,18 @@ impl Func {
                 | Func::Ascii
                 | Func::OctetLength
                 | Func::Md5
+        )
+    }
+
+    /// Functions evaluated and typed by [`crate::regexp`].
+    pub fn is_regexp(self) -> bool {
+        matches!(
+            self,
+            Func::RegexpLike
+                | Func::RegexpCount
+                | Func::RegexpSubstr
+                | Func::RegexpReplace
+                | Func::RegexpSubstring
         )
     }
 
@@ -1237,6 +1263,7 @@ fn call_function(f: Func, args: Vec<Value>) -> Result<Value> {
                 "{f:?} evaluated as a strict function"
             )));
         }
+        f if f.is_regexp() => crate::regexp::call(f, &args)?,
         // The rest are the string functions (it refuses anything else).
         f => crate::strings::call(f, &args)?,
     })
@@ -1315,6 +1342,7 @@ pub fn infer_type(e: &Expr, input: &[DataType]) -> DataType {
             Func::Length => DataType::Int4,
             Func::Lower | Func::Upper | Func::Concat | Func::Substr => DataType::Text(None),
             f if f.is_string() => crate::strings::result_type(*f),
+            f if f.is_regexp() => crate::regexp::result_type(*f),
             Func::Random | Func::DatePart => DataType::Float8,
             Func::Extract => DataType::Numeric(None),
             Func::ClockTimestamp => DataType::Timestamp,

@@ -13,7 +13,8 @@
 //!   values.
 //! - [`math`]: power, sqrt, exp, ln, log, ... for double precision and
 //!   NUMERIC, with [`bigint`] for NUMERIC's wide intermediate values;
-//!   [`strings`]: replace, lpad, split_part, ... and greatest/least.
+//!   [`strings`]: replace, lpad, split_part, ... and greatest/least;
+//!   [`regexp`]: `~` and the `regexp_*` functions.
 //! - [`error`]: [`SqlError`] with its SQLSTATE.
 //! - [`keys`]: how rows, index entries and the catalog map to KV keys.
 //! - [`catalog`]: table/index definitions stored transactionally;
@@ -49,6 +50,7 @@ pub mod optimizer;
 pub mod params;
 pub mod placeholders;
 pub mod plan;
+pub mod regexp;
 pub mod sequence;
 pub mod session;
 pub mod strings;

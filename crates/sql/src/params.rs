@@ -10,7 +10,8 @@
 //!   $n, ..)`, `x BETWEEN $n AND $m`, `x IS [NOT] DISTINCT FROM $n`: the
 //!   type of `x` when it is a column of a table the statement names, a
 //!   cast, a literal, or arithmetic over those;
-//! - `LIKE`/`ILIKE`/`||` operands: text; `AND`/`OR`/`NOT` operands: boolean;
+//! - `LIKE`/`ILIKE`/`||` and `~`/`~*`/`!~`/`!~*` operands: text;
+//!   `AND`/`OR`/`NOT` operands: boolean;
 //! - `x ^ $n` / `$n ^ x`: NUMERIC when `x` is NUMERIC, else double
 //!   precision (PostgreSQL's choice of `^`); `|/ $n`, `||/ $n`: double
 //!   precision;
@@ -310,7 +311,11 @@ impl Visitor for Infer {
                     self.set(left, boolean);
                     self.set(right, boolean);
                 }
-                B::StringConcat => {
+                B::StringConcat
+                | B::PGRegexMatch
+                | B::PGRegexIMatch
+                | B::PGRegexNotMatch
+                | B::PGRegexNotIMatch => {
                     self.set(left, text);
                     self.set(right, text);
                 }

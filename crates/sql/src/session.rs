@@ -1212,6 +1212,13 @@ mod tests {
             ),
             [Float8, Numeric(None), Float8, Float8]
         );
+        assert_eq!(
+            params(
+                &mut s,
+                "SELECT aid FROM acc WHERE filler ~ $1 OR $2 !~* filler OR regexp_like(filler, $3)"
+            ),
+            [Text(None), Text(None), Unknown]
+        );
         let d = s
             .describe_statement("SELECT filler FROM acc WHERE aid = $1")
             .unwrap();

@@ -16,8 +16,9 @@
 //! with 54000, as PostgreSQL refuses results above its 1 GB allocation
 //! limit (a smaller limit here, so one statement cannot exhaust a node).
 //!
-//! Not here: `format`, `regexp_*`, `to_char`, `md5`, `translate`,
-//! `overlay`, collations (comparisons are by code point).
+//! Not here: `format`, `to_char`, `translate`, `overlay`, collations
+//! (comparisons are by code point); regular expressions are in
+//! [`crate::regexp`].
 
 use std::cmp::Ordering;
 
