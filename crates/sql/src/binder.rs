@@ -103,6 +103,7 @@ pub fn map_type(t: &ast::DataType) -> Result<DataType> {
         }
         T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => DataType::TimestampTz,
         T::Bytea | T::Blob(_) | T::Varbinary(_) | T::Binary(_) => DataType::Bytea,
+        T::Uuid => DataType::Uuid,
         T::Varchar(n) | T::CharacterVarying(n) | T::CharVarying(n) | T::Char(n) | T::Character(n) => {
             DataType::Text(match n {
                 Some(ast::CharacterLength::IntegerLength { length, .. }) => {
@@ -3016,6 +3017,7 @@ fn scalar_function(name: &str) -> Option<(Func, usize, usize)> {
         "ascii" => (Func::Ascii, 1, 1),
         "octet_length" => (Func::OctetLength, 1, 1),
         "md5" => (Func::Md5, 1, 1),
+        "gen_random_uuid" => (Func::GenRandomUuid, 0, 0),
         "regexp_like" => (Func::RegexpLike, 2, 3),
         "regexp_count" => (Func::RegexpCount, 2, 4),
         "regexp_substr" => (Func::RegexpSubstr, 2, 6),
@@ -3201,6 +3203,7 @@ fn union_compatible(init: DataType, step: DataType) -> bool {
         Bytea => 4,
         Interval => 5,
         Unknown => 6,
+        Uuid => 8,
         _ => 7,
     };
     step == Unknown || category(init) == category(step)

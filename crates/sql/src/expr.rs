@@ -144,6 +144,8 @@ pub enum Func {
     Random,
     /// `clock_timestamp()`: volatile, the time of the call.
     ClockTimestamp,
+    /// `gen_random_uuid()`: volatile, a version 4 UUID.
+    GenRandomUuid,
     /// `pg_sleep(seconds)`: volatile; waits (a cancel or statement timeout
     /// ends the wait with 57014), then returns an empty string (PostgreSQL:
     /// `void`).
@@ -208,6 +210,7 @@ impl Func {
             Func::Least => "least",
             Func::Random => "random",
             Func::ClockTimestamp => "clock_timestamp",
+            Func::GenRandomUuid => "gen_random_uuid",
             Func::PgSleep => "pg_sleep",
             Func::DateTrunc => "date_trunc",
             Func::DatePart => "date_part",
@@ -256,7 +259,10 @@ impl Func {
     /// A new value at each call, whatever the arguments: never folded,
     /// evaluated per row (see [`Expr::is_volatile`]).
     pub fn is_volatile(self) -> bool {
-        matches!(self, Func::Random | Func::ClockTimestamp | Func::PgSleep)
+        matches!(
+            self,
+            Func::Random | Func::ClockTimestamp | Func::PgSleep | Func::GenRandomUuid
+        )
     }
 
     /// Functions evaluated and typed by [`crate::math`].
@@ -1017,8 +1023,8 @@ fn datetime_arith(op: BinOp, l: &Value, r: &Value) -> Result<Option<Value>> {
         (BinOp::Add, Date(d), Int(n)) | (BinOp::Add, Int(n), Date(d)) => shift(*d, *n)?,
         (BinOp::Sub, Date(d), Int(n)) => shift(*d, n.checked_neg().unwrap_or(i64::MAX))?,
         (BinOp::Sub, Date(a), Date(b)) => Int(i64::from(*a) - i64::from(*b)),
-        (_, Date(_) | Timestamp(_) | Bytes(_) | Interval(_), _)
-        | (_, _, Date(_) | Timestamp(_) | Bytes(_) | Interval(_)) => {
+        (_, Date(_) | Timestamp(_) | Bytes(_) | Interval(_) | Uuid(_), _)
+        | (_, _, Date(_) | Timestamp(_) | Bytes(_) | Interval(_) | Uuid(_)) => {
             return Err(SqlError::new(
                 codes::UNDEFINED_FUNCTION,
                 format!(
@@ -1157,6 +1163,7 @@ fn call_function(f: Func, args: Vec<Value>) -> Result<Value> {
         Func::Least => return crate::strings::extreme(args, Ordering::Less),
         Func::Random => return Ok(Float(random_unit())),
         Func::ClockTimestamp => return Ok(Timestamp(crate::datetime::now_micros())),
+        Func::GenRandomUuid => return Ok(Uuid(crate::uuid::random()?)),
         _ => {}
     }
     if f != Func::Concat && f != Func::NullIf && args.iter().any(|a| a.is_null()) {
@@ -1258,7 +1265,7 @@ fn call_function(f: Func, args: Vec<Value>) -> Result<Value> {
             Some(Float(seconds)) => sleep(seconds)?,
             other => return Err(SqlError::internal(format!("pg_sleep of {other:?}"))),
         },
-        Func::Greatest | Func::Least | Func::Random | Func::ClockTimestamp => {
+        Func::Greatest | Func::Least | Func::Random | Func::ClockTimestamp | Func::GenRandomUuid => {
             return Err(SqlError::internal(format!(
                 "{f:?} evaluated as a strict function"
             )));
@@ -1346,6 +1353,7 @@ pub fn infer_type(e: &Expr, input: &[DataType]) -> DataType {
             Func::Random | Func::DatePart => DataType::Float8,
             Func::Extract => DataType::Numeric(None),
             Func::ClockTimestamp => DataType::Timestamp,
+            Func::GenRandomUuid => DataType::Uuid,
             Func::PgSleep => DataType::Text(None),
             Func::DateTrunc => match args.get(1).map(|a| infer_type(a, input)) {
                 Some(DataType::TimestampTz) => DataType::TimestampTz,

@@ -50,6 +50,8 @@ pub fn to_key_value(v: &Value) -> KeyValue {
         Value::Bytes(b) => KeyValue::Bytes(b.clone()),
         Value::Numeric(d) => KeyValue::Bytes(d.key_bytes()),
         Value::Interval(iv) => KeyValue::Bytes(iv.key_bytes()),
+        // Byte order is UUID order.
+        Value::Uuid(u) => KeyValue::Bytes(u.to_vec()),
     }
 }
 

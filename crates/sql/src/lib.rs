@@ -9,8 +9,8 @@
 //!  INSERT/UPDATE/DELETE ─► dml      CREATE/DROP ─► ddl ─► catalog
 //! ```
 //!
-//! - [`types`], [`numeric`], [`datetime`], [`interval`]: data types and
-//!   values.
+//! - [`types`], [`numeric`], [`datetime`], [`interval`], [`uuid`]: data
+//!   types and values.
 //! - [`math`]: power, sqrt, exp, ln, log, ... for double precision and
 //!   NUMERIC, with [`bigint`] for NUMERIC's wide intermediate values;
 //!   [`strings`]: replace, lpad, split_part, ... and greatest/least;
@@ -56,6 +56,7 @@ pub mod session;
 pub mod strings;
 pub mod types;
 pub mod users;
+pub mod uuid;
 pub mod view;
 pub mod window;
 

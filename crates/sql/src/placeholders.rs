@@ -164,7 +164,8 @@ fn as_syntax(value: Value) -> ast::Expr {
         | Value::Timestamp(_)
         | Value::Bytes(_)
         | Value::Numeric(_)
-        | Value::Interval(_)) => {
+        | Value::Interval(_)
+        | Value::Uuid(_)) => {
             let data_type = match v {
                 Value::Date(_) => ast::DataType::Date,
                 Value::Interval(_) => ast::DataType::Interval {
@@ -173,6 +174,7 @@ fn as_syntax(value: Value) -> ast::Expr {
                 },
                 Value::Timestamp(_) => ast::DataType::Timestamp(None, ast::TimezoneInfo::None),
                 Value::Numeric(_) => ast::DataType::Numeric(ast::ExactNumberInfo::None),
+                Value::Uuid(_) => ast::DataType::Uuid,
                 _ => ast::DataType::Bytea,
             };
             cast(string(v.to_text().unwrap_or_default()), data_type)

@@ -39,9 +39,11 @@ pub enum DataType {
     Bytea,
     /// The type of a bare NULL literal; coerces to anything.
     Unknown,
-    /// INTERVAL (see [`crate::interval`]). Last, so stored definitions of
-    /// the types before it decode unchanged.
+    /// INTERVAL (see [`crate::interval`]). After the types above, so
+    /// stored definitions of those decode unchanged.
     Interval,
+    /// UUID (see [`crate::uuid`]). Last, for the same reason.
+    Uuid,
 }
 
 impl DataType {
@@ -72,6 +74,7 @@ impl DataType {
             DataType::Bytea => "bytea",
             DataType::Unknown => "unknown",
             DataType::Interval => "interval",
+            DataType::Uuid => "uuid",
         }
     }
     /// PostgreSQL's internal name for the type (`pg_type.typname`).
@@ -92,6 +95,7 @@ impl DataType {
             DataType::Bytea => "bytea",
             DataType::Unknown => "unknown",
             DataType::Interval => "interval",
+            DataType::Uuid => "uuid",
         }
     }
     /// PostgreSQL type OID, for the wire protocol.
@@ -111,6 +115,7 @@ impl DataType {
             DataType::TimestampTz => 1184,
             DataType::Bytea => 17,
             DataType::Interval => 1186,
+            DataType::Uuid => 2950,
         }
     }
     /// The common type of two operands (for arithmetic, CASE, UNION, ...).
@@ -158,8 +163,10 @@ pub enum Value {
     Timestamp(i64),
     Bytes(Vec<u8>),
     Numeric(Decimal),
-    /// Last, so stored rows of the kinds before it decode unchanged.
+    /// After the kinds above, so stored rows of those decode unchanged.
     Interval(crate::interval::Interval),
+    /// A UUID's 16 bytes. Last, for the same reason.
+    Uuid([u8; 16]),
 }
 
 pub type Row = Vec<Value>;
@@ -183,6 +190,7 @@ impl Value {
             Value::Bytes(_) => DataType::Bytea,
             Value::Numeric(_) => DataType::Numeric(None),
             Value::Interval(_) => DataType::Interval,
+            Value::Uuid(_) => DataType::Uuid,
         }
     }
 
@@ -205,16 +213,17 @@ impl Value {
             (Bytes(a), Bytes(b)) => a.cmp(b),
             (Numeric(a), Numeric(b)) => a.cmp(b),
             (Interval(a), Interval(b)) => a.span().cmp(&b.span()),
+            (Uuid(a), Uuid(b)) => a.cmp(b),
             (Numeric(a), Int(b)) => a.cmp(&Decimal::from_i64(*b)),
             (Int(a), Numeric(b)) => Decimal::from_i64(*a).cmp(b),
             (Numeric(a), Float(b)) => cmp_f64(a.to_f64(), *b),
             (Float(a), Numeric(b)) => cmp_f64(*a, b.to_f64()),
             (Text(_), Numeric(_)) => return self.cast(DataType::Numeric(None))?.sql_cmp(other),
             (Numeric(_), Text(_)) => return self.sql_cmp(&other.cast(DataType::Numeric(None))?),
-            (Text(_), Date(_) | Timestamp(_) | Bytes(_) | Interval(_)) => {
+            (Text(_), Date(_) | Timestamp(_) | Bytes(_) | Interval(_) | Uuid(_)) => {
                 return self.cast(other.data_type())?.sql_cmp(other);
             }
-            (Date(_) | Timestamp(_) | Bytes(_) | Interval(_), Text(_)) => {
+            (Date(_) | Timestamp(_) | Bytes(_) | Interval(_) | Uuid(_), Text(_)) => {
                 return self.sql_cmp(&other.cast(self.data_type())?);
             }
             // Literal coercion: compare text to a number by parsing the text.
@@ -261,6 +270,7 @@ impl Value {
             Value::Date(_) | Value::Timestamp(_) => 3,
             Value::Bytes(_) => 4,
             Value::Interval(_) => 6,
+            Value::Uuid(_) => 7,
             Value::Null => 5,
         }
     }
@@ -320,12 +330,14 @@ impl Value {
             (Text(s), DataType::Bytea) => Bytes(parse_bytea(s)?),
             (Text(s), DataType::Interval) => Interval(crate::interval::parse(s)?),
             (Interval(_), DataType::Interval) => self.clone(),
+            (Text(s), DataType::Uuid) => Uuid(crate::uuid::parse(s)?),
+            (Uuid(_), DataType::Uuid) => self.clone(),
             (Date(_), DataType::Date) | (Timestamp(_), DataType::Timestamp) | (Bytes(_), DataType::Bytea) => {
                 self.clone()
             }
             (Date(d), DataType::Timestamp) => Timestamp(crate::datetime::date_to_timestamp(*d)),
             (Timestamp(t), DataType::Date) => Date(crate::datetime::timestamp_to_date(*t)),
-            (Date(_) | Timestamp(_) | Bytes(_) | Interval(_), DataType::Text(n)) => {
+            (Date(_) | Timestamp(_) | Bytes(_) | Interval(_) | Uuid(_), DataType::Text(n)) => {
                 truncate_text(self.to_text().unwrap_or_default(), n)
             }
             (Text(s), DataType::Bool) => match s.trim().to_ascii_lowercase().as_str() {
@@ -355,6 +367,7 @@ impl Value {
             Value::Date(d) => Some(crate::datetime::format_date(*d)),
             Value::Timestamp(t) => Some(crate::datetime::format_timestamp(*t)),
             Value::Interval(iv) => Some(crate::interval::format(iv)),
+            Value::Uuid(u) => Some(crate::uuid::format(u)),
             Value::Bytes(b) => {
                 let mut s = String::with_capacity(2 + 2 * b.len());
                 s.push_str("\\x");
@@ -664,6 +677,7 @@ impl Hash for Value {
             Value::Date(d) => crate::datetime::date_to_timestamp(*d).hash(state),
             Value::Timestamp(t) => t.hash(state),
             Value::Bytes(b) => b.hash(state),
+            Value::Uuid(u) => u.hash(state),
             // Equal spans are equal intervals (`1 mon` = `30 days`).
             Value::Interval(iv) => iv.span().hash(state),
             // Hashes like the equal float (and so like an equal integer).

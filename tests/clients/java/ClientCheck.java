@@ -4,7 +4,7 @@
 // transfer (binaryTransfer=true, prepareThreshold=-1: server-prepared from
 // the first execution, so results come back in binary). Checks: DDL, every
 // supported type round-tripping through typed setters/getters with NULLs,
-// commit and rollback, SQLSTATE 23505, one PreparedStatement reused 10
+// a UUID primary key, commit and rollback, SQLSTATE 23505, one PreparedStatement reused 10
 // times. Prints PASS/FAIL and exits 1 on failure.
 
 import java.math.BigDecimal;
@@ -18,6 +18,7 @@ import java.sql.Types;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.util.Arrays;
+import java.util.UUID;
 import java.util.Objects;
 import java.util.Properties;
 
@@ -141,6 +142,32 @@ public class ClientCheck {
                 try (ResultSet rs = q.executeQuery()) {
                     check(rs.next() && rs.getInt(1) == 1 && !rs.next(), mode + ": select by params");
                 }
+            }
+
+            // UUID: setObject(java.util.UUID) goes as type uuid (16 bytes in
+            // binary mode); getObject gives a java.util.UUID back.
+            String ut = "jdbc_uuid_" + mode;
+            try (Statement st = conn.createStatement()) {
+                st.execute("DROP TABLE IF EXISTS " + ut);
+                st.execute("CREATE TABLE " + ut + " (id UUID PRIMARY KEY DEFAULT gen_random_uuid(), v TEXT)");
+            }
+            UUID u = UUID.fromString("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+            try (PreparedStatement ins = conn.prepareStatement("INSERT INTO " + ut + " VALUES (?, ?)")) {
+                ins.setObject(1, u);
+                ins.setString(2, "given");
+                check(ins.executeUpdate() == 1, mode + ": uuid insert");
+            }
+            try (PreparedStatement q = conn.prepareStatement("SELECT id, v FROM " + ut + " WHERE id = ?")) {
+                q.setObject(1, u);
+                try (ResultSet rs = q.executeQuery()) {
+                    check(rs.next() && u.equals(rs.getObject(1)) && "given".equals(rs.getString(2)) && !rs.next(),
+                        mode + ": uuid round trip");
+                }
+            }
+            try (Statement st = conn.createStatement();
+                    ResultSet rs = st.executeQuery("INSERT INTO " + ut + " (v) VALUES ('made') RETURNING id")) {
+                check(rs.next() && rs.getObject(1) instanceof UUID && ((UUID) rs.getObject(1)).version() == 4,
+                    mode + ": gen_random_uuid");
             }
 
             String tx = "jdbc_tx_" + mode;

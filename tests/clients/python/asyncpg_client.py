@@ -1,8 +1,9 @@
-"""asyncpg against QuorumDB: every value in the binary format (asyncpg's
+"""asyncpg against QuorumDB: every value (UUID too) in the binary format (asyncpg's
 only format for built-in types), transactions, SQLSTATE 23505, and an
 explicitly prepared statement reused 10 times."""
 
 import asyncio
+import uuid
 
 import asyncpg
 
@@ -23,6 +24,18 @@ async def run_async():
         got = await conn.fetchval("SELECT id FROM apg_types WHERE c_int8 = $1 AND c_bytea = $2",
                                   ROWS[0][4], ROWS[0][10])
         expect("select by params", got == 1, repr(got))
+
+        # UUID: asyncpg sends and reads it as 16 bytes.
+        await conn.execute("DROP TABLE IF EXISTS apg_uuid")
+        await conn.execute("CREATE TABLE apg_uuid (id UUID PRIMARY KEY DEFAULT gen_random_uuid(), v TEXT)")
+        u = uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+        await conn.execute("INSERT INTO apg_uuid VALUES ($1, $2)", u, "given")
+        got = await conn.fetchval("SELECT v FROM apg_uuid WHERE id = $1", u)
+        expect("select by uuid", got == "given", repr(got))
+        got = await conn.fetchval("SELECT id FROM apg_uuid WHERE v = $1", "given")
+        expect("uuid result", isinstance(got, uuid.UUID) and got == u, repr(got))
+        made = await conn.fetchval("INSERT INTO apg_uuid (v) VALUES ($1) RETURNING id", "made")
+        expect("gen_random_uuid", isinstance(made, uuid.UUID) and made.version == 4, repr(made))
 
         await conn.execute("DROP TABLE IF EXISTS apg_tx")
         await conn.execute("CREATE TABLE apg_tx (id INTEGER PRIMARY KEY, v TEXT)")

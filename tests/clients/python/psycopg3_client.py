@@ -1,5 +1,7 @@
-"""psycopg 3 against QuorumDB: types in text and binary, transactions,
+"""psycopg 3 against QuorumDB: types in text and binary (UUID too), transactions,
 SQLSTATE 23505, a server-side prepared statement reused 10 times."""
+
+import uuid
 
 import psycopg
 from psycopg import errors
@@ -26,6 +28,24 @@ def run():
                 cur.execute("SELECT c_text FROM py3_types WHERE c_int8 = %s AND c_bytea = %s",
                             (ROWS[0][4], ROWS[0][10]))
                 expect("select by params", cur.fetchall() == [(ROWS[0][8],)])
+
+    # UUID: uuid.UUID parameters go as type uuid, results come back as
+    # uuid.UUID, in text and in binary.
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS py3_uuid")
+        conn.execute("CREATE TABLE py3_uuid (id UUID PRIMARY KEY DEFAULT gen_random_uuid(), v TEXT)")
+        for binary in (False, True):
+            with conn.cursor(binary=binary) as cur:
+                u, v = uuid.uuid4(), f"given binary={binary}"
+                cur.execute("INSERT INTO py3_uuid VALUES (%s, %s)", (u, v))
+                cur.execute("SELECT id FROM py3_uuid WHERE v = %s", (v,))
+                got = cur.fetchone()[0]
+                expect("uuid result", isinstance(got, uuid.UUID) and got == u, repr(got))
+                cur.execute("SELECT v FROM py3_uuid WHERE id = %s", (u,))
+                expect("select by uuid", cur.fetchall() == [(v,)])
+                cur.execute("INSERT INTO py3_uuid (v) VALUES ('made') RETURNING id")
+                made = cur.fetchone()[0]
+                expect("gen_random_uuid", isinstance(made, uuid.UUID) and made.version == 4, repr(made))
 
     # Explicit transactions (autocommit off: psycopg sends BEGIN).
     with psycopg.connect(conninfo) as conn:

@@ -48,6 +48,7 @@ pub fn pg_type(ty: DataType) -> Type {
         DataType::TimestampTz => Type::TIMESTAMPTZ,
         DataType::Bytea => Type::BYTEA,
         DataType::Interval => Type::INTERVAL,
+        DataType::Uuid => Type::UUID,
     }
 }
 
@@ -67,7 +68,7 @@ pub fn type_size(ty: DataType) -> i16 {
         DataType::Int2 => 2,
         DataType::Int4 | DataType::Float4 | DataType::Date => 4,
         DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
-        DataType::Interval => 16,
+        DataType::Interval | DataType::Uuid => 16,
         _ => -1,
     }
 }
@@ -88,6 +89,7 @@ pub fn data_type_of(ty: &Type) -> Option<DataType> {
         Type::TIMESTAMPTZ => DataType::TimestampTz,
         Type::BYTEA => DataType::Bytea,
         Type::INTERVAL => DataType::Interval,
+        Type::UUID => DataType::Uuid,
         _ => return None,
     })
 }
@@ -147,7 +149,8 @@ pub fn encode_value(v: &Value, ty: DataType, fmt: FieldFormat) -> Result<Option<
         | (Value::Date(_), DataType::Date)
         | (Value::Timestamp(_), DataType::Timestamp | DataType::TimestampTz)
         | (Value::Bytes(_), DataType::Bytea)
-        | (Value::Interval(_), DataType::Interval) => v,
+        | (Value::Interval(_), DataType::Interval)
+        | (Value::Uuid(_), DataType::Uuid) => v,
         _ => {
             cast = v.cast(ty)?;
             &cast
@@ -189,6 +192,7 @@ pub fn encode_value(v: &Value, ty: DataType, fmt: FieldFormat) -> Result<Option<
             .to_be_bytes()
             .to_vec(),
         (Value::Bytes(b), _) => b.clone(),
+        (Value::Uuid(u), _) => u.to_vec(),
         // PostgreSQL's binary interval: time (micros), days, months.
         (Value::Interval(iv), _) => {
             let mut out = iv.micros.to_be_bytes().to_vec();
@@ -294,6 +298,7 @@ pub fn decode_param(bytes: Option<&[u8]>, ty: Option<DataType>, fmt: FieldFormat
             // Arithmetic takes no text operand (`now() + $1`): read an
             // interval sent as text here, as drivers send timedeltas.
             Some(DataType::Interval) => Value::Interval(quorumdb_sql::interval::parse(s)?),
+            Some(DataType::Uuid) => Value::Uuid(quorumdb_sql::uuid::parse(s)?),
             _ => Value::Text(s.to_owned()),
         });
     }
@@ -348,6 +353,7 @@ pub fn decode_param(bytes: Option<&[u8]>, ty: Option<DataType>, fmt: FieldFormat
                 months: i32::from_be_bytes([*m0, *m1, *m2, *m3]),
             })
         }
+        Some(DataType::Uuid) => Value::Uuid(bytes.try_into().map_err(|_| bad("uuid"))?),
         Some(DataType::Text(_)) | Some(DataType::Unknown) | None => Value::Text(utf8(bytes)?.to_owned()),
     })
 }
@@ -479,6 +485,32 @@ mod tests {
         assert_eq!(bad.unwrap_err().code, "22P03");
         let garbage = decode_param(Some(b"soon"), Some(DataType::Interval), FieldFormat::Text);
         assert_eq!(garbage.unwrap_err().code, "22007");
+    }
+
+    /// A UUID travels as its 36-character text or as 16 bytes (pgjdbc
+    /// sends `java.util.UUID` in binary); both ways round-trip, and a
+    /// wrong length or bad text is an error, never a panic.
+    #[test]
+    fn uuid_values_round_trip_in_text_and_binary() {
+        let text = b"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11";
+        let v = decode_param(Some(text), Some(DataType::Uuid), FieldFormat::Text).unwrap();
+        let binary = encode_value(&v, DataType::Uuid, FieldFormat::Binary)
+            .unwrap()
+            .unwrap();
+        assert_eq!(binary.len(), 16);
+        assert_eq!(binary[..2], [0xa0, 0xee]);
+        let back = decode_param(Some(&binary), Some(DataType::Uuid), FieldFormat::Binary).unwrap();
+        assert_eq!(back, v);
+        let out = encode_value(&v, DataType::Uuid, FieldFormat::Text)
+            .unwrap()
+            .unwrap();
+        assert_eq!(out, text);
+        assert_eq!(pg_type(DataType::Uuid), Type::UUID);
+        assert_eq!(data_type_of(&Type::UUID), Some(DataType::Uuid));
+        let short = decode_param(Some(&binary[..15]), Some(DataType::Uuid), FieldFormat::Binary);
+        assert_eq!(short.unwrap_err().code, "22P03");
+        let garbage = decode_param(Some(b"nope"), Some(DataType::Uuid), FieldFormat::Text);
+        assert_eq!(garbage.unwrap_err().code, "22P02");
     }
 
     use super::*;

@@ -1,0 +1,37 @@
+-- UUID: input forms, output, keys, indexes, defaults, casts, errors.
+-- Each answer here was compared with PostgreSQL 15.
+SELECT 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'::uuid, '{a0eebc99-9c0b4ef8-bb6d6bb9-bd380a11}'::UUID, CAST('a0eebc999c0b4ef8bb6d6bb9bd380a11' AS uuid);
+SELECT 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1'::uuid;
+SELECT 'a0eebc99--9c0b-4ef8-bb6d-6bb9bd380a11'::uuid;
+SELECT 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid = 'A0EEBC999C0B4EF8BB6D6BB9BD380A11', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid < 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid;
+SELECT 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid::text, length('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid::text), NULL::uuid;
+SELECT 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid + 1;
+SELECT 1::uuid;
+CREATE TABLE accounts (id UUID PRIMARY KEY, ext UUID UNIQUE, name TEXT);
+INSERT INTO accounts VALUES ('00000000-0000-0000-0000-000000000002', 'ffffffff-ffff-ffff-ffff-ffffffffffff', 'b'), ('00000000-0000-0000-0000-000000000001', NULL, 'a'), ('10000000-0000-0000-0000-000000000000', '00000000-0000-0000-0000-0000000000aa', 'c');
+SELECT id, ext, name FROM accounts ORDER BY id;
+SELECT name FROM accounts WHERE id = '00000000-0000-0000-0000-000000000002';
+SELECT name FROM accounts WHERE id IN ('00000000-0000-0000-0000-000000000001', '10000000-0000-0000-0000-000000000000') ORDER BY name;
+SELECT name FROM accounts WHERE ext = 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF';
+SELECT name FROM accounts WHERE id > '00000000-0000-0000-0000-000000000001' ORDER BY id DESC;
+INSERT INTO accounts VALUES ('00000000-0000-0000-0000-000000000001', NULL, 'dup');
+INSERT INTO accounts VALUES ('20000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff', 'dup ext');
+INSERT INTO accounts VALUES ('not a uuid', NULL, 'x');
+UPDATE accounts SET ext = 'eeeeeeee-eeee-eeee-eeee-eeeeeeeeeeee' WHERE name = 'a';
+UPDATE accounts SET name = upper(name) WHERE id = '00000000-0000-0000-0000-000000000002';
+SELECT count(DISTINCT ext), count(*) FROM accounts;
+SELECT a.name, b.name FROM accounts a JOIN accounts b ON a.id = b.id ORDER BY a.name;
+SELECT ext IS NULL, count(*) FROM accounts GROUP BY ext IS NULL ORDER BY 1;
+SELECT id::text LIKE '0000%' AS z, count(*) FROM accounts GROUP BY 1 ORDER BY 1;
+CREATE TABLE events (id UUID PRIMARY KEY DEFAULT gen_random_uuid(), what TEXT);
+INSERT INTO events (what) VALUES ('one'), ('two'), ('three');
+SELECT count(*), count(DISTINCT id) FROM events;
+SELECT what FROM events WHERE id::text ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' ORDER BY what;
+SELECT data_type FROM information_schema.columns WHERE table_name = 'events' ORDER BY ordinal_position;
+SELECT gen_random_uuid() = gen_random_uuid();
+SELECT id, name FROM accounts WHERE ext = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+CREATE TABLE transfers (id INT PRIMARY KEY, account UUID REFERENCES accounts (id));
+INSERT INTO transfers VALUES (1, '00000000-0000-0000-0000-000000000001');
+INSERT INTO transfers VALUES (2, '00000000-0000-0000-0000-00000000dead');
+DELETE FROM accounts WHERE id = '00000000-0000-0000-0000-000000000001';
+INSERT INTO accounts VALUES ('00000000-0000-0000-0000-000000000001', NULL, 'again') ON CONFLICT (id) DO UPDATE SET name = excluded.name RETURNING id, name;
