@@ -2950,6 +2950,14 @@ impl<'t> Binder<'t> {
         }
         let func = match func {
             Func::Substr if bound.len() == 2 && self.is_text(&bound[1], scope) => Func::RegexpSubstring,
+            // A DATE reads as a TIMESTAMPTZ, as PostgreSQL casts it.
+            Func::ToChar => {
+                let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();
+                match infer_type(&bound[0], &types) {
+                    DataType::TimestampTz | DataType::Date => Func::ToCharTz,
+                    _ => Func::ToChar,
+                }
+            }
             f => f,
         };
         let e = Expr::Func(func, bound);
@@ -3018,6 +3026,7 @@ fn scalar_function(name: &str) -> Option<(Func, usize, usize)> {
         "octet_length" => (Func::OctetLength, 1, 1),
         "md5" => (Func::Md5, 1, 1),
         "gen_random_uuid" => (Func::GenRandomUuid, 0, 0),
+        "to_char" => (Func::ToChar, 2, 2),
         "regexp_like" => (Func::RegexpLike, 2, 3),
         "regexp_count" => (Func::RegexpCount, 2, 4),
         "regexp_substr" => (Func::RegexpSubstr, 2, 6),

@@ -371,7 +371,7 @@ fn time_arg(v: &Value) -> Result<(i64, bool)> {
 
 /// ISO 8601 year and week of a day number (weeks start on Monday; week 1
 /// holds the year's first Thursday).
-fn iso_week(days: i64) -> (i64, i64) {
+pub(crate) fn iso_week(days: i64) -> (i64, i64) {
     let isodow = (days + 3).rem_euclid(7) + 1; // 1970-01-01 was a Thursday
     let thursday = days - isodow + 4;
     let (y, _, _) = civil_from_days(thursday);

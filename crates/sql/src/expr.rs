@@ -152,6 +152,10 @@ pub enum Func {
     PgSleep,
     /// `date_trunc(field, t)`.
     DateTrunc,
+    /// `to_char(t, format)` of a TIMESTAMP (see [`crate::to_char`]).
+    ToChar,
+    /// `to_char(t, format)` of a TIMESTAMPTZ or DATE.
+    ToCharTz,
     /// `date_part(field, t)` (double precision).
     DatePart,
     /// `EXTRACT(field FROM t)` (NUMERIC).
@@ -213,6 +217,7 @@ impl Func {
             Func::GenRandomUuid => "gen_random_uuid",
             Func::PgSleep => "pg_sleep",
             Func::DateTrunc => "date_trunc",
+            Func::ToChar | Func::ToCharTz => "to_char",
             Func::DatePart => "date_part",
             Func::Extract => "extract",
         }
@@ -1271,6 +1276,10 @@ fn call_function(f: Func, args: Vec<Value>) -> Result<Value> {
             )));
         }
         f if f.is_regexp() => crate::regexp::call(f, &args)?,
+        Func::ToChar | Func::ToCharTz => {
+            let format = args.get(1).and_then(Value::to_text).unwrap_or_default();
+            crate::to_char::to_char(&arg(0), &format, f == Func::ToCharTz)?
+        }
         // The rest are the string functions (it refuses anything else).
         f => crate::strings::call(f, &args)?,
     })
@@ -1354,6 +1363,7 @@ pub fn infer_type(e: &Expr, input: &[DataType]) -> DataType {
             Func::Extract => DataType::Numeric(None),
             Func::ClockTimestamp => DataType::Timestamp,
             Func::GenRandomUuid => DataType::Uuid,
+            Func::ToChar | Func::ToCharTz => DataType::Text(None),
             Func::PgSleep => DataType::Text(None),
             Func::DateTrunc => match args.get(1).map(|a| infer_type(a, input)) {
                 Some(DataType::TimestampTz) => DataType::TimestampTz,

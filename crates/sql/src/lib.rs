@@ -14,7 +14,8 @@
 //! - [`math`]: power, sqrt, exp, ln, log, ... for double precision and
 //!   NUMERIC, with [`bigint`] for NUMERIC's wide intermediate values;
 //!   [`strings`]: replace, lpad, split_part, ... and greatest/least;
-//!   [`regexp`]: `~` and the `regexp_*` functions.
+//!   [`regexp`]: `~` and the `regexp_*` functions; [`to_char`]: date/time
+//!   formatting.
 //! - [`error`]: [`SqlError`] with its SQLSTATE.
 //! - [`keys`]: how rows, index entries and the catalog map to KV keys.
 //! - [`catalog`]: table/index definitions stored transactionally;
@@ -54,6 +55,7 @@ pub mod regexp;
 pub mod sequence;
 pub mod session;
 pub mod strings;
+pub mod to_char;
 pub mod types;
 pub mod users;
 pub mod uuid;
