@@ -20,7 +20,7 @@
 
 use crate::error::{Result, SqlError, codes};
 use crate::expr::Func;
-use crate::types::Value;
+use crate::types::{DataType, Value};
 
 use crate::interval::MICROS_PER_DAY;
 
@@ -491,6 +491,93 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
         _ => return Err(unknown()),
     };
     Ok(extracted(f, value))
+}
+
+/// `make_date(y, m, d)`, `make_timestamp(y, mo, d, h, mi, sec)` and
+/// `to_timestamp(seconds since 1970)` on non-NULL arguments, with
+/// PostgreSQL's checks and messages (22008). Years stay within 1 to 9999,
+/// as everywhere here.
+pub fn construct(f: Func, args: &[Value]) -> Result<Value> {
+    let int = |i: usize| -> Result<i64> {
+        match args.get(i).map(|v| v.cast(DataType::Int8)).transpose()? {
+            Some(Value::Int(n)) => Ok(n),
+            _ => Err(SqlError::internal(format!("{f:?}: argument {i}"))),
+        }
+    };
+    let float = |i: usize| -> Result<f64> {
+        match args.get(i).map(|v| v.cast(DataType::Float8)).transpose()? {
+            Some(Value::Float(x)) => Ok(x),
+            _ => Err(SqlError::internal(format!("{f:?}: argument {i}"))),
+        }
+    };
+    let out_of_range = |what: String| SqlError::new(codes::DATETIME_FIELD_OVERFLOW, what);
+    let date = |y: i64, m: i64, d: i64| -> Result<i64> {
+        let ok = (1..=9999).contains(&y)
+            && (1..=12).contains(&m)
+            && d >= 1
+            && d <= i64::from(days_in_month(y, m as u32));
+        if !ok {
+            return Err(out_of_range(format!(
+                "date field value out of range: {y}-{m:02}-{d:02}"
+            )));
+        }
+        Ok(days_from_civil(y, m as u32, d as u32))
+    };
+    Ok(match f {
+        Func::MakeDate => {
+            let days = date(int(0)?, int(1)?, int(2)?)?;
+            Value::Date(i32::try_from(days).map_err(|_| SqlError::overflow("date"))?)
+        }
+        Func::MakeTimestamp => {
+            let days = date(int(0)?, int(1)?, int(2)?)?;
+            let (h, mi, sec) = (int(3)?, int(4)?, float(5)?);
+            // Seconds may be 60 (a leap second carries), and 24:00:00 is
+            // the next midnight, as in PostgreSQL.
+            let ok = (0..=24).contains(&h)
+                && (0..=59).contains(&mi)
+                && (0.0..=60.0).contains(&sec)
+                && (h < 24 || (mi == 0 && sec == 0.0));
+            if !ok {
+                let sec_text = crate::types::format_float(sec);
+                let sec_text = if (0.0..10.0).contains(&sec) && sec.fract() == 0.0 {
+                    format!("0{sec_text}")
+                } else {
+                    sec_text
+                };
+                return Err(out_of_range(format!(
+                    "time field value out of range: {h:02}:{mi:02}:{sec_text}"
+                )));
+            }
+            let micros = (h * 3_600 + mi * 60) * 1_000_000 + (sec * 1e6).round() as i64;
+            let t = days * MICROS_PER_DAY + micros;
+            if !in_years(t) {
+                return Err(out_of_range("timestamp out of range".into()));
+            }
+            Value::Timestamp(t)
+        }
+        Func::ToTimestamp => {
+            if args.len() > 1 {
+                return Err(SqlError::unsupported("to_timestamp(text, format)"));
+            }
+            let secs = float(0)?;
+            if secs.is_nan() {
+                return Err(out_of_range("timestamp cannot be NaN".into()));
+            }
+            let micros = (secs * 1e6).round();
+            let range = || {
+                out_of_range(format!(
+                    "timestamp out of range: \"{}\"",
+                    crate::types::format_float(secs)
+                ))
+            };
+            // Within i64 first, then within the years this engine holds.
+            if micros.abs() >= 9.2e18 || !in_years(micros as i64) {
+                return Err(range());
+            }
+            Value::Timestamp(micros as i64)
+        }
+        other => return Err(SqlError::internal(format!("{other:?} is not a constructor"))),
+    })
 }
 
 /// The current time as a timestamp (UTC).

@@ -128,6 +128,7 @@ pub enum Func {
     Ascii,
     OctetLength,
     Md5,
+    Translate,
     // Regular expressions, evaluated and typed by [`crate::regexp`].
     /// `regexp_like(s, p [, flags])`; also `s ~ p`, `s ~* p` (flags `i`).
     RegexpLike,
@@ -152,6 +153,11 @@ pub enum Func {
     PgSleep,
     /// `date_trunc(field, t)`.
     DateTrunc,
+    /// `make_date(y, m, d)`, `make_timestamp(y, mo, d, h, mi, sec)` and
+    /// `to_timestamp(epoch seconds)` (see [`crate::datetime::construct`]).
+    MakeDate,
+    MakeTimestamp,
+    ToTimestamp,
     /// `to_char(t, format)` of a TIMESTAMP (see [`crate::to_char`]).
     ToChar,
     /// `to_char(t, format)` of a TIMESTAMPTZ or DATE.
@@ -218,6 +224,10 @@ impl Func {
             Func::PgSleep => "pg_sleep",
             Func::DateTrunc => "date_trunc",
             Func::ToChar | Func::ToCharTz => "to_char",
+            Func::MakeDate => "make_date",
+            Func::MakeTimestamp => "make_timestamp",
+            Func::ToTimestamp => "to_timestamp",
+            Func::Translate => "translate",
             Func::DatePart => "date_part",
             Func::Extract => "extract",
         }
@@ -246,6 +256,7 @@ impl Func {
                 | Func::Ascii
                 | Func::OctetLength
                 | Func::Md5
+                | Func::Translate
         )
     }
 
@@ -1276,6 +1287,7 @@ fn call_function(f: Func, args: Vec<Value>) -> Result<Value> {
             )));
         }
         f if f.is_regexp() => crate::regexp::call(f, &args)?,
+        Func::MakeDate | Func::MakeTimestamp | Func::ToTimestamp => crate::datetime::construct(f, &args)?,
         Func::ToChar | Func::ToCharTz => {
             let format = args.get(1).and_then(Value::to_text).unwrap_or_default();
             crate::to_char::to_char(&arg(0), &format, f == Func::ToCharTz)?
@@ -1364,6 +1376,9 @@ pub fn infer_type(e: &Expr, input: &[DataType]) -> DataType {
             Func::ClockTimestamp => DataType::Timestamp,
             Func::GenRandomUuid => DataType::Uuid,
             Func::ToChar | Func::ToCharTz => DataType::Text(None),
+            Func::MakeDate => DataType::Date,
+            Func::MakeTimestamp => DataType::Timestamp,
+            Func::ToTimestamp => DataType::TimestampTz,
             Func::PgSleep => DataType::Text(None),
             Func::DateTrunc => match args.get(1).map(|a| infer_type(a, input)) {
                 Some(DataType::TimestampTz) => DataType::TimestampTz,

@@ -2,8 +2,8 @@
 //! `POSITION(a IN b)`), `left`, `right`, `lpad`, `rpad`, `ltrim`, `rtrim`,
 //! `btrim`/`trim` (and `TRIM([LEADING|TRAILING|BOTH] [chars] FROM s)`),
 //! `split_part`, `starts_with`, `repeat`, `reverse`, `initcap`, `chr`,
-//! `ascii` and `octet_length`; plus `greatest` and `least`, which compare
-//! values of any one type.
+//! `ascii`, `octet_length`, `md5` and `translate`; plus `greatest` and
+//! `least`, which compare values of any one type.
 //!
 //! Positions and lengths count characters, not bytes (the database
 //! encoding is UTF-8), except `octet_length`. Arguments arrive non-NULL
@@ -16,7 +16,7 @@
 //! with 54000, as PostgreSQL refuses results above its 1 GB allocation
 //! limit (a smaller limit here, so one statement cannot exhaust a node).
 //!
-//! Not here: `format`, `to_char`, `translate`, `overlay`, collations
+//! Not here: `format`, `to_char`, `overlay`, collations
 //! (comparisons are by code point); regular expressions are in
 //! [`crate::regexp`].
 
@@ -199,6 +199,21 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
             _ => text(0).len() as i64,
         }),
         // The hex MD5 of a text's UTF-8 bytes, or of a bytea's bytes.
+        Func::Translate => {
+            // Each character of `from` becomes the one at its position in
+            // `to`, or goes when `to` is shorter; the first occurrence in
+            // `from` decides.
+            let from: Vec<char> = text(1).chars().collect();
+            let to: Vec<char> = text(2).chars().collect();
+            let out: String = text(0)
+                .chars()
+                .filter_map(|c| match from.iter().position(|&f| f == c) {
+                    Some(i) => to.get(i).copied(),
+                    None => Some(c),
+                })
+                .collect();
+            Value::Text(out)
+        }
         Func::Md5 => Value::Text(format!(
             "{:x}",
             match args.first() {

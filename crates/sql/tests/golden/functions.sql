@@ -50,3 +50,17 @@ SELECT pg_sleep('x');
 SELECT pg_sleep(true);
 SELECT pg_sleep('0'::text);
 SELECT pg_sleep('NaN'), pg_sleep('-infinity');
+-- translate, make_date, make_timestamp, to_timestamp (compared with PostgreSQL 15)
+SELECT translate('12345', '143', 'ax'), translate('héllo', 'él', 'EL'), translate('abc', '', 'x'), translate('aaa', 'aa', 'xy');
+SELECT make_date(2024, 2, 29), make_timestamp(2024, 1, 5, 13, 4, 5.5), make_timestamp(2024, 1, 5, 23, 59, 59.999999), make_timestamp(2024, 1, 5, 24, 0, 0), make_timestamp(2024, 1, 5, 23, 0, 60);
+SELECT make_date(2023, 2, 29);
+SELECT make_date(0, 1, 1);
+SELECT make_date(2024, 13, 1);
+SELECT make_timestamp(2024, 1, 5, 25, 0, 0);
+SELECT make_timestamp(2024, 1, 5, 23, 60, 0);
+SELECT make_timestamp(2024, 1, 5, 24, 0, 1);
+SELECT make_timestamp(2024, 1, 5, 23, 0, -1);
+SELECT to_timestamp(1700000000), to_timestamp(1.5), to_timestamp(-1), to_timestamp(0), to_timestamp(1700000000.1234567);
+SELECT to_timestamp('NaN'::float8);
+SELECT to_timestamp(1e20);
+SELECT to_timestamp('2024-01-01', 'YYYY-MM-DD');
