@@ -63,8 +63,19 @@ impl Drop for Cluster {
     }
 }
 
-fn free_port() -> Result<SocketAddr, BoxError> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+/// Three distinct free loopback ports (SQL, gRPC, HTTP): all three
+/// listeners are held until each has its port, so none repeats.
+fn free_ports() -> Result<[SocketAddr; 3], BoxError> {
+    let listeners = [
+        TcpListener::bind("127.0.0.1:0")?,
+        TcpListener::bind("127.0.0.1:0")?,
+        TcpListener::bind("127.0.0.1:0")?,
+    ];
+    Ok([
+        listeners[0].local_addr()?,
+        listeners[1].local_addr()?,
+        listeners[2].local_addr()?,
+    ])
 }
 
 /// `GET /health`; true on 200.
@@ -161,11 +172,12 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, BoxError> {
         // Each node's ports are chosen just before it starts: a port from
         // bind(:0) stays free only until the kernel hands it to another
         // socket, so the window is kept short.
+        let [sql, grpc, http] = free_ports()?;
         cluster.nodes.push(DemoNode {
             id,
-            sql: free_port()?,
-            grpc: free_port()?,
-            http: free_port()?,
+            sql,
+            grpc,
+            http,
             dir: cluster._tmp.path().join(format!("n{id}")),
             child: None,
             workers,

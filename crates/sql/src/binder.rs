@@ -1694,6 +1694,7 @@ impl<'t> Binder<'t> {
                     | DataType::Timestamp
                     | DataType::TimestampTz
                     | DataType::Bytea
+                    | DataType::Uuid
             ) {
                 return Err(SqlError::new(
                     codes::UNDEFINED_FUNCTION,
@@ -2411,6 +2412,7 @@ impl<'t> Binder<'t> {
                 expr,
                 substring_from,
                 substring_for,
+                shorthand,
                 ..
             } => {
                 let mut args = vec![*b!(expr)];
@@ -2419,8 +2421,9 @@ impl<'t> Binder<'t> {
                     None => Expr::Literal(Value::Int(1)),
                 });
                 // `substring(s FROM pattern)`: a text (or untyped) start
-                // is a regular expression, as PostgreSQL resolves it.
-                if substring_for.is_none() && self.is_text(&args[1], scope) {
+                // is a regular expression, as PostgreSQL resolves it;
+                // `substr` (the shorthand) has no such form.
+                if !*shorthand && substring_for.is_none() && self.is_text(&args[1], scope) {
                     return Ok(Expr::Func(Func::RegexpSubstring, args));
                 }
                 if let Some(f) = substring_for {
@@ -2949,7 +2952,10 @@ impl<'t> Binder<'t> {
             }
         }
         let func = match func {
-            Func::Substr if bound.len() == 2 && self.is_text(&bound[1], scope) => Func::RegexpSubstring,
+            // `substring(s, pattern)`; `substr` has no such form.
+            Func::Substr if name == "substring" && bound.len() == 2 && self.is_text(&bound[1], scope) => {
+                Func::RegexpSubstring
+            }
             // A DATE reads as a TIMESTAMPTZ, as PostgreSQL casts it.
             Func::ToChar => {
                 let types: Vec<DataType> = scope.iter().map(|c| c.ty).collect();

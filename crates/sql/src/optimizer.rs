@@ -289,16 +289,17 @@ fn key_constant(e: &Expr, ty: DataType) -> Option<Value> {
         (Value::Bool(_), DataType::Bool) => Some(v.clone()),
         (Value::Date(_), DataType::Date)
         | (Value::Timestamp(_), DataType::Timestamp | DataType::TimestampTz) => Some(v.clone()),
-        (Value::Bytes(_), DataType::Bytea) => Some(v.clone()),
+        (Value::Bytes(_), DataType::Bytea) | (Value::Uuid(_), DataType::Uuid) => Some(v.clone()),
         (Value::Numeric(_), DataType::Numeric(_)) => Some(v.clone()),
         (Value::Int(i), DataType::Numeric(_)) => Some(Value::Numeric(crate::numeric::Decimal::from_i64(*i))),
         (Value::Numeric(d), t) if t.is_integer() && d.floor_ceil(false).ok() == Some(*d) => {
             d.to_i64().ok().map(Value::Int)
         }
         (Value::Numeric(d), t) if t.is_float() => Some(Value::Float(d.to_f64())),
-        (Value::Text(_), DataType::Date | DataType::Timestamp | DataType::TimestampTz | DataType::Bytea) => {
-            v.cast(ty).ok()
-        }
+        (
+            Value::Text(_),
+            DataType::Date | DataType::Timestamp | DataType::TimestampTz | DataType::Bytea | DataType::Uuid,
+        ) => v.cast(ty).ok(),
         // An untyped string against a number (how drivers that send no
         // parameter types bind `$1`): the filter compares numerically, so
         // the key may use the number when that comparison is exact: an

@@ -16,14 +16,22 @@
 //! for an unknown flag, a `g` where it means nothing, or an out-of-range
 //! `start`, `N` or `subexpr`.
 //!
-//! The engine is Rust's `regex` crate, not PostgreSQL's Spencer engine, so
-//! matching time is linear in the input (no pattern can hang a node) and
-//! some syntax differs: no back references inside a pattern (`(a)\1`) and
-//! no lookaround (`(?=x)`), which are refused with 2201B; an alternation
-//! prefers its first matching branch (Perl), not the longest (POSIX); `\b`
-//! is a word boundary (PostgreSQL's `\y`), and `\y`, `\m`, `\M` are not
-//! known. Flags `i`, `c`, `g`, `n`/`m`, `p`, `w`, `s`, `x`, `t`, `q` and
-//! `e` are understood; `b` (basic REs) is not supported.
+//! The engine is Rust's `regex` crate, not PostgreSQL's Spencer engine.
+//! For a given pattern, matching time grows linearly with the input (no
+//! exponential backtracking), and cancel and `statement_timeout` are
+//! checked before each search; one search of a very large pattern over a
+//! very large input can still take seconds. `regexp_replace` refuses
+//! results over 64 MiB (54000), like `repeat`. Some syntax differs, and
+//! docs/sql.md lists it: no back references inside a pattern (`(a)\1`)
+//! and no lookaround (`(?=x)`), which are refused with 2201B; an
+//! alternation prefers its first matching branch (Perl), not the longest
+//! (POSIX); `\b` is a word boundary (PostgreSQL's `\y`), and `\y`, `\m`,
+//! `\M`, `\<` are not known; `\d`, `\w` and `\s` are Unicode classes;
+//! inside brackets `&&`, `--` and `~~` are set operations and, with `x`,
+//! whitespace is ignored; a negated bracket matches a newline even with
+//! `n`; `a{` is an error rather than literal text. Flags `i`, `c`, `g`,
+//! `n`/`m`, `p`, `w`, `s`, `x`, `t`, `q` and `e` are understood; `b`
+//! (basic REs) is not supported.
 //!
 //! Compiled patterns are kept in a small per-thread cache, so a pattern
 //! used on every row of a scan is compiled once.
@@ -35,17 +43,20 @@ use ::regex::{Captures, Regex, RegexBuilder};
 
 use crate::error::{Result, SqlError, codes};
 use crate::expr::Func;
+use crate::strings::MAX_RESULT_BYTES;
 use crate::types::{DataType, Value};
 
 /// How many compiled patterns a thread keeps before starting afresh.
-const CACHE_ENTRIES: usize = 8;
+const CACHE_ENTRIES: usize = 4;
 
 /// The most memory one compiled pattern may take (a larger one is 2201B;
 /// `\w{1,100}`, Unicode-aware, needs most of it), and the most its lazy
-/// DFA may cache: together they bound what a connection's thread holds for
-/// patterns (8 × 10.5 MiB at the very worst).
+/// DFA may cache (it grows only as a search needs it; with less, large
+/// patterns fall back to a search many times slower): together they bound
+/// what a connection's thread holds for patterns (4 × 18 MiB at the very
+/// worst).
 const PATTERN_BYTES: usize = 10 << 20;
-const DFA_CACHE_BYTES: usize = 512 << 10;
+const DFA_CACHE_BYTES: usize = 8 << 20;
 
 /// The static result type of a regular-expression function.
 pub fn result_type(f: Func) -> DataType {
@@ -87,7 +98,12 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
             let flags = Flags::parse(&text(3), Some("regexp_count()"))?;
             let re = compile(&pattern, flags)?;
             let from = byte_offset(&s, start);
-            Value::Int(matches(&re, &s, from).count() as i64)
+            let mut count = 0i64;
+            for c in matches(&re, &s, from) {
+                c?;
+                count += 1;
+            }
+            Value::Int(count)
         }
         Func::RegexpSubstr => {
             let start = int(2, "start", 1)?.unwrap_or(1);
@@ -96,7 +112,9 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
             let group = int(5, "subexpr", 0)?.unwrap_or(0);
             let re = compile(&pattern, flags)?;
             let from = byte_offset(&s, start);
-            let nth = matches(&re, &s, from).nth(usize::try_from(n - 1).unwrap_or(usize::MAX));
+            let nth = matches(&re, &s, from)
+                .nth(usize::try_from(n - 1).unwrap_or(usize::MAX))
+                .transpose()?;
             match nth.and_then(|c| c.get(usize::try_from(group).unwrap_or(usize::MAX))) {
                 Some(m) => Value::Text(m.as_str().to_owned()),
                 None => Value::Null,
@@ -136,6 +154,7 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
             let mut out = String::with_capacity(s.len());
             let mut copied = 0;
             for (i, c) in matches(&re, &s, from).enumerate() {
+                let c = c?;
                 let index = i as i64 + 1;
                 if which.is_some_and(|n| n != index) {
                     continue;
@@ -143,10 +162,16 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
                 let Some(m) = c.get(0) else { continue };
                 out.push_str(&s[copied..m.start()]);
                 template.expand(&c, &mut out);
+                if out.len() > MAX_RESULT_BYTES {
+                    return Err(crate::strings::too_large());
+                }
                 copied = m.end();
                 if which.is_some() {
                     break;
                 }
+            }
+            if out.len() + (s.len() - copied) > MAX_RESULT_BYTES {
+                return Err(crate::strings::too_large());
             }
             out.push_str(&s[copied..]);
             Value::Text(out)
@@ -270,11 +295,17 @@ fn byte_offset(s: &str, start: i64) -> usize {
 /// The successive matches of `re` in `s` from byte `from`, as PostgreSQL
 /// finds them: each search starts where the last match ended, or one
 /// character further after an empty match; `^` does not match at `from`
-/// unless it is the start of `s`.
-fn matches<'s>(re: &'s Regex, s: &'s str, from: usize) -> impl Iterator<Item = Captures<'s>> + 's {
+/// unless it is the start of `s`. Before each search the statement's
+/// interrupt (cancel, statement_timeout) is checked: an error ends the
+/// iteration.
+fn matches<'s>(re: &'s Regex, s: &'s str, from: usize) -> impl Iterator<Item = Result<Captures<'s>>> + 's {
     let mut pos = Some(from);
     std::iter::from_fn(move || {
         let at = pos?;
+        if let Err(e) = crate::interrupt::check_current() {
+            pos = None;
+            return Some(Err(e));
+        }
         let c = re.captures_at(s, at)?;
         let m = c.get(0)?;
         pos = if m.is_empty() {
@@ -282,7 +313,7 @@ fn matches<'s>(re: &'s Regex, s: &'s str, from: usize) -> impl Iterator<Item = C
         } else {
             Some(m.end())
         };
-        Some(c)
+        Some(Ok(c))
     })
 }
 

@@ -12,7 +12,8 @@
 //! read as text the way the rest of the engine reads them.
 //!
 //! Invariant: a result never grows without bound from a small input:
-//! `repeat`, `lpad` and `rpad` refuse results above [`MAX_RESULT_BYTES`]
+//! `repeat`, `lpad`, `rpad` and `replace` (and `regexp_replace`, in
+//! [`crate::regexp`]) refuse results above [`MAX_RESULT_BYTES`]
 //! with 54000, as PostgreSQL refuses results above its 1 GB allocation
 //! limit (a smaller limit here, so one statement cannot exhaust a node).
 //!
@@ -58,6 +59,12 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
             if from.is_empty() {
                 Value::Text(s)
             } else {
+                // The result's size is known before it is built.
+                let hits = s.matches(&from).count();
+                let size = (s.len() - hits * from.len()).saturating_add(hits.saturating_mul(to.len()));
+                if size > MAX_RESULT_BYTES {
+                    return Err(too_large());
+                }
                 Value::Text(s.replace(&from, &to))
             }
         }
@@ -239,7 +246,7 @@ pub fn extreme(args: Vec<Value>, want: Ordering) -> Result<Value> {
     Ok(best.unwrap_or(Value::Null))
 }
 
-fn too_large() -> SqlError {
+pub(crate) fn too_large() -> SqlError {
     SqlError::new(
         codes::PROGRAM_LIMIT_EXCEEDED,
         format!("requested length too large (a result may have at most {MAX_RESULT_BYTES} bytes)"),

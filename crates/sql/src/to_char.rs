@@ -7,9 +7,11 @@
 //! year too) is replaced by its field, optionally after the prefixes `FM`
 //! (no padding: `FMDD` is `5`, `FMMonth` is `May`), `TM` (names without
 //! trailing blanks; they are not translated) and `FX` (no effect here),
-//! and followed by `TH`/`th` (an ordinal suffix). Text in
-//! double quotes is copied without its quotes, `\"` is a quote, and any
-//! other character is copied as it is. An empty format gives NULL, as in
+//! and followed by `TH`/`th` (an ordinal suffix) or `SP` (spell mode,
+//! accepted and ignored, as in PostgreSQL). Text in double quotes is
+//! copied without its quotes (a backslash in it takes the next character
+//! as it is: `\"`, `\\`), `\"` outside quotes is a quote, and any other
+//! character is copied as it is. An empty format gives NULL, as in
 //! PostgreSQL.
 //!
 //! A DATE reads as midnight; a DATE or TIMESTAMPTZ is in the session's
@@ -255,7 +257,7 @@ pub fn to_char(v: &Value, format: &str, with_zone: bool) -> Result<Value> {
             } else if let Some(r) = rest.strip_prefix("TM").or_else(|| rest.strip_prefix("tm")) {
                 translate = true;
                 rest = r;
-            } else if let Some(r) = rest.strip_prefix("FX") {
+            } else if let Some(r) = rest.strip_prefix("FX").or_else(|| rest.strip_prefix("fx")) {
                 rest = r;
             } else {
                 break;
@@ -265,22 +267,26 @@ pub fn to_char(v: &Value, format: &str, with_zone: bool) -> Result<Value> {
             rest = &rest[pattern.len()..];
             // `TM` names come without trailing blanks.
             let number = t.write(*field, *case, fill, fill || translate, &mut out);
-            if let Some(n) = number {
-                if let Some(r) = rest.strip_prefix("TH") {
+            match number {
+                Some(n) if rest.starts_with("TH") => {
                     out.push_str(&ordinal(n).to_uppercase());
-                    rest = r;
-                } else if let Some(r) = rest.strip_prefix("th") {
-                    out.push_str(ordinal(n));
-                    rest = r;
+                    rest = &rest[2..];
                 }
+                Some(n) if rest.starts_with("th") => {
+                    out.push_str(ordinal(n));
+                    rest = &rest[2..];
+                }
+                // Spell mode: accepted and ignored, as in PostgreSQL.
+                _ if rest.starts_with("SP") => rest = &rest[2..],
+                _ => {}
             }
             continue;
         }
         let mut chars = rest.chars();
         match chars.next() {
             Some('"') => {
-                // Quoted text, up to the closing quote; `\"` inside it is a
-                // quote.
+                // Quoted text, up to the closing quote; inside it a
+                // backslash takes the next character as it is (`\"`, `\\`).
                 let mut escaped = false;
                 let mut end = rest.len();
                 for (i, c) in rest.char_indices().skip(1) {
@@ -291,9 +297,6 @@ pub fn to_char(v: &Value, format: &str, with_zone: bool) -> Result<Value> {
                             break;
                         }
                         c => {
-                            if escaped && c != '"' {
-                                out.push('\\');
-                            }
                             out.push(c);
                             escaped = false;
                         }
@@ -542,6 +545,13 @@ mod tests {
         assert_eq!(
             fmt(&ts("2024-01-05 13:04:05"), r"FXYYYY TMMonth SPDD xyz HH24\MI"),
             r"2024 January SP05 x4z 13\04"
+        );
+        assert_eq!(
+            fmt(
+                &ts("2024-01-05"),
+                r#""a\d\\e\"f"|DDSP|DDth|fxYYYY|FXYYYY|DDTHSP|ddsp|tmMonth"#
+            ),
+            r#"ad\e"f|05|05th|2024|2024|05THSP|05sp|January"#
         );
         for (s, want) in [
             ("2024-01-11", "11th"),

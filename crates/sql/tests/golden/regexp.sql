@@ -30,3 +30,7 @@ SELECT id FROM people WHERE name ~* '^a' AND name !~ 'Love' ORDER BY id;
 SELECT id, regexp_replace(phone, '[^0-9]', '', 'g') AS digits, substring(phone from '\d{4}$') AS last4 FROM people ORDER BY id;
 UPDATE people SET name = initcap(regexp_replace(name, '\s+', ' ', 'g')) WHERE name ~ '^[a-z]';
 SELECT name FROM people ORDER BY id;
+-- substr has no pattern form; a result over 64 MiB is refused.
+SELECT substr('hello', '2'), substring('hello', '2');
+SELECT length(regexp_replace(repeat('a', 1000), '', repeat('b', 70000), 'g'));
+SELECT length(replace(repeat('a', 1000), 'a', repeat('b', 70000)));

@@ -35,3 +35,8 @@ INSERT INTO transfers VALUES (1, '00000000-0000-0000-0000-000000000001');
 INSERT INTO transfers VALUES (2, '00000000-0000-0000-0000-00000000dead');
 DELETE FROM accounts WHERE id = '00000000-0000-0000-0000-000000000001';
 INSERT INTO accounts VALUES ('00000000-0000-0000-0000-000000000001', NULL, 'again') ON CONFLICT (id) DO UPDATE SET name = excluded.name RETURNING id, name;
+-- A UUID key is a key: point and range lookups use it.
+EXPLAIN SELECT name FROM accounts WHERE id = '00000000-0000-0000-0000-000000000002';
+EXPLAIN SELECT name FROM accounts WHERE ext = 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid;
+EXPLAIN SELECT name FROM accounts WHERE id > '00000000-0000-0000-0000-000000000001';
+SELECT sum(id) FROM accounts;
