@@ -37,7 +37,6 @@
 //! used on every row of a scan is compiled once.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use ::regex::{Captures, Regex, RegexBuilder};
 
@@ -185,7 +184,8 @@ pub fn call(f: Func, args: &[Value]) -> Result<Value> {
 struct Flags {
     case_insensitive: bool,
     global: bool,
-    /// `.` and `[^...]` do not match a newline (`n`, `p`).
+    /// `.` does not match a newline (`n`, `p`; a negated bracket still
+    /// does, unlike PostgreSQL).
     dot_stops_at_newline: bool,
     /// `^` and `$` match at line breaks too (`n`, `w`).
     multi_line: bool,
@@ -241,14 +241,22 @@ impl Flags {
 /// `pattern` compiled with `flags`, from this thread's cache when it is
 /// there.
 fn compile(pattern: &str, flags: Flags) -> Result<Regex> {
+    // A few entries, searched in order: a hit costs no allocation (this
+    // runs once per row).
     thread_local! {
-        static CACHE: RefCell<HashMap<(String, Flags), Regex>> = RefCell::new(HashMap::new());
+        static CACHE: RefCell<Vec<(String, Flags, Regex)>> = const { RefCell::new(Vec::new()) };
     }
     let key_flags = Flags {
         global: false,
         ..flags
     };
-    if let Some(re) = CACHE.with(|c| c.borrow().get(&(pattern.to_owned(), key_flags)).cloned()) {
+    let hit = CACHE.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(p, f, _)| p == pattern && *f == key_flags)
+            .map(|(_, _, re)| re.clone())
+    });
+    if let Some(re) = hit {
         return Ok(re);
     }
     let source = if flags.literal {
@@ -280,7 +288,7 @@ fn compile(pattern: &str, flags: Flags) -> Result<Regex> {
         if c.len() >= CACHE_ENTRIES {
             c.clear();
         }
-        c.insert((pattern.to_owned(), key_flags), re.clone());
+        c.push((pattern.to_owned(), key_flags, re.clone()));
     });
     Ok(re)
 }

@@ -336,6 +336,12 @@ struct Parts {
     month: u32,
     day: u32,
     micros_of_day: i64,
+    /// 0 = Sunday.
+    dow: i64,
+    /// 1 = January 1st.
+    doy: i64,
+    iso_year: i64,
+    iso_week: i64,
     with_zone: bool,
 }
 
@@ -343,12 +349,17 @@ impl Parts {
     fn of(micros: i64, with_zone: bool) -> Parts {
         let days = micros.div_euclid(MICROS_PER_DAY);
         let (year, month, day) = civil_from_days(days);
+        let (iso_year, iso_week) = iso_week(days);
         Parts {
             days,
             year,
             month,
             day,
             micros_of_day: micros.rem_euclid(MICROS_PER_DAY),
+            dow: (days + 4).rem_euclid(7),
+            doy: days - days_from_civil(year, 1, 1) + 1,
+            iso_year,
+            iso_week,
             with_zone,
         }
     }
@@ -359,9 +370,7 @@ impl Parts {
     fn write(&self, field: Field, case: Case, fill: bool, trim: bool, out: &mut String) -> Option<i64> {
         use Field::*;
         let hour = self.micros_of_day / 3_600_000_000;
-        let dow = (self.days + 4).rem_euclid(7); // 0 = Sunday
-        let doy = self.days - days_from_civil(self.year, 1, 1) + 1;
-        let (iso_year, iso_week) = iso_week(self.days);
+        let (dow, doy, iso_year, iso_week) = (self.dow, self.doy, self.iso_year, self.iso_week);
         let num = |n: i64, width: usize, out: &mut String| {
             if fill {
                 out.push_str(&n.to_string());
